@@ -1,0 +1,81 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+    name: "trimtab",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "trimtab", targets: ["trimtab"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+    ],
+    targets: [
+        // The pure core: policy model, scoring, detection, report rendering. No I/O, no wall clock.
+        .target(
+            name: "TrimtabCore",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
+        // The shell: Prometheus HTTP API client.
+        .target(
+            name: "TrimtabPrometheus",
+            dependencies: [
+                "TrimtabCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
+        // The shell: a local Prometheus with synthetic history, for the demo and the tests.
+        .target(
+            name: "TrimtabSandbox",
+            dependencies: ["TrimtabCore", "TrimtabPrometheus"],
+            swiftSettings: strict
+        ),
+        // The shell: command-line commands.
+        .target(
+            name: "TrimtabCLI",
+            dependencies: [
+                "TrimtabCore", "TrimtabPrometheus", "TrimtabSandbox",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "trimtab",
+            dependencies: ["TrimtabCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+        // Helpers for tests only: a scripted HTTP server on loopback.
+        .target(
+            name: "TrimtabTestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "TrimtabCoreTests", dependencies: ["TrimtabCore"], swiftSettings: strict),
+        .testTarget(
+            name: "TrimtabPrometheusTests",
+            dependencies: ["TrimtabPrometheus", "TrimtabTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["TrimtabCLI", "TrimtabSandbox", "TrimtabPrometheus", "TrimtabCore"],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import TrimtabCore
+import TrimtabPrometheus
+
+/// `trimtab analyze`: one evaluation against Prometheus, written as a report.
+struct AnalyzeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyze",
+        abstract: "Read metrics once, score health and find bottlenecks, and write a report.",
+        discussion: """
+        Sends one range query per indicator for all targets at once, scores every check, and lists the \
+        breaches that held for their whole `for` window. Nothing in the cluster is changed.
+
+        Examples:
+          trimtab analyze --prometheus http://127.0.0.1:9090
+          trimtab analyze --prometheus https://prom.example --bearer-token-file /var/run/secrets/token --policy policies/
+          trimtab analyze --prometheus http://127.0.0.1:9090 --format json --output - | jq .assessment.score
+
+        Exit codes: 0 the analysis ran (whatever health it found); 1 invalid policy or flags; \
+        3 Prometheus could not be read (the report is still written, and says what is unknown).
+        """
+    )
+
+    @OptionGroup(title: "Prometheus") var prometheus: PrometheusOptions
+    @OptionGroup(title: "Policy") var policy: PolicyOptions
+
+    @Option(help: ArgumentHelp("Evaluate at this time: now, an RFC 3339 time, or Unix seconds.", valueName: "time"))
+    var at: String = "now"
+
+    @Option(name: .shortAndLong, help: ArgumentHelp(
+        "Where to write the report; - for standard output.",
+        discussion: "Defaults to reports/analysis.md (or .json).", valueName: "path"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("Report format: markdown or json.", valueName: "format"))
+    var format: AnalysisRun.Format = .markdown
+
+    @Flag(name: .shortAndLong, help: "Print no progress lines.")
+    var quiet = false
+
+    func run() async throws {
+        let policy: Policy
+        do {
+            policy = try self.policy.load()
+        } catch let error as PolicyError {
+            printError(error.description)
+            throw TrimtabExit.invalidInput
+        } catch let error as PolicySource.ReadError {
+            printError("error: \(error)")
+            throw TrimtabExit.invalidInput
+        }
+        let time = try TimeArgument.parse(at)
+        let client: PrometheusClient
+        do {
+            client = try PrometheusClient(try prometheus.configuration())
+        } catch let error as PrometheusError {
+            printError("error: \(error)")
+            throw TrimtabExit.invalidInput
+        }
+        let quiet = self.quiet
+        let run = AnalysisRun(policy: policy, source: client, time: time, maxConcurrentQueries: prometheus.maxConcurrentQueries)
+        let progress: (@Sendable (String) -> Void)?
+        if quiet { progress = nil } else { progress = { line in printError(line) } }
+        let outcome = await run.execute(progress: progress)
+        await client.shutdown()
+        try Self.deliver(outcome, format: format, output: output, defaultName: "analysis", quiet: quiet)
+    }
+
+    /// Writes the report, prints the summary and sets the exit code. Shared with `demo`.
+    static func deliver(_ outcome: AnalysisRun.Outcome, format: AnalysisRun.Format, output: String?, defaultName: String,
+                        quiet: Bool) throws {
+        let text = try AnalysisRun.render(outcome.report, as: format)
+        let path = output ?? "reports/\(defaultName).\(format == .json ? "json" : "md")"
+        if path == "-" {
+            print(text, terminator: "")
+        } else {
+            do {
+                try AnalysisRun.write(text, to: path)
+            } catch {
+                printError("error: could not write the report to \(path): \(error.localizedDescription)")
+                throw TrimtabExit.invalidInput
+            }
+        }
+        let summary = AnalysisRun.summary(outcome.report)
+        if path == "-" {
+            if !quiet { printError(summary) }
+        } else {
+            print("\(summary)\nreport: \(path)")
+        }
+        if !outcome.errors.isEmpty {
+            for error in outcome.errors { printError("error: \(error)") }
+            printError("metrics could not be read; the health is unknown and no action was taken")
+            throw TrimtabExit.metricsUnavailable
+        }
+    }
+}
+
+extension AnalysisRun.Format: ExpressibleByArgument {}

@@ -1,0 +1,33 @@
+import ArgumentParser
+
+/// The exit codes Trimtab documents (see "Exit codes" in the README).
+public enum TrimtabExit {
+    /// The command ran. For `analyze`, whatever the health it found.
+    public static let ok = ExitCode(0)
+    /// The input was invalid: a policy with errors, a file that could not be read, a bad flag value.
+    public static let invalidInput = ExitCode(1)
+    /// A CI gate failed (reserved for `trimtab report`).
+    public static let gateFailed = ExitCode(2)
+    /// Metrics could not be read: Prometheus was unreachable or a query failed. The report still says what was known.
+    public static let metricsUnavailable = ExitCode(3)
+}
+
+/// Prints to standard error, for progress and diagnostics, keeping standard output for results.
+func printError(_ text: String) {
+    var stderr = StandardError()
+    print(text, to: &stderr)
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        FileHandleWriter.write(string)
+    }
+}
+
+import Foundation
+
+enum FileHandleWriter {
+    static func write(_ string: String) {
+        FileHandle.standardError.write(Data(string.utf8))
+    }
+}

@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import TrimtabCore
+import TrimtabPrometheus
+
+/// How to reach Prometheus.
+struct PrometheusOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "Base URL of Prometheus or a server with its HTTP API (Thanos, Mimir, VictoriaMetrics).",
+        discussion: "Defaults to $TRIMTAB_PROMETHEUS_URL.", valueName: "url"))
+    var prometheus: String?
+
+    @Option(help: ArgumentHelp("A file holding a bearer token, re-read on every query.", valueName: "path"))
+    var bearerTokenFile: String?
+
+    @Option(help: ArgumentHelp("User for HTTP basic auth.", valueName: "user"))
+    var basicAuthUser: String?
+
+    @Option(help: ArgumentHelp("A file holding the basic auth password.", valueName: "path"))
+    var basicAuthPasswordFile: String?
+
+    @Option(help: ArgumentHelp("PEM file of CA certificates to trust for https.", valueName: "path"))
+    var caFile: String?
+
+    @Option(help: ArgumentHelp("PEM client certificate for mutual TLS (with --key-file).", valueName: "path"))
+    var certFile: String?
+
+    @Option(help: ArgumentHelp("PEM private key for mutual TLS (with --cert-file).", valueName: "path"))
+    var keyFile: String?
+
+    @Flag(help: "Do not verify the server's TLS certificate. For testing only.")
+    var insecureSkipTlsVerify = false
+
+    @Option(help: ArgumentHelp("Longest time one query may take, e.g. 30s.", valueName: "duration"))
+    var timeout: String = "30s"
+
+    @Option(help: ArgumentHelp("Most queries in flight at once.", valueName: "n"))
+    var maxConcurrentQueries: Int = 4
+
+    func validate() throws {
+        if (certFile == nil) != (keyFile == nil) { throw ValidationError("--cert-file and --key-file go together") }
+        if basicAuthPasswordFile != nil && basicAuthUser == nil { throw ValidationError("--basic-auth-password-file needs --basic-auth-user") }
+        if bearerTokenFile != nil && basicAuthUser != nil { throw ValidationError("use either --bearer-token-file or --basic-auth-user, not both") }
+        if maxConcurrentQueries < 1 { throw ValidationError("--max-concurrent-queries must be at least 1") }
+        _ = try timeoutSeconds()
+    }
+
+    func timeoutSeconds() throws -> Double {
+        do {
+            let seconds = try PolicyDuration.parse(timeout)
+            guard seconds > 0 else { throw ValidationError("--timeout must be more than 0s") }
+            return seconds
+        } catch let error as PolicyDuration.ParseError {
+            throw ValidationError("--timeout: \(error)")
+        }
+    }
+
+    func configuration(url override: String? = nil) throws -> PrometheusConfiguration {
+        guard let url = override ?? prometheus ?? ProcessInfo.processInfo.environment["TRIMTAB_PROMETHEUS_URL"], !url.isEmpty else {
+            throw ValidationError("say where Prometheus is: --prometheus http://HOST:9090 (or set TRIMTAB_PROMETHEUS_URL)")
+        }
+        return PrometheusConfiguration(url: url, bearerTokenFile: bearerTokenFile, basicAuthUser: basicAuthUser,
+                                       basicAuthPasswordFile: basicAuthPasswordFile, caFile: caFile, certFile: certFile,
+                                       keyFile: keyFile, insecureSkipVerify: insecureSkipTlsVerify,
+                                       timeoutSeconds: try timeoutSeconds())
+    }
+}
+
+/// Which policy to apply.
+struct PolicyOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "A policy file, or a directory whose .yaml files merge in name order.",
+        discussion: "Without it, the built-in default policy (policies/default.yaml) is used.", valueName: "path"))
+    var policy: String?
+
+    @Option(help: ArgumentHelp("Only targets in this namespace (overrides the policy's spec.targets.namespace).", valueName: "name"))
+    var namespace: String?
+
+    func load() throws -> Policy {
+        var policy = try PolicySource.load(self.policy)
+        if let namespace { policy.targets.namespace = namespace }
+        return policy
+    }
+}
+
+/// Reads `--at`: `now`, an RFC 3339 time, or Unix seconds.
+enum TimeArgument {
+    static func parse(_ text: String?, now: Date = Date()) throws -> Double {
+        guard let text, text != "now" else { return now.timeIntervalSince1970.rounded(.down) }
+        if let seconds = Double(text) { return seconds }
+        let formatter = ISO8601DateFormatter()
+        for options: ISO8601DateFormatter.Options in [[.withInternetDateTime], [.withInternetDateTime, .withFractionalSeconds]] {
+            formatter.formatOptions = options
+            if let date = formatter.date(from: text) { return date.timeIntervalSince1970 }
+        }
+        throw ValidationError("--at '\(text)' is not a time; write now, 2026-11-22T21:00:00Z, or Unix seconds")
+    }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import TrimtabCore
+
+/// `trimtab policy`: work with policy files.
+struct PolicyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policy",
+        abstract: "Check, show and start policy files.",
+        subcommands: [LintCommand.self, ShowCommand.self, DefaultCommand.self]
+    )
+
+    struct LintCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "lint",
+            abstract: "Check policy files and list every error with its file, line and column.",
+            discussion: """
+            Each path is a file, or a directory whose .yaml files merge in name order into one policy. \
+            Exit code 1 when any path has an error; a policy with an error is rejected whole.
+
+            Example:
+              trimtab policy lint policies/default.yaml policies/examples/
+            """
+        )
+
+        @Argument(help: ArgumentHelp("Policy files or directories.", valueName: "path"))
+        var paths: [String]
+
+        func run() throws {
+            var failed = false
+            for path in paths {
+                do {
+                    let policy = try PolicyLoader.load(PolicySource.sources(at: path))
+                    print("ok: \(path): policy '\(policy.name)' with \(policy.indicators.count) indicators, \(policy.checks.count) checks, \(policy.overrides.count) overrides, \(policy.actions.count) actions")
+                } catch let error as PolicyError {
+                    failed = true
+                    print(error.description)
+                } catch {
+                    failed = true
+                    print("\(path): error: \(error)")
+                }
+            }
+            if failed { throw TrimtabExit.invalidInput }
+        }
+    }
+
+    struct ShowCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "show",
+            abstract: "Show the effective policy: merged files, overrides, and the PromQL each indicator sends.",
+            discussion: "Without --policy it shows the built-in default."
+        )
+
+        @OptionGroup var policy: PolicyOptions
+
+        func run() throws {
+            let policy: Policy
+            do {
+                policy = try self.policy.load()
+            } catch let error as PolicyError {
+                printError(error.description)
+                throw TrimtabExit.invalidInput
+            } catch let error as PolicySource.ReadError {
+                printError("error: \(error)")
+                throw TrimtabExit.invalidInput
+            }
+            print("policy \(policy.name) (mode \(policy.mode.rawValue)) from \(policy.sources.joined(separator: ", "))")
+            print("targets: \(policy.targets.kind) grouped by \(policy.targets.groupBy.joined(separator: ", "))"
+                  + (policy.targets.namespace.map { " in namespace \($0)" } ?? " in every namespace"))
+            print("evaluation: step \(PolicyDuration.format(policy.evaluation.stepSeconds)), lookback \(PolicyDuration.format(policy.evaluation.lookbackSeconds)), min coverage \(Formatting.number(policy.evaluation.minCoverage * 100)) %")
+            print("\nchecks:")
+            for check in policy.checks {
+                let unit = policy.indicator(named: check.indicator)?.unit ?? .none
+                let sign = check.worse == .higher ? ">" : "<"
+                print("  \(check.name): warning \(sign) \(Formatting.value(check.warning, unit: unit)), critical \(sign) \(Formatting.value(check.critical, unit: unit)), for \(PolicyDuration.format(check.forSeconds)), weight \(Formatting.number(check.weight))\(check.key ? ", key" : "")")
+            }
+            for override in policy.overrides {
+                let match = override.match.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+                print("  override for \(match): \(override.checks.keys.sorted().joined(separator: ", "))")
+            }
+            print("\nqueries (one per indicator, for all targets at once):")
+            for indicator in policy.checkedIndicators {
+                print("  \(indicator.name) [\(indicator.unit.rawValue)]:\n    \(PromQL.render(indicator.query, targets: policy.targets))")
+            }
+        }
+    }
+
+    struct DefaultCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "default",
+            abstract: "Print the built-in default policy, to start your own from.",
+            discussion: "Example: trimtab policy default > policies/mine.yaml"
+        )
+
+        func run() {
+            print(DefaultPolicy.yaml, terminator: "")
+        }
+    }
+}

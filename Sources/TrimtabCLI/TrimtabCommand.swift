@@ -1,0 +1,23 @@
+import ArgumentParser
+
+/// `trimtab`: the root command.
+public struct TrimtabCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "trimtab",
+        abstract: "Finds the bottlenecks of services on Kubernetes from Prometheus metrics, and plans small, reversible fixes.",
+        discussion: """
+        Start with the demo, which needs no cluster (only Debian's prometheus package):
+          trimtab demo
+        Then point it at your Prometheus:
+          trimtab analyze --prometheus http://prometheus:9090
+        Check a policy before you use it:
+          trimtab policy lint policies/
+
+        Exit codes: 0 ran; 1 invalid input (policy, file, flag); 2 gate failed; 3 metrics could not be read.
+        """,
+        version: "0.1.0",
+        subcommands: [AnalyzeCommand.self, PolicyCommand.self, DemoCommand.self, SandboxCommand.self]
+    )
+
+    public init() {}
+}

@@ -1,0 +1,107 @@
+/// Judges a snapshot against a policy: a pure function of its inputs.
+public enum Assessor {
+    public static func assess(_ snapshot: Snapshot, policy: Policy) -> Assessment {
+        let time = snapshot.time
+        let units = Dictionary(policy.indicators.map { ($0.name, $0.unit) }, uniquingKeysWith: { a, _ in a })
+        var failures: [String: String] = [:]
+        var notes: [String] = []
+        for data in snapshot.indicators.values.sorted(by: { $0.indicator < $1.indicator }) {
+            if let failure = data.failure { failures[data.indicator] = failure.message }
+            for warning in data.warnings { notes.append("Prometheus warned for indicator \(data.indicator): \(warning)") }
+            if data.unattributed > 0 {
+                notes.append("indicator \(data.indicator): \(data.unattributed) series lacked a groupBy label (\(policy.targets.groupBy.joined(separator: ", "))) and were ignored; aggregate the query `by ($by)`")
+            }
+            for (target, count) in data.ambiguous.sorted(by: { $0.key < $1.key }) {
+                notes.append("indicator \(data.indicator) returned \(count) series for \(target); aggregate the query `by ($by)` so each target has one")
+            }
+        }
+
+        var targets: [TargetAssessment] = []
+        for target in snapshot.targets {
+            var results: [CheckResult] = []
+            for check in policy.checks(for: target.labels) {
+                results.append(result(of: check, for: target, in: snapshot, unit: units[check.indicator] ?? .none))
+            }
+            targets.append(summarize(target, results, minCoverage: policy.evaluation.minCoverage))
+        }
+
+        let bottlenecks = targets.flatMap { $0.checks.compactMap(\.bottleneck) }.sorted { a, b in
+            if a.severity != b.severity { return a.severity > b.severity }
+            if a.target != b.target { return a.target < b.target }
+            return a.check < b.check
+        }
+
+        var score: Double?
+        var status = HealthStatus.unknown
+        var reason: String?
+        let known = targets.filter { $0.score != nil }
+        if !failures.isEmpty {
+            reason = "\(failures.count) of \(snapshot.indicators.count) indicator queries failed; a cycle with a query error is unknown and takes no action"
+        } else if targets.isEmpty {
+            reason = "no targets: the indicator queries returned no series for the policy's targets"
+        } else if Double(known.count) < policy.evaluation.minCoverage * Double(targets.count) {
+            reason = "too little is known: \(known.count) of \(targets.count) targets have enough data (at least \(Int((policy.evaluation.minCoverage * 100).rounded())) % needed)"
+        } else {
+            score = known.compactMap(\.score).reduce(0, +) / Double(known.count)
+            let statuses = Set(known.map(\.status))
+            status = statuses.contains(.critical) ? .critical : statuses.contains(.degraded) ? .degraded : .healthy
+        }
+        return Assessment(policy: policy.name, time: time, score: score, status: status, unknownReason: reason,
+                          targets: targets, bottlenecks: bottlenecks, failures: failures, notes: notes)
+    }
+
+    static func result(of check: Check, for target: TargetID, in snapshot: Snapshot, unit: IndicatorUnit) -> CheckResult {
+        let data = snapshot.indicators[check.indicator]
+        var result = CheckResult(check: check.name, indicator: check.indicator, unit: unit, worse: check.worse,
+                                 warning: check.warning, critical: check.critical, forSeconds: check.forSeconds,
+                                 weight: check.weight, key: check.key, status: .unknown, value: nil, score: nil,
+                                 unknownReason: nil, bottleneck: nil, query: data?.query.promql ?? "")
+        guard let data else {
+            result.unknownReason = "indicator \(check.indicator) was not queried"
+            return result
+        }
+        if let failure = data.failure {
+            result.unknownReason = "the query failed: \(failure.message)"
+            return result
+        }
+        if let count = data.ambiguous[target] {
+            result.unknownReason = "the query returned \(count) series for this target; aggregate it by the groupBy labels"
+            return result
+        }
+        guard let samples = data.series[target], !samples.isEmpty else {
+            result.unknownReason = "no data: the query returned no series for this target"
+            return result
+        }
+        let step = data.query.step
+        guard let last = samples.last, abs(last.time - snapshot.time) <= step / 2 else {
+            let lastTime = samples.last?.time ?? 0
+            result.unknownReason = "stale: the last value is from \(PolicyDuration.format(snapshot.time - lastTime)) before the evaluation time"
+            return result
+        }
+        if last.value.isNaN {
+            result.unknownReason = "the value is NaN (often 0/0: no traffic in the rate window)"
+            return result
+        }
+        result.value = last.value
+        result.status = Scoring.status(value: last.value, worse: check.worse, warning: check.warning, critical: check.critical)
+        result.score = Scoring.checkScore(value: last.value, worse: check.worse, warning: check.warning, critical: check.critical)
+        result.bottleneck = BreachDetector.bottleneck(samples, at: snapshot.time, step: step, check: check, unit: unit,
+                                                      target: target, query: data.query.promql)
+        return result
+    }
+
+    static func summarize(_ target: TargetID, _ results: [CheckResult], minCoverage: Double) -> TargetAssessment {
+        let totalWeight = results.reduce(0) { $0 + $1.weight }
+        let known = results.filter { $0.score != nil }
+        let knownWeight = known.reduce(0) { $0 + $1.weight }
+        let coverage = totalWeight > 0 ? knownWeight / totalWeight : 0
+        let keyUnknown = results.contains { $0.key && $0.score == nil }
+        guard !known.isEmpty, coverage >= minCoverage, !keyUnknown else {
+            return TargetAssessment(target: target, score: nil, status: .unknown, coverage: coverage, checks: results)
+        }
+        let score = Scoring.weightedMean(known.map { ($0.score!, $0.weight) })
+        let worst = known.map(\.status).max() ?? .ok
+        let status: HealthStatus = worst == .critical ? .critical : worst == .warning ? .degraded : .healthy
+        return TargetAssessment(target: target, score: score, status: status, coverage: coverage, checks: results)
+    }
+}

@@ -1,0 +1,230 @@
+import Foundation
+
+/// Where something was written: a file, a line and a column (both from 1).
+public struct SourceLocation: Sendable, Hashable, Codable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+/// Which way a value goes bad.
+public enum Direction: String, Sendable, Codable, CaseIterable {
+    /// Higher values are worse (latency, error ratio, utilisation).
+    case higher
+    /// Lower values are worse (cache hit ratio, throughput).
+    case lower
+}
+
+/// The unit of an indicator; it decides how values are read in thresholds and shown in reports.
+public enum IndicatorUnit: String, Sendable, Codable, CaseIterable {
+    case seconds
+    /// A fraction from 0 to 1; thresholds may be written as `5%`.
+    case ratio
+    case bytes
+    case perSecond = "per-second"
+    case count
+    case none
+}
+
+/// Whether Trimtab only plans changes or also applies them.
+public enum PolicyMode: String, Sendable, Codable, CaseIterable {
+    case dryRun = "dry-run"
+    case enforce
+}
+
+/// Which workloads a policy covers, and the labels that identify one in metrics.
+public struct TargetSelector: Sendable, Equatable, Codable {
+    /// The namespace the workloads live in; `nil` covers every namespace.
+    public var namespace: String?
+    /// The workload kind acted on (Deployment or StatefulSet).
+    public var kind: String
+    /// Extra label matchers every indicator query applies (exact match).
+    public var matchLabels: [String: String]
+    /// The metric labels that name one target; every indicator is aggregated `by` these.
+    public var groupBy: [String]
+
+    public init(namespace: String? = nil, kind: String = "Deployment", matchLabels: [String: String] = [:],
+                groupBy: [String] = ["namespace", "deployment"]) {
+        self.namespace = namespace
+        self.kind = kind
+        self.matchLabels = matchLabels
+        self.groupBy = groupBy
+    }
+}
+
+/// A measured quantity: one PromQL expression that yields a value per target.
+public struct Indicator: Sendable, Equatable, Codable {
+    public var name: String
+    /// The PromQL template; placeholders (`$selector`, `$by`, `$namespace`) are filled per run.
+    public var query: String
+    public var unit: IndicatorUnit
+    public var description: String?
+    public var location: SourceLocation?
+
+    public init(name: String, query: String, unit: IndicatorUnit, description: String? = nil,
+                location: SourceLocation? = nil) {
+        self.name = name
+        self.query = query
+        self.unit = unit
+        self.description = description
+        self.location = location
+    }
+}
+
+/// Thresholds for one indicator: when a value is a warning or critical, and for how long a breach
+/// must hold before it is a bottleneck.
+public struct Check: Sendable, Equatable, Codable {
+    public var name: String
+    public var indicator: String
+    public var worse: Direction
+    public var warning: Double
+    public var critical: Double
+    /// Seconds a breach must hold, at every evaluation step, before it is a bottleneck.
+    public var forSeconds: Double
+    /// Relative weight in the target's score.
+    public var weight: Double
+    /// A key check makes the whole target unknown when its data is missing.
+    public var key: Bool
+    public var description: String?
+    public var location: SourceLocation?
+
+    public init(name: String, indicator: String, worse: Direction, warning: Double, critical: Double,
+                forSeconds: Double = 300, weight: Double = 1, key: Bool = false, description: String? = nil,
+                location: SourceLocation? = nil) {
+        self.name = name
+        self.indicator = indicator
+        self.worse = worse
+        self.warning = warning
+        self.critical = critical
+        self.forSeconds = forSeconds
+        self.weight = weight
+        self.key = key
+        self.description = description
+        self.location = location
+    }
+}
+
+/// Different thresholds for the targets whose labels match.
+public struct TargetOverride: Sendable, Equatable, Codable {
+    /// Label values a target must have (all of them) for the override to apply.
+    public var match: [String: String]
+    /// Per check name, the fields replaced for matching targets.
+    public var checks: [String: CheckOverride]
+    public var location: SourceLocation?
+
+    public init(match: [String: String], checks: [String: CheckOverride], location: SourceLocation? = nil) {
+        self.match = match
+        self.checks = checks
+        self.location = location
+    }
+
+    /// Whether the override applies to a target with these labels.
+    public func matches(_ labels: [String: String]) -> Bool {
+        match.allSatisfy { labels[$0.key] == $0.value }
+    }
+}
+
+/// The fields of a check that an override may replace; `nil` keeps the policy's value.
+public struct CheckOverride: Sendable, Equatable, Codable {
+    public var warning: Double?
+    public var critical: Double?
+    public var forSeconds: Double?
+    public var weight: Double?
+    /// `false` switches the check off for matching targets.
+    public var enabled: Bool?
+    public var location: SourceLocation?
+
+    public init(warning: Double? = nil, critical: Double? = nil, forSeconds: Double? = nil, weight: Double? = nil,
+                enabled: Bool? = nil, location: SourceLocation? = nil) {
+        self.warning = warning
+        self.critical = critical
+        self.forSeconds = forSeconds
+        self.weight = weight
+        self.enabled = enabled
+        self.location = location
+    }
+}
+
+/// How a run reads Prometheus and judges what it reads.
+public struct EvaluationSettings: Sendable, Equatable, Codable {
+    /// Seconds between the points of the range queries.
+    public var stepSeconds: Double
+    /// Seconds of history read before the longest `for` window, to tell since when a breach holds.
+    public var lookbackSeconds: Double
+    /// The share of check weight (per target) and of targets (overall) that must be known for a score.
+    public var minCoverage: Double
+
+    public init(stepSeconds: Double = 30, lookbackSeconds: Double = 3600, minCoverage: Double = 0.5) {
+        self.stepSeconds = stepSeconds
+        self.lookbackSeconds = lookbackSeconds
+        self.minCoverage = minCoverage
+    }
+}
+
+/// A validated policy: every reference resolves and every threshold is in order.
+public struct Policy: Sendable, Equatable, Codable {
+    public static let apiVersion = "trimtab/v1"
+
+    public var name: String
+    public var mode: PolicyMode
+    public var targets: TargetSelector
+    /// Indicators in the order they were declared.
+    public var indicators: [Indicator]
+    /// Checks in the order they were declared.
+    public var checks: [Check]
+    public var overrides: [TargetOverride]
+    public var evaluation: EvaluationSettings
+    public var actions: [ActionRule]
+    /// The files the policy was read from, in merge order.
+    public var sources: [String]
+
+    public init(name: String, mode: PolicyMode = .dryRun, targets: TargetSelector = TargetSelector(),
+                indicators: [Indicator], checks: [Check], overrides: [TargetOverride] = [],
+                evaluation: EvaluationSettings = EvaluationSettings(), actions: [ActionRule] = [],
+                sources: [String] = []) {
+        self.name = name
+        self.mode = mode
+        self.targets = targets
+        self.indicators = indicators
+        self.checks = checks
+        self.overrides = overrides
+        self.evaluation = evaluation
+        self.actions = actions
+        self.sources = sources
+    }
+
+    public func indicator(named name: String) -> Indicator? {
+        indicators.first { $0.name == name }
+    }
+
+    /// The indicators some check reads, in declaration order: the queries one run sends.
+    public var checkedIndicators: [Indicator] {
+        let used = Set(checks.map(\.indicator))
+        return indicators.filter { used.contains($0.name) }
+    }
+
+    /// The checks that apply to a target, with its overrides applied (later overrides win).
+    public func checks(for labels: [String: String]) -> [Check] {
+        let applicable = overrides.filter { $0.matches(labels) }
+        return checks.compactMap { check in
+            var result = check
+            for override in applicable {
+                guard let change = override.checks[check.name] else { continue }
+                if change.enabled == false { return nil }
+                if let value = change.warning { result.warning = value }
+                if let value = change.critical { result.critical = value }
+                if let value = change.forSeconds { result.forSeconds = value }
+                if let value = change.weight { result.weight = value }
+            }
+            return result
+        }
+    }
+}

@@ -1,0 +1,66 @@
+/// A value as written, with where it was written.
+struct Located<Value: Sendable>: Sendable {
+    var value: Value
+    var location: SourceLocation
+}
+
+/// A threshold as written: a plain number, a percentage (`5%`) or a duration (`500ms`).
+struct ThresholdLiteral: Sendable {
+    enum Form: Sendable { case number, percent, duration }
+    var value: Double
+    var form: Form
+}
+
+/// One policy file as read, before it is merged with the others and validated as a whole.
+/// Every field is optional: a later file only states what it changes.
+struct PolicyFragment: Sendable {
+    struct IndicatorFragment: Sendable {
+        var name: String
+        var location: SourceLocation
+        var query: Located<String>?
+        var unit: IndicatorUnit?
+        var description: String?
+    }
+
+    struct CheckFragment: Sendable {
+        var name: String
+        var location: SourceLocation
+        var indicator: Located<String>?
+        var worse: Direction?
+        var warning: Located<ThresholdLiteral>?
+        var critical: Located<ThresholdLiteral>?
+        var forSeconds: Double?
+        var weight: Double?
+        var key: Bool?
+        var description: String?
+    }
+
+    struct OverrideFragment: Sendable {
+        var location: SourceLocation
+        var match: [String: String]
+        var checks: [(name: Located<String>, warning: Located<ThresholdLiteral>?, critical: Located<ThresholdLiteral>?,
+                      forSeconds: Double?, weight: Double?, enabled: Bool?)]
+    }
+
+    struct ActionFragment: Sendable {
+        var location: SourceLocation
+        var bottleneck: Located<String>
+        var and: [Located<String>]
+        var action: ActionKind
+    }
+
+    var file: String
+    var name: String?
+    var mode: PolicyMode?
+    var namespace: String?
+    var kind: String?
+    var matchLabels: [String: String]?
+    var groupBy: Located<[String]>?
+    var stepSeconds: Double?
+    var lookbackSeconds: Double?
+    var minCoverage: Double?
+    var indicators: [IndicatorFragment] = []
+    var checks: [CheckFragment] = []
+    var overrides: [OverrideFragment] = []
+    var actions: [ActionFragment] = []
+}

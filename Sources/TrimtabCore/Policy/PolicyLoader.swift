@@ -1,0 +1,229 @@
+/// Builds one validated policy from one or more policy files, merged in the order given.
+///
+/// Later files refine earlier ones: an indicator or check of the same name has the fields the later
+/// file states replaced; overrides and actions add up. The merged result is then validated as a
+/// whole; any error rejects the policy whole.
+public enum PolicyLoader {
+    /// A policy file's name and text.
+    public struct Source: Sendable {
+        public var file: String
+        public var text: String
+
+        public init(file: String, text: String) {
+            self.file = file
+            self.text = text
+        }
+    }
+
+    public static func load(_ sources: [Source]) throws(PolicyError) -> Policy {
+        var diagnostics: [PolicyDiagnostic] = []
+        var fragments: [PolicyFragment] = []
+        for source in sources {
+            let (fragment, problems) = PolicyParser.parse(source.text, file: source.file)
+            diagnostics += problems
+            if let fragment { fragments.append(fragment) }
+        }
+        if sources.isEmpty {
+            diagnostics.append(PolicyDiagnostic(SourceLocation(file: "(none)", line: 1, column: 1), "no policy files were given"))
+        }
+        let merged = merge(fragments)
+        let (policy, problems) = validate(merged, sources: sources.map(\.file))
+        diagnostics += problems
+        if !diagnostics.isEmpty { throw PolicyError(diagnostics) }
+        guard let policy else { throw PolicyError(diagnostics) }
+        return policy
+    }
+
+    public static func load(text: String, file: String) throws(PolicyError) -> Policy {
+        try load([Source(file: file, text: text)])
+    }
+
+    static func merge(_ fragments: [PolicyFragment]) -> PolicyFragment {
+        var result = PolicyFragment(file: fragments.first?.file ?? "(none)")
+        for fragment in fragments {
+            result.name = fragment.name ?? result.name
+            result.mode = fragment.mode ?? result.mode
+            result.namespace = fragment.namespace ?? result.namespace
+            result.kind = fragment.kind ?? result.kind
+            result.matchLabels = fragment.matchLabels ?? result.matchLabels
+            result.groupBy = fragment.groupBy ?? result.groupBy
+            result.stepSeconds = fragment.stepSeconds ?? result.stepSeconds
+            result.lookbackSeconds = fragment.lookbackSeconds ?? result.lookbackSeconds
+            result.minCoverage = fragment.minCoverage ?? result.minCoverage
+            for indicator in fragment.indicators {
+                if let index = result.indicators.firstIndex(where: { $0.name == indicator.name }) {
+                    var existing = result.indicators[index]
+                    existing.query = indicator.query ?? existing.query
+                    existing.unit = indicator.unit ?? existing.unit
+                    existing.description = indicator.description ?? existing.description
+                    existing.location = indicator.location
+                    result.indicators[index] = existing
+                } else {
+                    result.indicators.append(indicator)
+                }
+            }
+            for check in fragment.checks {
+                if let index = result.checks.firstIndex(where: { $0.name == check.name }) {
+                    var existing = result.checks[index]
+                    existing.indicator = check.indicator ?? existing.indicator
+                    existing.worse = check.worse ?? existing.worse
+                    existing.warning = check.warning ?? existing.warning
+                    existing.critical = check.critical ?? existing.critical
+                    existing.forSeconds = check.forSeconds ?? existing.forSeconds
+                    existing.weight = check.weight ?? existing.weight
+                    existing.key = check.key ?? existing.key
+                    existing.description = check.description ?? existing.description
+                    existing.location = check.location
+                    result.checks[index] = existing
+                } else {
+                    result.checks.append(check)
+                }
+            }
+            result.overrides += fragment.overrides
+            result.actions += fragment.actions
+        }
+        return result
+    }
+
+    static func validate(_ fragment: PolicyFragment, sources: [String]) -> (Policy?, [PolicyDiagnostic]) {
+        var diagnostics: [PolicyDiagnostic] = []
+        let start = SourceLocation(file: fragment.file, line: 1, column: 1)
+        let targets = TargetSelector(namespace: fragment.namespace, kind: fragment.kind ?? "Deployment",
+                                     matchLabels: fragment.matchLabels ?? [:],
+                                     groupBy: fragment.groupBy?.value ?? ["namespace", "deployment"])
+        var indicators: [Indicator] = []
+        for item in fragment.indicators {
+            guard let query = item.query else {
+                diagnostics.append(PolicyDiagnostic(item.location, "indicator '\(item.name)' has no query",
+                                                    hint: "write query: a PromQL expression aggregated `by ($by)`"))
+                continue
+            }
+            for use in PromQL.placeholderUses(in: query.value) {
+                if PromQL.placeholders[use.name] == nil {
+                    let known = PromQL.placeholders.keys.sorted()
+                    diagnostics.append(PolicyDiagnostic(placeholderLocation(query, offset: use.offset),
+                                                        "indicator '\(item.name)' uses the unknown placeholder $\(use.name)",
+                                                        hint: Suggestion.closest(to: use.name, in: known).map { "did you mean $\($0)?" }
+                                                            ?? "known placeholders: \(known.map { "$\($0)" }.joined(separator: ", "))"))
+                } else if use.name == "namespace", targets.namespace == nil {
+                    diagnostics.append(PolicyDiagnostic(placeholderLocation(query, offset: use.offset),
+                                                        "indicator '\(item.name)' uses $namespace but spec.targets.namespace is not set",
+                                                        hint: "set spec.targets.namespace, or use $selector, which covers every namespace"))
+                }
+            }
+            indicators.append(Indicator(name: item.name, query: query.value, unit: item.unit ?? .none,
+                                        description: item.description, location: item.location))
+        }
+        let unitByIndicator = Dictionary(indicators.map { ($0.name, $0.unit) }, uniquingKeysWith: { a, _ in a })
+
+        var checks: [Check] = []
+        for item in fragment.checks {
+            let indicatorName = item.indicator?.value ?? item.name
+            var ok = true
+            func problem(_ location: SourceLocation, _ message: String, hint: String? = nil) {
+                diagnostics.append(PolicyDiagnostic(location, "check '\(item.name)': \(message)", hint: hint))
+                ok = false
+            }
+            let unit = unitByIndicator[indicatorName]
+            if unit == nil && fragment.indicators.contains(where: { $0.name == indicatorName }) == false {
+                problem(item.indicator?.location ?? item.location, "no indicator is named '\(indicatorName)'",
+                        hint: Suggestion.closest(to: indicatorName, in: Array(unitByIndicator.keys)).map { "did you mean '\($0)'?" }
+                            ?? "declare it under spec.indicators, or name an existing one with indicator:")
+            }
+            guard let worse = item.worse else {
+                problem(item.location, "worse is missing", hint: "write worse: higher (e.g. latency) or worse: lower (e.g. cache hit ratio)")
+                continue
+            }
+            guard let warning = item.warning, let critical = item.critical else {
+                problem(item.location, "needs both warning and critical thresholds")
+                continue
+            }
+            for literal in [warning, critical] {
+                if let message = unitMismatch(literal.value, unit: unit) { problem(literal.location, message) }
+            }
+            let ordered = worse == .higher ? warning.value.value < critical.value.value : warning.value.value > critical.value.value
+            if !ordered {
+                problem(critical.location,
+                        "critical (\(critical.value.value)) must be \(worse == .higher ? "above" : "below") warning (\(warning.value.value)) when worse is \(worse.rawValue)",
+                        hint: "swap them, or change worse to \(worse == .higher ? "lower" : "higher")")
+            }
+            guard ok else { continue }
+            checks.append(Check(name: item.name, indicator: indicatorName, worse: worse, warning: warning.value.value,
+                                critical: critical.value.value, forSeconds: item.forSeconds ?? 300, weight: item.weight ?? 1,
+                                key: item.key ?? false, description: item.description, location: item.location))
+        }
+        if fragment.checks.isEmpty {
+            diagnostics.append(PolicyDiagnostic(start, "the policy has no checks", hint: "add spec.checks; a check names an indicator and its thresholds"))
+        }
+
+        let checkByName = Dictionary(checks.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var overrides: [TargetOverride] = []
+        for item in fragment.overrides {
+            var changes: [String: CheckOverride] = [:]
+            for entry in item.checks {
+                guard let base = checkByName[entry.name.value] else {
+                    if !fragment.checks.contains(where: { $0.name == entry.name.value }) {
+                        diagnostics.append(PolicyDiagnostic(entry.name.location, "override names no check '\(entry.name.value)'",
+                                                            hint: Suggestion.closest(to: entry.name.value, in: Array(checkByName.keys)).map { "did you mean '\($0)'?" }))
+                    }
+                    continue
+                }
+                let unit = unitByIndicator[base.indicator]
+                for literal in [entry.warning, entry.critical].compactMap({ $0 }) {
+                    if let message = unitMismatch(literal.value, unit: unit) {
+                        diagnostics.append(PolicyDiagnostic(literal.location, "override of check '\(base.name)': \(message)"))
+                    }
+                }
+                let warning = entry.warning?.value.value ?? base.warning
+                let critical = entry.critical?.value.value ?? base.critical
+                let ordered = base.worse == .higher ? warning < critical : warning > critical
+                if !ordered {
+                    diagnostics.append(PolicyDiagnostic(entry.critical?.location ?? entry.warning?.location ?? entry.name.location,
+                                                        "override of check '\(base.name)': critical (\(critical)) must be \(base.worse == .higher ? "above" : "below") warning (\(warning)) when worse is \(base.worse.rawValue)"))
+                }
+                changes[base.name] = CheckOverride(warning: entry.warning?.value.value, critical: entry.critical?.value.value,
+                                                   forSeconds: entry.forSeconds, weight: entry.weight, enabled: entry.enabled,
+                                                   location: entry.name.location)
+            }
+            overrides.append(TargetOverride(match: item.match, checks: changes, location: item.location))
+        }
+
+        var actions: [ActionRule] = []
+        let knownNames = Set(fragment.checks.map(\.name)).union(fragment.indicators.map(\.name))
+        for item in fragment.actions {
+            for name in [item.bottleneck] + item.and where !knownNames.contains(name.value) {
+                diagnostics.append(PolicyDiagnostic(name.location, "action names no check or indicator '\(name.value)'",
+                                                    hint: Suggestion.closest(to: name.value, in: Array(knownNames)).map { "did you mean '\($0)'?" }))
+            }
+            actions.append(ActionRule(bottleneck: item.bottleneck.value, and: item.and.map(\.value), action: item.action, location: item.location))
+        }
+
+        let evaluation = EvaluationSettings(stepSeconds: fragment.stepSeconds ?? 30, lookbackSeconds: fragment.lookbackSeconds ?? 3600,
+                                            minCoverage: fragment.minCoverage ?? 0.5)
+        guard diagnostics.isEmpty else { return (nil, diagnostics) }
+        let policy = Policy(name: fragment.name ?? "unnamed", mode: fragment.mode ?? .dryRun, targets: targets,
+                            indicators: indicators, checks: checks, overrides: overrides, evaluation: evaluation,
+                            actions: actions, sources: sources)
+        return (policy, [])
+    }
+
+    /// Where a placeholder stands: exact for a one-line scalar, the scalar's start otherwise.
+    private static func placeholderLocation(_ query: Located<String>, offset: Int) -> SourceLocation {
+        var location = query.location
+        let before = query.value.prefix(offset)
+        if !before.contains("\n") { location.column += offset }
+        return location
+    }
+
+    private static func unitMismatch(_ literal: ThresholdLiteral, unit: IndicatorUnit?) -> String? {
+        guard let unit else { return nil }
+        switch literal.form {
+        case .number: return nil
+        case .percent where unit != .ratio:
+            return "a percentage only fits a ratio indicator; this one is in \(unit.rawValue)"
+        case .duration where unit != .seconds:
+            return "a duration only fits an indicator in seconds; this one is in \(unit.rawValue)"
+        default: return nil
+        }
+    }
+}

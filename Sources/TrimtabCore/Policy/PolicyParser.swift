@@ -1,0 +1,364 @@
+import Yams
+
+/// Reads policy files (YAML) into a fragment per file, every problem located by file, line and column.
+enum PolicyParser {
+    static let topKeys = ["apiVersion", "kind", "metadata", "spec"]
+    static let specKeys = ["mode", "targets", "evaluation", "indicators", "checks", "overrides", "actions"]
+    static let indicatorKeys = ["query", "unit", "description"]
+    static let checkKeys = ["indicator", "worse", "warning", "critical", "for", "weight", "key", "description"]
+
+    static func parse(_ text: String, file: String) -> (PolicyFragment?, [PolicyDiagnostic]) {
+        var reader = NodeReader(file: file)
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                reader.error(at: SourceLocation(file: file, line: 1, column: 1), "the file is empty",
+                             hint: "a policy starts with 'apiVersion: \(Policy.apiVersion)' and 'kind: Policy'")
+                return (nil, reader.diagnostics)
+            }
+            root = node
+        } catch {
+            return (nil, [yamlDiagnostic(error, file: file)])
+        }
+        var fragment = PolicyFragment(file: file)
+        guard let top = reader.mapping(root, "the document", allowed: topKeys) else { return (nil, reader.diagnostics) }
+        let byKey = Dictionary(top.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+
+        if let entry = byKey["apiVersion"] {
+            if let version = reader.string(entry.value, "apiVersion"), version != Policy.apiVersion {
+                reader.error(entry.value, "apiVersion '\(version)' is not supported", hint: "write 'apiVersion: \(Policy.apiVersion)'")
+            }
+        } else {
+            reader.error(root, "apiVersion is missing", hint: "write 'apiVersion: \(Policy.apiVersion)'")
+        }
+        if let entry = byKey["kind"] {
+            if let kind = reader.string(entry.value, "kind"), kind != "Policy" {
+                reader.error(entry.value, "kind '\(kind)' is not supported", hint: "write 'kind: Policy'")
+            }
+        } else {
+            reader.error(root, "kind is missing", hint: "write 'kind: Policy'")
+        }
+        if let entry = byKey["metadata"], let metadata = reader.mapping(entry.value, "metadata", allowed: ["name", "description"]) {
+            for item in metadata where item.key == "name" {
+                fragment.name = reader.nonEmptyString(item.value, "metadata.name")
+            }
+        }
+        guard let specEntry = byKey["spec"] else {
+            reader.error(root, "spec is missing", hint: "a policy needs spec.indicators and spec.checks")
+            return (fragment, reader.diagnostics)
+        }
+        if let spec = reader.mapping(specEntry.value, "spec", allowed: specKeys) {
+            for item in spec {
+                switch item.key {
+                case "mode": fragment.mode = reader.enumeration(item.value, "spec.mode", as: PolicyMode.self)
+                case "targets": readTargets(item.value, into: &fragment, &reader)
+                case "evaluation": readEvaluation(item.value, into: &fragment, &reader)
+                case "indicators": readIndicators(item.value, into: &fragment, &reader)
+                case "checks": readChecks(item.value, into: &fragment, &reader)
+                case "overrides": readOverrides(item.value, into: &fragment, &reader)
+                case "actions": readActions(item.value, into: &fragment, &reader)
+                default: break
+                }
+            }
+        }
+        return (fragment, reader.diagnostics)
+    }
+
+    /// Turns a Yams syntax error into a located diagnostic.
+    static func yamlDiagnostic(_ error: any Error, file: String) -> PolicyDiagnostic {
+        func at(_ mark: Mark) -> SourceLocation { SourceLocation(file: file, line: mark.line, column: mark.column) }
+        switch error as? YamlError {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            let detail = context.map { "\($0.text) " } ?? ""
+            return PolicyDiagnostic(at(mark), "invalid YAML: \(detail)\(problem)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return PolicyDiagnostic(at(context.mark),
+                                    "duplicate name\(duplicates.count == 1 ? "" : "s") \(duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")) in one mapping",
+                                    hint: "each indicator, check and key may appear once per mapping; rename or remove the second")
+        case .reader(let problem, _, _, _):
+            return PolicyDiagnostic(SourceLocation(file: file, line: 1, column: 1), "unreadable YAML: \(problem)")
+        default:
+            return PolicyDiagnostic(SourceLocation(file: file, line: 1, column: 1), "unreadable YAML: \(error)")
+        }
+    }
+
+    private static func readTargets(_ node: Node, into fragment: inout PolicyFragment, _ reader: inout NodeReader) {
+        guard let entries = reader.mapping(node, "spec.targets", allowed: ["namespace", "kind", "matchLabels", "groupBy"]) else { return }
+        for item in entries {
+            switch item.key {
+            case "namespace": fragment.namespace = reader.nonEmptyString(item.value, "spec.targets.namespace")
+            case "kind":
+                if let kind = reader.string(item.value, "spec.targets.kind") {
+                    if ["Deployment", "StatefulSet"].contains(kind) { fragment.kind = kind } else {
+                        reader.error(item.value, "spec.targets.kind must be Deployment or StatefulSet, found '\(kind)'")
+                    }
+                }
+            case "matchLabels": fragment.matchLabels = reader.stringMap(item.value, "spec.targets.matchLabels")
+            case "groupBy":
+                if let labels = reader.stringList(item.value, "spec.targets.groupBy") {
+                    if labels.isEmpty { reader.error(item.value, "spec.targets.groupBy must name at least one label") }
+                    for label in labels where !PromQL.isValidLabelName(label) {
+                        reader.error(item.value, "'\(label)' in spec.targets.groupBy is not a Prometheus label name")
+                    }
+                    fragment.groupBy = Located(value: labels, location: reader.location(of: item.value))
+                }
+            default: break
+            }
+        }
+    }
+
+    private static func readEvaluation(_ node: Node, into fragment: inout PolicyFragment, _ reader: inout NodeReader) {
+        guard let entries = reader.mapping(node, "spec.evaluation", allowed: ["step", "lookback", "minCoverage"]) else { return }
+        for item in entries {
+            switch item.key {
+            case "step":
+                if let step = reader.duration(item.value, "spec.evaluation.step") {
+                    if step < 1 { reader.error(item.value, "spec.evaluation.step must be at least 1s") } else { fragment.stepSeconds = step }
+                }
+            case "lookback": fragment.lookbackSeconds = reader.duration(item.value, "spec.evaluation.lookback")
+            case "minCoverage":
+                if let value = reader.number(item.value, "spec.evaluation.minCoverage") {
+                    if value <= 0 || value > 1 { reader.error(item.value, "spec.evaluation.minCoverage must be more than 0 and at most 1, found \(value)") } else { fragment.minCoverage = value }
+                }
+            default: break
+            }
+        }
+    }
+
+    private static func readIndicators(_ node: Node, into fragment: inout PolicyFragment, _ reader: inout NodeReader) {
+        guard let entries = reader.mapping(node, "spec.indicators") else { return }
+        for entry in entries {
+            let path = "indicator '\(entry.key)'"
+            if !PromQL.isValidLabelName(entry.key) {
+                reader.error(entry.keyNode, "\(path): a name may hold letters, digits and underscores, and not start with a digit")
+            }
+            var indicator = PolicyFragment.IndicatorFragment(name: entry.key, location: reader.location(of: entry.keyNode))
+            guard let fields = reader.mapping(entry.value, path, allowed: indicatorKeys) else { continue }
+            for field in fields {
+                switch field.key {
+                case "query":
+                    if let query = reader.nonEmptyString(field.value, "\(path).query") {
+                        indicator.query = Located(value: query, location: reader.location(of: field.value))
+                    }
+                case "unit": indicator.unit = reader.enumeration(field.value, "\(path).unit", as: IndicatorUnit.self)
+                case "description": indicator.description = reader.string(field.value, "\(path).description")
+                default: break
+                }
+            }
+            fragment.indicators.append(indicator)
+        }
+    }
+
+    private static func readChecks(_ node: Node, into fragment: inout PolicyFragment, _ reader: inout NodeReader) {
+        guard let entries = reader.mapping(node, "spec.checks") else { return }
+        for entry in entries {
+            let path = "check '\(entry.key)'"
+            var check = PolicyFragment.CheckFragment(name: entry.key, location: reader.location(of: entry.keyNode))
+            guard let fields = reader.mapping(entry.value, path, allowed: checkKeys) else { continue }
+            for field in fields {
+                switch field.key {
+                case "indicator":
+                    if let name = reader.nonEmptyString(field.value, "\(path).indicator") {
+                        check.indicator = Located(value: name, location: reader.location(of: field.value))
+                    }
+                case "worse": check.worse = reader.enumeration(field.value, "\(path).worse", as: Direction.self)
+                case "warning": check.warning = threshold(field.value, "\(path).warning", &reader)
+                case "critical": check.critical = threshold(field.value, "\(path).critical", &reader)
+                case "for": check.forSeconds = reader.duration(field.value, "\(path).for")
+                case "weight": check.weight = reader.positiveNumber(field.value, "\(path).weight")
+                case "key": check.key = reader.bool(field.value, "\(path).key")
+                case "description": check.description = reader.string(field.value, "\(path).description")
+                default: break
+                }
+            }
+            fragment.checks.append(check)
+        }
+    }
+
+    private static func readOverrides(_ node: Node, into fragment: inout PolicyFragment, _ reader: inout NodeReader) {
+        guard let list = node.sequence else {
+            reader.error(node, "spec.overrides must be a list, found \(reader.kindName(node))")
+            return
+        }
+        for (index, item) in list.enumerated() {
+            let path = "spec.overrides[\(index)]"
+            guard let fields = reader.mapping(item, path, allowed: ["match", "checks"]) else { continue }
+            var override = PolicyFragment.OverrideFragment(location: reader.location(of: item), match: [:], checks: [])
+            var sawMatch = false
+            for field in fields {
+                switch field.key {
+                case "match":
+                    sawMatch = true
+                    override.match = reader.stringMap(field.value, "\(path).match") ?? [:]
+                    if override.match.isEmpty { reader.error(field.value, "\(path).match must name at least one label") }
+                case "checks":
+                    guard let checks = reader.mapping(field.value, "\(path).checks") else { continue }
+                    for check in checks {
+                        let checkPath = "\(path).checks.\(check.key)"
+                        guard let values = reader.mapping(check.value, checkPath, allowed: ["warning", "critical", "for", "weight", "enabled"]) else { continue }
+                        var entry: (name: Located<String>, warning: Located<ThresholdLiteral>?, critical: Located<ThresholdLiteral>?,
+                                    forSeconds: Double?, weight: Double?, enabled: Bool?)
+                        entry = (Located(value: check.key, location: reader.location(of: check.keyNode)), nil, nil, nil, nil, nil)
+                        for value in values {
+                            switch value.key {
+                            case "warning": entry.warning = threshold(value.value, "\(checkPath).warning", &reader)
+                            case "critical": entry.critical = threshold(value.value, "\(checkPath).critical", &reader)
+                            case "for": entry.forSeconds = reader.duration(value.value, "\(checkPath).for")
+                            case "weight": entry.weight = reader.positiveNumber(value.value, "\(checkPath).weight")
+                            case "enabled": entry.enabled = reader.bool(value.value, "\(checkPath).enabled")
+                            default: break
+                            }
+                        }
+                        override.checks.append(entry)
+                    }
+                default: break
+                }
+            }
+            if !sawMatch { reader.error(item, "\(path) has no match", hint: "write match: {deployment: checkout} to say which targets it is for") }
+            fragment.overrides.append(override)
+        }
+    }
+
+    private static func readActions(_ node: Node, into fragment: inout PolicyFragment, _ reader: inout NodeReader) {
+        guard let list = node.sequence else {
+            reader.error(node, "spec.actions must be a list, found \(reader.kindName(node))")
+            return
+        }
+        for (index, item) in list.enumerated() {
+            let path = "spec.actions[\(index)]"
+            guard let fields = reader.mapping(item, path, allowed: ["when", "scale", "poolSize", "cacheTTL"]) else { continue }
+            var bottleneck: Located<String>?
+            var and: [Located<String>] = []
+            var actions: [ActionKind] = []
+            for field in fields {
+                switch field.key {
+                case "when":
+                    guard let when = reader.mapping(field.value, "\(path).when", allowed: ["bottleneck", "and"]) else { continue }
+                    for part in when {
+                        if part.key == "bottleneck", let name = reader.nonEmptyString(part.value, "\(path).when.bottleneck") {
+                            bottleneck = Located(value: name, location: reader.location(of: part.value))
+                        } else if part.key == "and", let names = reader.stringList(part.value, "\(path).when.and") {
+                            and = names.map { Located(value: $0, location: reader.location(of: part.value)) }
+                        }
+                    }
+                case "scale": if let action = readScale(field.value, "\(path).scale", &reader) { actions.append(.scale(action)) }
+                case "poolSize": if let action = readPool(field.value, "\(path).poolSize", &reader) { actions.append(.poolSize(action)) }
+                case "cacheTTL": if let action = readTTL(field.value, "\(path).cacheTTL", &reader) { actions.append(.cacheTTL(action)) }
+                default: break
+                }
+            }
+            guard let bottleneck else {
+                reader.error(item, "\(path) has no when.bottleneck", hint: "name the check whose bottleneck allows this action")
+                continue
+            }
+            let kinds = fields.filter { ["scale", "poolSize", "cacheTTL"].contains($0.key) }
+            if kinds.count != 1 {
+                reader.error(item, "\(path) must have exactly one of scale, poolSize, cacheTTL (found \(kinds.count))")
+                continue
+            }
+            guard let action = actions.first else { continue }
+            fragment.actions.append(.init(location: reader.location(of: item), bottleneck: bottleneck, and: and, action: action))
+        }
+    }
+
+    private static func readScale(_ node: Node, _ path: String, _ reader: inout NodeReader) -> ScaleAction? {
+        guard let fields = reader.mapping(node, path, allowed: ["min", "max", "utilizationTarget", "tolerance"]) else { return nil }
+        var action = ScaleAction(min: 1, max: 0)
+        var sawMax = false
+        for field in fields {
+            switch field.key {
+            case "min": action.min = reader.integer(field.value, "\(path).min", minimum: 1) ?? action.min
+            case "max": if let max = reader.integer(field.value, "\(path).max", minimum: 1) { action.max = max; sawMax = true }
+            case "utilizationTarget":
+                if let value = reader.positiveNumber(field.value, "\(path).utilizationTarget") {
+                    if value > 1 { reader.error(field.value, "\(path).utilizationTarget is a ratio from 0 to 1, found \(value)") } else { action.utilizationTarget = value }
+                }
+            case "tolerance":
+                if let value = reader.positiveNumber(field.value, "\(path).tolerance", allowZero: true) {
+                    if value >= 1 { reader.error(field.value, "\(path).tolerance is a ratio below 1, found \(value)") } else { action.tolerance = value }
+                }
+            default: break
+            }
+        }
+        if !sawMax { reader.error(node, "\(path).max is missing"); return nil }
+        if action.min > action.max { reader.error(node, "\(path).min (\(action.min)) is more than max (\(action.max))"); return nil }
+        return action
+    }
+
+    private static func readKnob(_ node: Node, _ path: String, _ reader: inout NodeReader) -> Knob? {
+        guard let fields = reader.mapping(node, path, allowed: ["configMap", "key", "env", "container", "http"]) else { return nil }
+        var values: [String: String] = [:]
+        for field in fields { values[field.key] = reader.nonEmptyString(field.value, "\(path).\(field.key)") }
+        if let name = values["configMap"], let key = values["key"] { return .configMap(name: name, key: key) }
+        if let name = values["env"] { return .env(name: name, container: values["container"]) }
+        if let url = values["http"] { return .http(url: url) }
+        reader.error(node, "\(path) must be {configMap: NAME, key: KEY}, {env: NAME} or {http: URL}")
+        return nil
+    }
+
+    private static func readPool(_ node: Node, _ path: String, _ reader: inout NodeReader) -> PoolSizeAction? {
+        guard let fields = reader.mapping(node, path, allowed: ["knob", "min", "max", "databaseConnections"]) else { return nil }
+        var knob: Knob?
+        var min = 1, max: Int?, budget: Int?
+        for field in fields {
+            switch field.key {
+            case "knob": knob = readKnob(field.value, "\(path).knob", &reader)
+            case "min": min = reader.integer(field.value, "\(path).min", minimum: 1) ?? min
+            case "max": max = reader.integer(field.value, "\(path).max", minimum: 1)
+            case "databaseConnections": budget = reader.integer(field.value, "\(path).databaseConnections", minimum: 1)
+            default: break
+            }
+        }
+        guard let knob else { reader.error(node, "\(path).knob is missing"); return nil }
+        guard let max else { reader.error(node, "\(path).max is missing"); return nil }
+        if min > max { reader.error(node, "\(path).min (\(min)) is more than max (\(max))"); return nil }
+        return PoolSizeAction(knob: knob, min: min, max: max, databaseConnections: budget)
+    }
+
+    private static func readTTL(_ node: Node, _ path: String, _ reader: inout NodeReader) -> CacheTTLAction? {
+        guard let fields = reader.mapping(node, path, allowed: ["knob", "min", "max", "factor"]) else { return nil }
+        var knob: Knob?
+        var min = 1.0, max: Double?, factor = 2.0
+        for field in fields {
+            switch field.key {
+            case "knob": knob = readKnob(field.value, "\(path).knob", &reader)
+            case "min": min = reader.duration(field.value, "\(path).min") ?? min
+            case "max": max = reader.duration(field.value, "\(path).max")
+            case "factor":
+                if let value = reader.number(field.value, "\(path).factor") {
+                    if value <= 1 { reader.error(field.value, "\(path).factor must be more than 1, found \(value)") } else { factor = value }
+                }
+            default: break
+            }
+        }
+        guard let knob else { reader.error(node, "\(path).knob is missing"); return nil }
+        guard let max else { reader.error(node, "\(path).max is missing"); return nil }
+        if min > max { reader.error(node, "\(path).min is more than max"); return nil }
+        return CacheTTLAction(knob: knob, minSeconds: min, maxSeconds: max, factor: factor)
+    }
+
+    /// A threshold: a number, `N%` (a ratio) or a duration such as `500ms` (seconds).
+    private static func threshold(_ node: Node, _ path: String, _ reader: inout NodeReader) -> Located<ThresholdLiteral>? {
+        let location = reader.location(of: node)
+        guard let scalar = node.scalar else {
+            reader.error(node, "\(path) must be a number, a percentage like 5% or a duration like 500ms, found \(reader.kindName(node))")
+            return nil
+        }
+        if node.tag == Tag(.int) || node.tag == Tag(.float) {
+            guard let value = reader.number(node, path) else { return nil }
+            return Located(value: ThresholdLiteral(value: value, form: .number), location: location)
+        }
+        let text = scalar.string.trimmingCharacters(in: .whitespaces)
+        if text.hasSuffix("%"), let percent = Double(text.dropLast().trimmingCharacters(in: .whitespaces)), percent.isFinite {
+            return Located(value: ThresholdLiteral(value: percent / 100, form: .percent), location: location)
+        }
+        if let seconds = try? PolicyDuration.parse(text) {
+            return Located(value: ThresholdLiteral(value: seconds, form: .duration), location: location)
+        }
+        reader.error(node, "\(path) must be a number, a percentage like 5% or a duration like 500ms, found '\(text)'")
+        return nil
+    }
+}
+
+import Foundation

@@ -1,0 +1,148 @@
+import Foundation
+
+/// Renders an analysis as Markdown for people: the score, the bottlenecks with their evidence, every
+/// check per target, and the query behind each figure.
+public enum MarkdownReport {
+    public static func render(_ report: AnalysisReport) -> String {
+        let assessment = report.assessment
+        var out: [String] = []
+        out.append("# Trimtab analysis: \(assessment.policy)")
+        out.append("")
+        let badge = statusBadge(assessment.status)
+        out.append("**Health score: \(Formatting.score(assessment.score))\(assessment.score == nil ? "" : " / 100") · \(badge)**")
+        out.append("")
+        out.append("- Evaluated at: \(Formatting.time(assessment.time))")
+        out.append("- Metrics source: \(report.context.source) (\(report.context.queries) quer\(report.context.queries == 1 ? "y" : "ies"), read in \(Formatting.number(report.context.readSeconds)) s)")
+        out.append("- Policy: \(assessment.policy) from \(report.context.policyFiles.joined(separator: ", ")) · mode \(report.context.mode.rawValue)")
+        let counts = Dictionary(grouping: assessment.targets, by: \.status).mapValues(\.count)
+        let summary = HealthStatus.allCases.compactMap { status in counts[status].map { "\($0) \(status.rawValue)" } }
+        out.append("- Targets: \(assessment.targets.count)" + (summary.isEmpty ? "" : " (\(summary.joined(separator: ", ")))"))
+        out.append("")
+        if let reason = assessment.unknownReason {
+            out.append("> **The overall health is unknown:** \(reason). Trimtab does not report health it did not measure.")
+            out.append("")
+        }
+        if !assessment.failures.isEmpty {
+            out.append("## Query errors")
+            out.append("")
+            for (indicator, message) in assessment.failures.sorted(by: { $0.key < $1.key }) {
+                out.append("- **\(indicator)**: \(message)")
+            }
+            out.append("")
+        }
+
+        out.append("## Bottlenecks")
+        out.append("")
+        if assessment.bottlenecks.isEmpty {
+            out.append(assessment.failures.isEmpty
+                       ? "No breach held for its whole `for` window."
+                       : "None found in the data that could be read; the failed queries above may hide some.")
+            out.append("")
+        } else {
+            out.append("| Target | Check | Severity | Now | Threshold | Worst in window | Since | Window |")
+            out.append("| --- | --- | --- | ---: | ---: | ---: | --- | --- |")
+            for item in assessment.bottlenecks {
+                let since = (item.sinceIsLowerBound ? "before " : "") + Formatting.time(item.since)
+                out.append("| \(Formatting.cell(item.target.description)) | \(Formatting.cell(item.check)) | \(statusBadge(item.severity)) | \(Formatting.value(item.value, unit: item.unit)) | \(item.worse == .higher ? ">" : "<") \(Formatting.value(item.threshold, unit: item.unit)) | \(Formatting.value(item.worst, unit: item.unit)) | \(since) | \(PolicyDuration.format(item.forSeconds)), \(item.points) points |")
+            }
+            out.append("")
+            out.append("Evidence: each bottleneck's value was past its threshold at every evaluation step of its window, read with:")
+            out.append("")
+            for (check, query) in uniqueQueries(assessment.bottlenecks.map { ($0.check, $0.query) }) {
+                out.append("- `\(check)`:")
+                out.append("")
+                out.append("  ```promql")
+                out.append("  \(query)")
+                out.append("  ```")
+            }
+            out.append("")
+        }
+
+        out.append("## Targets")
+        out.append("")
+        if assessment.targets.isEmpty {
+            out.append("No targets were found.")
+            out.append("")
+        } else {
+            out.append("| Target | Score | Status | Known | Checks |")
+            out.append("| --- | ---: | --- | ---: | --- |")
+            for target in assessment.targets {
+                let tally = CheckStatus.allCases.compactMap { status -> String? in
+                    let count = target.checks.filter { $0.status == status }.count
+                    return count > 0 ? "\(count) \(status.rawValue)" : nil
+                }
+                out.append("| \(Formatting.cell(target.target.description)) | \(Formatting.score(target.score)) | \(statusBadge(target.status)) | \(Formatting.number(target.coverage * 100)) % | \(tally.joined(separator: ", ")) |")
+            }
+            out.append("")
+        }
+
+        for target in assessment.targets {
+            out.append("### \(target.target.description)")
+            out.append("")
+            out.append("| Check | Value | Warning | Critical | Status | Score | Weight |")
+            out.append("| --- | ---: | ---: | ---: | --- | ---: | ---: |")
+            for check in target.checks {
+                let direction = check.worse == .higher ? ">" : "<"
+                out.append("| \(Formatting.cell(check.check))\(check.key ? " (key)" : "") | \(Formatting.value(check.value, unit: check.unit)) | \(direction) \(Formatting.value(check.warning, unit: check.unit)) | \(direction) \(Formatting.value(check.critical, unit: check.unit)) | \(statusBadge(check.status))\(check.bottleneck != nil ? " · bottleneck" : "") | \(Formatting.score(check.score)) | \(Formatting.number(check.weight)) |")
+            }
+            let unknown = target.checks.filter { $0.unknownReason != nil }
+            if !unknown.isEmpty {
+                out.append("")
+                for check in unknown { out.append("- `\(check.check)` is unknown: \(check.unknownReason!)") }
+            }
+            out.append("")
+        }
+
+        let queries = uniqueQueries(assessment.targets.flatMap { $0.checks.map { ($0.indicator, $0.query) } })
+        if !queries.isEmpty {
+            out.append("## Queries")
+            out.append("")
+            out.append("Every figure above comes from one of these PromQL queries, one per indicator for all targets at once:")
+            out.append("")
+            for (indicator, query) in queries {
+                out.append("- `\(indicator)`:")
+                out.append("")
+                out.append("  ```promql")
+                out.append("  \(query)")
+                out.append("  ```")
+            }
+            out.append("")
+        }
+        if !assessment.notes.isEmpty {
+            out.append("## Notes")
+            out.append("")
+            for note in assessment.notes { out.append("- \(note)") }
+            out.append("")
+        }
+        out.append("<sub>Score: each check scores 100 up to its warning threshold, falling in a straight line to 0 at its critical threshold; a target's score is the weighted mean of its known checks, the overall score the mean of the known targets. See the README.</sub>")
+        out.append("")
+        return out.joined(separator: "\n")
+    }
+
+    static func statusBadge(_ status: HealthStatus) -> String {
+        switch status {
+        case .healthy: return "🟢 healthy"
+        case .degraded: return "🟡 degraded"
+        case .critical: return "🔴 critical"
+        case .unknown: return "⚪ unknown"
+        }
+    }
+
+    static func statusBadge(_ status: CheckStatus) -> String {
+        switch status {
+        case .ok: return "🟢 ok"
+        case .warning: return "🟡 warning"
+        case .critical: return "🔴 critical"
+        case .unknown: return "⚪ unknown"
+        }
+    }
+
+    private static func uniqueQueries(_ pairs: [(String, String)]) -> [(String, String)] {
+        var seen = Set<String>()
+        var result: [(String, String)] = []
+        for (name, query) in pairs where !query.isEmpty && seen.insert(name).inserted {
+            result.append((name, query))
+        }
+        return result.sorted { $0.0 < $1.0 }
+    }
+}

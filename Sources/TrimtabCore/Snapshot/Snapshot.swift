@@ -1,0 +1,153 @@
+/// One workload, named by the values of the policy's groupBy labels (e.g. `shop/checkout`).
+public struct TargetID: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+    /// The groupBy label names, in policy order.
+    public let labelNames: [String]
+    /// The label values, in the same order.
+    public let labelValues: [String]
+
+    public init(labelNames: [String], labelValues: [String]) {
+        precondition(labelNames.count == labelValues.count, "a target needs one value per label")
+        self.labelNames = labelNames
+        self.labelValues = labelValues
+    }
+
+    /// The target's labels as a dictionary, for override matching.
+    public var labels: [String: String] {
+        Dictionary(zip(labelNames, labelValues), uniquingKeysWith: { a, _ in a })
+    }
+
+    public var description: String { labelValues.joined(separator: "/") }
+
+    public static func < (lhs: TargetID, rhs: TargetID) -> Bool {
+        lhs.labelValues.lexicographicallyPrecedes(rhs.labelValues)
+    }
+}
+
+/// One point of a series: a Unix time in seconds and a value (which may be NaN or ±Inf).
+public struct Sample: Sendable, Equatable, Codable {
+    public var time: Double
+    public var value: Double
+
+    public init(time: Double, value: Double) {
+        self.time = time
+        self.value = value
+    }
+}
+
+/// A series as the metrics source returned it: all its labels and its points.
+public struct RawSeries: Sendable, Equatable {
+    public var labels: [String: String]
+    public var samples: [Sample]
+
+    public init(labels: [String: String], samples: [Sample]) {
+        self.labels = labels
+        self.samples = samples
+    }
+}
+
+/// The range query that reads one indicator for every target at once.
+public struct IndicatorQuery: Sendable, Equatable, Codable {
+    public var indicator: String
+    public var promql: String
+    public var start: Double
+    public var end: Double
+    public var step: Double
+
+    /// The queries for one evaluation at `time`: one per checked indicator, never one per target.
+    /// The window covers the longest `for` of the indicator's checks plus the policy's lookback, and
+    /// its last point falls exactly on `time`.
+    public static func plan(for policy: Policy, at time: Double) -> [IndicatorQuery] {
+        let step = policy.evaluation.stepSeconds
+        let longestFor = policy.checks.map(\.forSeconds).max() ?? 0
+        let overrideFor = policy.overrides.flatMap { $0.checks.values.compactMap(\.forSeconds) }.max() ?? 0
+        var span = max(longestFor, overrideFor) + policy.evaluation.lookbackSeconds
+        // Prometheus answers at most 11,000 points per series.
+        span = min(span, step * 10_000)
+        let points = (span / step).rounded(.up)
+        let start = time - points * step
+        return policy.checkedIndicators.map {
+            IndicatorQuery(indicator: $0.name, promql: PromQL.render($0.query, targets: policy.targets),
+                           start: start, end: time, step: step)
+        }
+    }
+}
+
+/// What was read for one indicator.
+public struct IndicatorData: Sendable, Equatable {
+    /// Why an indicator could not be read: the error, already worded for an operator.
+    public struct Failure: Sendable, Equatable, Codable {
+        public var message: String
+        public init(message: String) { self.message = message }
+    }
+
+    public var indicator: String
+    public var query: IndicatorQuery
+    /// Points per target; empty when the query failed.
+    public var series: [TargetID: [Sample]]
+    /// Targets for which the query returned more than one series (the query is not aggregated by the groupBy labels).
+    public var ambiguous: [TargetID: Int]
+    /// Series that lacked a groupBy label and so belong to no target.
+    public var unattributed: Int
+    /// Warnings the metrics source returned with the answer.
+    public var warnings: [String]
+    public var failure: Failure?
+
+    public init(indicator: String, query: IndicatorQuery, series: [TargetID: [Sample]] = [:],
+                ambiguous: [TargetID: Int] = [:], unattributed: Int = 0, warnings: [String] = [],
+                failure: Failure? = nil) {
+        self.indicator = indicator
+        self.query = query
+        self.series = series
+        self.ambiguous = ambiguous
+        self.unattributed = unattributed
+        self.warnings = warnings
+        self.failure = failure
+    }
+
+    /// Groups the series a query returned by target.
+    public static func from(_ raw: [RawSeries], query: IndicatorQuery, groupBy: [String], warnings: [String] = []) -> IndicatorData {
+        var series: [TargetID: [Sample]] = [:]
+        var counts: [TargetID: Int] = [:]
+        var unattributed = 0
+        for item in raw {
+            let values = groupBy.map { item.labels[$0] ?? "" }
+            if values.contains("") {
+                unattributed += 1
+                continue
+            }
+            let target = TargetID(labelNames: groupBy, labelValues: values)
+            counts[target, default: 0] += 1
+            series[target] = item.samples.sorted { $0.time < $1.time }
+        }
+        let ambiguous = counts.filter { $0.value > 1 }
+        for target in ambiguous.keys { series[target] = nil }
+        return IndicatorData(indicator: query.indicator, query: query, series: series, ambiguous: ambiguous,
+                             unattributed: unattributed, warnings: warnings)
+    }
+
+    public static func failed(_ query: IndicatorQuery, message: String) -> IndicatorData {
+        IndicatorData(indicator: query.indicator, query: query, failure: Failure(message: message))
+    }
+}
+
+/// Everything one evaluation read: the values of every indicator for every target, at one time.
+public struct Snapshot: Sendable, Equatable {
+    /// The evaluation time (Unix seconds); the last point of every series falls here.
+    public var time: Double
+    public var indicators: [String: IndicatorData]
+
+    public init(time: Double, indicators: [IndicatorData]) {
+        self.time = time
+        self.indicators = Dictionary(indicators.map { ($0.indicator, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Every target any indicator returned, sorted.
+    public var targets: [TargetID] {
+        var all = Set<TargetID>()
+        for data in indicators.values {
+            all.formUnion(data.series.keys)
+            all.formUnion(data.ambiguous.keys)
+        }
+        return all.sorted()
+    }
+}

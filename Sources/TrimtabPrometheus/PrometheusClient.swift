@@ -1,0 +1,240 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import NIOSSL
+import TrimtabCore
+
+/// How to reach a Prometheus server (or anything with its HTTP API: Thanos, Mimir, VictoriaMetrics).
+public struct PrometheusConfiguration: Sendable {
+    /// The server's base URL, e.g. `http://prometheus:9090` or `https://mimir.example/prometheus`.
+    public var url: String
+    /// A file holding a bearer token; read on every request, so a rotated token is picked up.
+    public var bearerTokenFile: String?
+    /// Basic auth user, with the password read from `basicAuthPasswordFile`.
+    public var basicAuthUser: String?
+    public var basicAuthPasswordFile: String?
+    /// A PEM file of CA certificates to trust instead of the system's.
+    public var caFile: String?
+    /// A client certificate and key (PEM) for mutual TLS.
+    public var certFile: String?
+    public var keyFile: String?
+    /// Skip TLS verification: only for testing, and only when asked for.
+    public var insecureSkipVerify: Bool
+    /// Seconds one query may take, end to end; also sent to Prometheus as its `timeout` parameter.
+    public var timeoutSeconds: Double
+
+    public init(url: String, bearerTokenFile: String? = nil, basicAuthUser: String? = nil,
+                basicAuthPasswordFile: String? = nil, caFile: String? = nil, certFile: String? = nil,
+                keyFile: String? = nil, insecureSkipVerify: Bool = false, timeoutSeconds: Double = 30) {
+        self.url = url
+        self.bearerTokenFile = bearerTokenFile
+        self.basicAuthUser = basicAuthUser
+        self.basicAuthPasswordFile = basicAuthPasswordFile
+        self.caFile = caFile
+        self.certFile = certFile
+        self.keyFile = keyFile
+        self.insecureSkipVerify = insecureSkipVerify
+        self.timeoutSeconds = timeoutSeconds
+    }
+
+    /// The URL as it may be shown: without user, password or query string.
+    public var displayURL: String {
+        guard var components = URLComponents(string: url) else { return "(unparseable URL)" }
+        components.user = nil
+        components.password = nil
+        components.query = nil
+        return components.string ?? "(unparseable URL)"
+    }
+}
+
+/// A client of the Prometheus HTTP API (`/api/v1/query`, `/api/v1/query_range`).
+///
+/// Queries go as form-encoded POSTs, so long PromQL never meets a URL length limit.
+public final class PrometheusClient: Sendable {
+    public let configuration: PrometheusConfiguration
+    private let http: HTTPClient
+    private let baseURL: String
+    private let authorization: String?
+
+    public init(_ configuration: PrometheusConfiguration) throws(PrometheusError) {
+        self.configuration = configuration
+        guard let components = URLComponents(string: configuration.url), let scheme = components.scheme,
+              ["http", "https"].contains(scheme.lowercased()), components.host?.isEmpty == false else {
+            throw .credentials(detail: "--prometheus '\(configuration.displayURL)' is not an http(s) URL; write one like http://127.0.0.1:9090")
+        }
+        var base = configuration.url
+        if let query = components.query { base = base.replacingOccurrences(of: "?" + query, with: "") }
+        while base.hasSuffix("/") { base.removeLast() }
+        baseURL = base
+        // Credentials in the URL itself become a basic auth header, never part of a shown URL.
+        if let user = components.user {
+            authorization = "Basic " + Data("\(user):\(components.password ?? "")".utf8).base64EncodedString()
+        } else {
+            authorization = nil
+        }
+
+        var tls = TLSConfiguration.makeClientConfiguration()
+        do {
+            if let caFile = configuration.caFile {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+            }
+            if let certFile = configuration.certFile, let keyFile = configuration.keyFile {
+                tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certFile).map { .certificate($0) }
+                tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem))
+            }
+        } catch {
+            throw .credentials(detail: "could not read the TLS files (--ca-file, --cert-file, --key-file): \(error)")
+        }
+        if configuration.insecureSkipVerify { tls.certificateVerification = .none }
+        var httpConfiguration = HTTPClient.Configuration(tlsConfiguration: tls)
+        httpConfiguration.timeout = .init(connect: .seconds(Int64(max(1, min(configuration.timeoutSeconds, 10)))))
+        httpConfiguration.decompression = .enabled(limit: .ratio(100))
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+    }
+
+    /// Closes the client's connections. Call once when done.
+    public func shutdown() async {
+        try? await http.shutdown()
+    }
+
+    /// An instant query at `time` (the server's now when `nil`).
+    public func query(_ promql: String, at time: Double? = nil) async throws(PrometheusError) -> QueryResponse {
+        var form = [("query", promql), ("timeout", timeoutParameter)]
+        if let time { form.append(("time", Self.timestamp(time))) }
+        return try await post("/api/v1/query", form: form, query: promql)
+    }
+
+    /// A range query from `start` to `end` (Unix seconds) every `step` seconds.
+    public func queryRange(_ promql: String, start: Double, end: Double, step: Double) async throws(PrometheusError) -> QueryResponse {
+        try await post("/api/v1/query_range", form: [
+            ("query", promql), ("start", Self.timestamp(start)), ("end", Self.timestamp(end)),
+            ("step", Self.timestamp(step)), ("timeout", timeoutParameter),
+        ], query: promql)
+    }
+
+    private var timeoutParameter: String { "\(Int(max(1, configuration.timeoutSeconds.rounded(.up))))s" }
+
+    static func timestamp(_ value: Double) -> String {
+        String(format: "%.3f", value)
+    }
+
+    /// The largest answer read; a bigger one is a sign the query is not aggregated.
+    static let maximumBodyBytes = 256 * 1024 * 1024
+
+    private func post(_ path: String, form: [(String, String)], query: String) async throws(PrometheusError) -> QueryResponse {
+        let server = configuration.displayURL
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "trimtab")
+        if let header = try authorizationHeader() { request.headers.add(name: "Authorization", value: header) }
+        request.body = .bytes(ByteBuffer(string: FormEncoding.encode(form)))
+
+        let status: Int
+        let body: Data
+        do {
+            let response = try await http.execute(request, timeout: .milliseconds(Int64(configuration.timeoutSeconds * 1000)))
+            status = Int(response.status.code)
+            let buffer = try await response.body.collect(upTo: Self.maximumBodyBytes)
+            body = Data(buffer: buffer)
+        } catch let error as HTTPClientError where Self.isTimeout(error) {
+            throw .timeout(server: server, query: query, seconds: configuration.timeoutSeconds)
+        } catch is NIOTooManyBytesError {
+            throw .malformedResponse(server: server, query: query, detail: "the answer is larger than \(Self.maximumBodyBytes / 1024 / 1024) MiB")
+        } catch {
+            throw .connection(server: server, query: query, detail: Self.describe(error))
+        }
+        return try Self.interpret(status: status, body: body, server: server, query: query, timeout: configuration.timeoutSeconds)
+    }
+
+    /// Maps an HTTP answer to a response or a typed error.
+    static func interpret(status: Int, body: Data, server: String, query: String, timeout: Double) throws(PrometheusError) -> QueryResponse {
+        let decoded: (envelope: APIEnvelope, response: QueryResponse?)?
+        var decodeProblem = ""
+        do {
+            decoded = try QueryResponse.decode(body)
+        } catch {
+            decoded = nil
+            decodeProblem = Self.describe(error)
+        }
+        if let decoded, status == 200, let response = decoded.response { return response }
+        let message = decoded?.envelope.error ?? ""
+        switch (status, decoded?.envelope.errorType) {
+        case (_, "timeout"):
+            throw .timeout(server: server, query: query, seconds: timeout)
+        case (400, _), (_, "bad_data"):
+            throw .badQuery(server: server, query: query, message: message.isEmpty ? excerpt(body) : message)
+        case (422, _), (_, "execution"):
+            throw .execution(server: server, query: query, message: message.isEmpty ? excerpt(body) : message)
+        case (500..., _):
+            throw .unavailable(server: server, query: query, status: status, message: message.isEmpty ? excerpt(body) : message)
+        case (200, _):
+            if let decoded, decoded.envelope.status != "success" {
+                throw .execution(server: server, query: query, message: message.isEmpty ? "status \(decoded.envelope.status)" : message)
+            }
+            throw .malformedResponse(server: server, query: query, detail: decodeProblem.isEmpty ? "no data" : decodeProblem)
+        default:
+            throw .http(server: server, query: query, status: status, message: message.isEmpty ? excerpt(body) : message)
+        }
+    }
+
+    /// The first line of a non-JSON body, short, for an error message.
+    static func excerpt(_ body: Data) -> String {
+        let text = String(decoding: body.prefix(200), as: UTF8.self)
+        let line = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        return line.trimmingCharacters(in: .whitespaces)
+    }
+
+    static func isTimeout(_ error: HTTPClientError) -> Bool {
+        [.deadlineExceeded, .readTimeout, .writeTimeout, .connectTimeout].contains(error)
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? DecodingError {
+            switch error {
+            case .dataCorrupted(let context): return "invalid JSON: \(context.debugDescription)"
+            case .keyNotFound(let key, _): return "invalid JSON: missing field '\(key.stringValue)'"
+            case .typeMismatch(_, let context), .valueNotFound(_, let context):
+                return "invalid JSON at \(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
+            @unknown default: return "invalid JSON"
+            }
+        }
+        return String(describing: error)
+    }
+
+    private func authorizationHeader() throws(PrometheusError) -> String? {
+        if let file = configuration.bearerTokenFile {
+            guard let token = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw .credentials(detail: "could not read the bearer token file \(file)")
+            }
+            return "Bearer " + token.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        if let user = configuration.basicAuthUser {
+            var password = ""
+            if let file = configuration.basicAuthPasswordFile {
+                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                    throw .credentials(detail: "could not read the basic auth password file \(file)")
+                }
+                password = text.trimmingCharacters(in: .newlines)
+            }
+            return "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+        }
+        return authorization
+    }
+}
+
+/// `application/x-www-form-urlencoded` bodies.
+enum FormEncoding {
+    private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+    static func encode(_ pairs: [(String, String)]) -> String {
+        pairs.map { "\(escape($0.0))=\(escape($0.1))" }.joined(separator: "&")
+    }
+
+    static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
+    }
+}

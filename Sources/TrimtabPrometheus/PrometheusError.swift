@@ -1,0 +1,75 @@
+/// Why Prometheus could not be read. Every case names the server and the query, says what to do,
+/// and never holds a credential.
+public enum PrometheusError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// 400 `bad_data`: the query or its parameters are invalid.
+    case badQuery(server: String, query: String, message: String)
+    /// 422 `execution`: the query is valid but could not be evaluated.
+    case execution(server: String, query: String, message: String)
+    /// The query took longer than the timeout (ours or the server's).
+    case timeout(server: String, query: String, seconds: Double)
+    /// 503 or another 5xx: the server is overloaded, starting, or broken.
+    case unavailable(server: String, query: String, status: Int, message: String)
+    /// Another HTTP status, such as 401, 403 or 404.
+    case http(server: String, query: String, status: Int, message: String)
+    /// The answer was not the Prometheus HTTP API's JSON.
+    case malformedResponse(server: String, query: String, detail: String)
+    /// No answer: connection refused, DNS, TLS.
+    case connection(server: String, query: String, detail: String)
+    /// A credential file could not be read.
+    case credentials(detail: String)
+
+    public var query: String? {
+        switch self {
+        case .badQuery(_, let query, _), .execution(_, let query, _), .timeout(_, let query, _),
+             .unavailable(_, let query, _, _), .http(_, let query, _, _), .malformedResponse(_, let query, _),
+             .connection(_, let query, _):
+            return query
+        case .credentials:
+            return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .badQuery(let server, let query, let message):
+            return "Prometheus at \(server) rejected the query as invalid (400 bad_data: \(message)); fix the indicator's PromQL: \(query)"
+        case .execution(let server, let query, let message):
+            return "Prometheus at \(server) could not evaluate the query (422 execution: \(message)): \(query)"
+        case .timeout(let server, let query, let seconds):
+            return "Prometheus at \(server) did not answer within \(PolicyDuration.format(seconds)) for query \(query); raise --timeout or make the query cheaper"
+        case .unavailable(let server, let query, let status, let message):
+            return "Prometheus at \(server) answered \(status) (\(HTTPStatusText.reason(status)))\(message.isEmpty ? "" : ": \(message)") for query \(query); try again later"
+        case .http(let server, let query, let status, let message):
+            let advice = status == 401 || status == 403 ? "; check --bearer-token-file or --basic-auth-user" : status == 404 ? "; check the --prometheus URL (it should be the server's base URL, without /api/v1)" : ""
+            return "Prometheus at \(server) answered \(status) (\(HTTPStatusText.reason(status)))\(message.isEmpty ? "" : ": \(message)") for query \(query)\(advice)"
+        case .malformedResponse(let server, let query, let detail):
+            return "Prometheus at \(server) sent an answer that is not Prometheus API JSON (\(detail)) for query \(query); is the URL a Prometheus-compatible server?"
+        case .connection(let server, let query, let detail):
+            return "could not reach Prometheus at \(server) (\(detail)) for query \(query); check the --prometheus URL and that the server is up"
+        case .credentials(let detail):
+            return detail
+        }
+    }
+}
+
+import TrimtabCore
+
+
+enum HTTPStatusText {
+    static func reason(_ status: Int) -> String {
+        switch status {
+        case 400: return "Bad Request"
+        case 401: return "Unauthorized"
+        case 403: return "Forbidden"
+        case 404: return "Not Found"
+        case 405: return "Method Not Allowed"
+        case 422: return "Unprocessable Entity"
+        case 429: return "Too Many Requests"
+        case 500: return "Internal Server Error"
+        case 502: return "Bad Gateway"
+        case 503: return "Service Unavailable"
+        case 504: return "Gateway Timeout"
+        default: return "HTTP \(status)"
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+
+/// How one synthetic workload behaves over time: each figure as a function of the seconds before
+/// the end of the history. `nil` means the workload exports no such metric.
+public struct WorkloadProfile: Sendable {
+    public typealias Curve = @Sendable (_ secondsBeforeEnd: Double) -> Double
+
+    public var namespace: String
+    public var deployment: String
+    public var requestsPerSecond: Curve
+    public var latencyP95: Curve
+    public var errorRatio: Curve
+    public var cpuUtilization: Curve
+    public var memoryUtilization: Curve
+    public var poolUtilization: Curve?
+    public var cacheHitRatio: Curve?
+    /// Seconds before the end after which the workload stops exporting anything (it went away).
+    public var silentForLast: Double
+
+    public init(namespace: String, deployment: String, requestsPerSecond: @escaping Curve = { _ in 50 },
+                latencyP95: @escaping Curve, errorRatio: @escaping Curve = { _ in 0.002 },
+                cpuUtilization: @escaping Curve = { _ in 0.4 }, memoryUtilization: @escaping Curve = { _ in 0.5 },
+                poolUtilization: Curve? = nil, cacheHitRatio: Curve? = nil, silentForLast: Double = 0) {
+        self.namespace = namespace
+        self.deployment = deployment
+        self.requestsPerSecond = requestsPerSecond
+        self.latencyP95 = latencyP95
+        self.errorRatio = errorRatio
+        self.cpuUtilization = cpuUtilization
+        self.memoryUtilization = memoryUtilization
+        self.poolUtilization = poolUtilization
+        self.cacheHitRatio = cacheHitRatio
+        self.silentForLast = silentForLast
+    }
+}
+
+/// The metrics real services export (histograms, counters, kube-state-metrics gauges), made from
+/// profiles, so the default policy's queries run unchanged against them.
+public enum RawMetrics {
+    /// The histogram buckets of `http_request_duration_seconds`.
+    public static let buckets: [Double] = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+    static let cpuRequestCores = 2.0
+    static let memoryLimitBytes = 2_147_483_648.0
+    static let poolMax = 20.0
+
+    public static func series(for profiles: [WorkloadProfile], start: Double, end: Double, step: Double) -> [SyntheticSeries] {
+        profiles.flatMap { series(for: $0, start: start, end: end, step: step) }
+    }
+
+    static func series(for profile: WorkloadProfile, start: Double, end: Double, step: Double) -> [SyntheticSeries] {
+        let labels = ["namespace": profile.namespace, "deployment": profile.deployment]
+        func with(_ extra: [String: String]) -> [String: String] { labels.merging(extra) { $1 } }
+        let silent = profile.silentForLast
+        let live: @Sendable (Double) -> Bool = { time in end - time >= silent }
+        func counter(_ name: String, _ extra: [String: String], _ rate: @escaping @Sendable (Double) -> Double) -> SyntheticSeries {
+            SyntheticSeries.counter(name: name, labels: with(extra), start: start, end: end, step: step) { time in
+                live(time) ? rate(end - time) : nil
+            }
+        }
+        func gauge(_ name: String, _ extra: [String: String], _ value: @escaping @Sendable (Double) -> Double) -> SyntheticSeries {
+            SyntheticSeries(name: name, labels: with(extra)) { time in live(time) ? value(end - time) : nil }
+        }
+        var result: [SyntheticSeries] = []
+        let rps = profile.requestsPerSecond
+        let p95 = profile.latencyP95
+        for bucket in buckets + [.infinity] {
+            let le = bucket == .infinity ? "+Inf" : Formatting(bucket)
+            result.append(counter("http_request_duration_seconds_bucket", ["le": le]) { ago in
+                rps(ago) * cumulativeShare(atOrBelow: bucket, p95: p95(ago))
+            })
+        }
+        let errors = profile.errorRatio
+        result.append(counter("http_requests_total", ["code": "200"]) { ago in rps(ago) * (1 - errors(ago)) })
+        result.append(counter("http_requests_total", ["code": "500"]) { ago in rps(ago) * errors(ago) })
+        let cpu = profile.cpuUtilization
+        result.append(counter("container_cpu_usage_seconds_total", [:]) { ago in cpu(ago) * cpuRequestCores })
+        result.append(gauge("kube_pod_container_resource_requests", ["resource": "cpu", "unit": "core"]) { _ in cpuRequestCores })
+        let memory = profile.memoryUtilization
+        result.append(gauge("container_memory_working_set_bytes", [:]) { ago in memory(ago) * memoryLimitBytes })
+        result.append(gauge("kube_pod_container_resource_limits", ["resource": "memory", "unit": "byte"]) { _ in memoryLimitBytes })
+        if let pool = profile.poolUtilization {
+            result.append(gauge("db_pool_connections_in_use", [:]) { ago in (pool(ago) * poolMax).rounded() })
+            result.append(gauge("db_pool_connections_max", [:]) { _ in poolMax })
+        }
+        if let hits = profile.cacheHitRatio {
+            result.append(counter("cache_hits_total", [:]) { ago in rps(ago) * hits(ago) })
+            result.append(counter("cache_misses_total", [:]) { ago in rps(ago) * (1 - hits(ago)) })
+        }
+        return result
+    }
+
+    /// The share of requests at or below `bucket` such that `histogram_quantile(0.95, …)` reads `p95`
+    /// back exactly: a share `a` sits at the bucket below p95 and the rest in p95's bucket, so the
+    /// linear interpolation Prometheus does lands on p95.
+    static func cumulativeShare(atOrBelow bucket: Double, p95: Double) -> Double {
+        let bounds = [0.0] + buckets
+        guard let upperIndex = bounds.firstIndex(where: { $0 > p95 }), upperIndex > 0 else { return 1 }
+        let lower = bounds[upperIndex - 1], upper = bounds[upperIndex]
+        let x = (p95 - lower) / (upper - lower)
+        let below = max(0, (0.95 - x) / (1 - x))
+        if bucket < upper { return bucket >= lower && lower > 0 ? below : 0 }
+        return 1
+    }
+
+    private static func Formatting(_ value: Double) -> String {
+        value == value.rounded() ? String(format: "%.1f", value) : String(value)
+    }
+}
+
+/// The bundled demo: six services in namespace `shop`, each showing one situation the default policy
+/// should tell apart.
+public enum DemoScenario {
+    public static let namespace = "shop"
+    /// Seconds of history the demo writes.
+    public static let historySeconds: Double = 3 * 3600
+    public static let scrapeInterval: Double = 15
+
+    public static var profiles: [WorkloadProfile] {
+        [
+            // CPU-bound: latency and CPU critical for the last 40 minutes.
+            WorkloadProfile(namespace: namespace, deployment: "checkout",
+                            latencyP95: { ago in ago < 2400 ? 2.6 : 0.4 },
+                            cpuUtilization: { ago in ago < 2400 ? 0.95 : 0.5 },
+                            poolUtilization: { _ in 0.4 }, cacheHitRatio: { _ in 0.9 }),
+            // A one-minute latency spike 30 minutes ago: it must not count as a bottleneck.
+            WorkloadProfile(namespace: namespace, deployment: "cart",
+                            latencyP95: { ago in ago >= 1800 && ago < 1860 ? 6 : 0.3 },
+                            poolUtilization: { _ in 0.3 }, cacheHitRatio: { _ in 0.93 }),
+            // Healthy.
+            WorkloadProfile(namespace: namespace, deployment: "catalog", latencyP95: { _ in 0.18 },
+                            cpuUtilization: { _ in 0.35 }, cacheHitRatio: { _ in 0.92 }),
+            // Pool-bound: latency in warning, the connection pool saturated, CPU low.
+            WorkloadProfile(namespace: namespace, deployment: "payments",
+                            latencyP95: { ago in ago < 3000 ? 1.4 : 0.5 }, cpuUtilization: { _ in 0.3 },
+                            poolUtilization: { ago in ago < 3000 ? 0.97 : 0.6 }),
+            // Cache-cold: hit ratio far below the warning threshold.
+            WorkloadProfile(namespace: namespace, deployment: "search", latencyP95: { _ in 0.6 },
+                            cacheHitRatio: { ago in ago < 5400 ? 0.45 : 0.85 }),
+            // Gone quiet: nothing exported for the last 30 minutes, so everything about it is unknown.
+            WorkloadProfile(namespace: namespace, deployment: "inventory", latencyP95: { _ in 0.2 },
+                            poolUtilization: { _ in 0.2 }, silentForLast: 1800),
+        ]
+    }
+
+    /// The demo history as OpenMetrics, ending at `end` (Unix seconds).
+    public static func openMetrics(end: Double) -> String {
+        let start = end - historySeconds
+        return OpenMetricsWriter.write(RawMetrics.series(for: profiles, start: start, end: end, step: scrapeInterval),
+                                       start: start, end: end, step: scrapeInterval)
+    }
+}

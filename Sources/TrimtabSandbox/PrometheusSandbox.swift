@@ -1,0 +1,158 @@
+import Foundation
+import TrimtabCore
+import TrimtabPrometheus
+
+/// A real Prometheus server (Debian's `prometheus` package) on 127.0.0.1, on a free port, with its
+/// storage in a temporary directory and a history backfilled with `promtool`. For the demo and the
+/// integration tests; stop it when done.
+public final class PrometheusSandbox: @unchecked Sendable {
+    public enum SandboxError: Error, CustomStringConvertible {
+        case missingBinary(String)
+        case backfillFailed(String)
+        case didNotStart(String)
+
+        public var description: String {
+            switch self {
+            case .missingBinary(let name):
+                return "\(name) is not installed; install Debian's Prometheus with `apt-get install -y prometheus` (or run scripts/demo, which does)"
+            case .backfillFailed(let output): return "promtool could not backfill the history: \(output)"
+            case .didNotStart(let log): return "Prometheus did not become ready: \(log)"
+            }
+        }
+    }
+
+    public let url: String
+    public let directory: URL
+    private let process: Process
+    private let keepDirectory: Bool
+
+    private init(url: String, directory: URL, process: Process, keepDirectory: Bool) {
+        self.url = url
+        self.directory = directory
+        self.process = process
+        self.keepDirectory = keepDirectory
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+
+    /// Finds a program on PATH (and in /usr/bin, /usr/local/bin).
+    public static func locate(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        let dirs = path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/local/bin", "/bin"]
+        return dirs.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// Backfills `openMetrics`, starts Prometheus and waits until it answers queries.
+    /// - Parameter log: progress lines for a person watching.
+    public static func start(openMetrics: String, directory: URL? = nil,
+                             log: @Sendable (String) -> Void = { _ in }) async throws -> PrometheusSandbox {
+        guard let prometheus = locate("prometheus") else { throw SandboxError.missingBinary("prometheus") }
+        guard let promtool = locate("promtool") else { throw SandboxError.missingBinary("promtool") }
+        let fileManager = FileManager.default
+        let dir = directory ?? fileManager.temporaryDirectory.appendingPathComponent("trimtab-prometheus-\(UUID().uuidString)")
+        let data = dir.appendingPathComponent("data")
+        try fileManager.createDirectory(at: data, withIntermediateDirectories: true)
+        let history = dir.appendingPathComponent("history.om")
+        try openMetrics.write(to: history, atomically: true, encoding: .utf8)
+
+        log("backfilling \(openMetrics.utf8.count / 1024) KiB of history with promtool")
+        let backfill = try run(promtool, ["tsdb", "create-blocks-from", "openmetrics", history.path, data.path], in: dir)
+        guard backfill.status == 0 else { throw SandboxError.backfillFailed(backfill.output) }
+
+        let config = dir.appendingPathComponent("prometheus.yml")
+        try "global:\n  scrape_interval: 15s\n".write(to: config, atomically: true, encoding: .utf8)
+        let logFile = dir.appendingPathComponent("prometheus.log")
+        _ = fileManager.createFile(atPath: logFile.path, contents: nil)
+
+        // A port can be taken between choosing and binding; try a few.
+        for attempt in 1...5 {
+            let port = try FreePort.find()
+            let url = "http://127.0.0.1:\(port)"
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: prometheus)
+            process.arguments = [
+                "--config.file=\(config.path)", "--storage.tsdb.path=\(data.path)",
+                "--web.listen-address=127.0.0.1:\(port)", "--storage.tsdb.retention.time=100y",
+                "--log.level=warn",
+            ]
+            let handle = try FileHandle(forWritingTo: logFile)
+            process.standardOutput = handle
+            process.standardError = handle
+            process.currentDirectoryURL = dir
+            try process.run()
+            log("started Prometheus at \(url) (pid \(process.processIdentifier)), waiting until it is ready")
+            let sandbox = PrometheusSandbox(url: url, directory: dir, process: process, keepDirectory: directory != nil)
+            if try await sandbox.waitUntilReady(seconds: 60) { return sandbox }
+            sandbox.stop()
+            let text = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+            if !text.contains("address already in use") || attempt == 5 {
+                throw SandboxError.didNotStart(String(text.suffix(2000)))
+            }
+        }
+        throw SandboxError.didNotStart("no free port")
+    }
+
+    /// Polls a trivial query until the server answers, the process dies, or time runs out.
+    private func waitUntilReady(seconds: Double) async throws -> Bool {
+        let client = try PrometheusClient(PrometheusConfiguration(url: url, timeoutSeconds: 2))
+        let deadline = Date().addingTimeInterval(seconds)
+        var ready = false
+        while !ready, Date() < deadline, process.isRunning {
+            ready = (try? await client.query("1")) != nil
+            if !ready { try? await Task.sleep(for: .milliseconds(200)) }
+        }
+        await client.shutdown()
+        return ready
+    }
+
+    /// Stops the server and removes its temporary directory.
+    public func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        if !keepDirectory { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    static func run(_ executable: String, _ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        let outputFile = directory.appendingPathComponent("\(URL(fileURLWithPath: executable).lastPathComponent).log")
+        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: outputFile)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        process.waitUntilExit()
+        try? handle.close()
+        let output = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
+        return (process.terminationStatus, String(output.suffix(4000)))
+    }
+}
+
+/// A free TCP port on 127.0.0.1, found by binding port 0.
+public enum FreePort {
+    public static func find() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EMFILE) }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { throw POSIXError(.EADDRNOTAVAIL) }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
