@@ -33,7 +33,7 @@ public enum PolicyDuration {
         if trimmed == "0" { return 0 }
         var total = 0.0
         var rest = Substring(trimmed)
-        var lastUnitIndex = -1
+        var previousUnit = units.count
         while !rest.isEmpty {
             let digits = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
             guard !digits.isEmpty, let number = Double(digits) else { throw .malformed(trimmed) }
@@ -42,9 +42,8 @@ public enum PolicyDuration {
             rest = rest.dropFirst(letters.count)
             guard let index = units.firstIndex(where: { $0.suffix == letters }) else { throw .malformed(trimmed) }
             // Units go from largest to smallest, each once: "1h30m", not "30m1h".
-            let rank = units.count - index
-            if lastUnitIndex != -1 && rank >= lastUnitIndex { throw .malformed(trimmed) }
-            lastUnitIndex = rank
+            guard index < previousUnit else { throw .malformed(trimmed) }
+            previousUnit = index
             total += number * units[index].seconds
         }
         return total

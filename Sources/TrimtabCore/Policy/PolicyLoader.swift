@@ -26,6 +26,8 @@ public enum PolicyLoader {
         if sources.isEmpty {
             diagnostics.append(PolicyDiagnostic(SourceLocation(file: "(none)", line: 1, column: 1), "no policy files were given"))
         }
+        // A file that could not be read at all would only add noise ("no checks") to the validation.
+        guard fragments.count == sources.count else { throw PolicyError(diagnostics) }
         let merged = merge(fragments)
         let (policy, problems) = validate(merged, sources: sources.map(\.file))
         diagnostics += problems
@@ -115,6 +117,8 @@ public enum PolicyLoader {
                                         description: item.description, location: item.location))
         }
         let unitByIndicator = Dictionary(indicators.map { ($0.name, $0.unit) }, uniquingKeysWith: { a, _ in a })
+        // Units as written: an indicator whose unit was left out or was invalid is not held against thresholds.
+        let statedUnits = Dictionary(fragment.indicators.compactMap { item in item.unit.map { (item.name, $0) } }, uniquingKeysWith: { a, _ in a })
 
         var checks: [Check] = []
         for item in fragment.checks {
@@ -139,12 +143,12 @@ public enum PolicyLoader {
                 continue
             }
             for literal in [warning, critical] {
-                if let message = unitMismatch(literal.value, unit: unit) { problem(literal.location, message) }
+                if let message = unitMismatch(literal.value, unit: statedUnits[indicatorName]) { problem(literal.location, message) }
             }
             let ordered = worse == .higher ? warning.value.value < critical.value.value : warning.value.value > critical.value.value
             if !ordered {
                 problem(critical.location,
-                        "critical (\(critical.value.value)) must be \(worse == .higher ? "above" : "below") warning (\(warning.value.value)) when worse is \(worse.rawValue)",
+                        "critical (\(Formatting.value(critical.value.value, unit: unit ?? .none))) must be \(worse == .higher ? "above" : "below") warning (\(Formatting.value(warning.value.value, unit: unit ?? .none))) when worse is \(worse.rawValue)",
                         hint: "swap them, or change worse to \(worse == .higher ? "lower" : "higher")")
             }
             guard ok else { continue }
@@ -168,7 +172,7 @@ public enum PolicyLoader {
                     }
                     continue
                 }
-                let unit = unitByIndicator[base.indicator]
+                let unit = statedUnits[base.indicator]
                 for literal in [entry.warning, entry.critical].compactMap({ $0 }) {
                     if let message = unitMismatch(literal.value, unit: unit) {
                         diagnostics.append(PolicyDiagnostic(literal.location, "override of check '\(base.name)': \(message)"))
@@ -179,7 +183,7 @@ public enum PolicyLoader {
                 let ordered = base.worse == .higher ? warning < critical : warning > critical
                 if !ordered {
                     diagnostics.append(PolicyDiagnostic(entry.critical?.location ?? entry.warning?.location ?? entry.name.location,
-                                                        "override of check '\(base.name)': critical (\(critical)) must be \(base.worse == .higher ? "above" : "below") warning (\(warning)) when worse is \(base.worse.rawValue)"))
+                                                        "override of check '\(base.name)': critical (\(Formatting.value(critical, unit: unitByIndicator[base.indicator] ?? .none))) must be \(base.worse == .higher ? "above" : "below") warning (\(Formatting.value(warning, unit: unitByIndicator[base.indicator] ?? .none))) when worse is \(base.worse.rawValue)"))
                 }
                 changes[base.name] = CheckOverride(warning: entry.warning?.value.value, critical: entry.critical?.value.value,
                                                    forSeconds: entry.forSeconds, weight: entry.weight, enabled: entry.enabled,

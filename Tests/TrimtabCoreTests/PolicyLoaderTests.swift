@@ -1,0 +1,244 @@
+import Foundation
+import Testing
+@testable import TrimtabCore
+
+/// A small valid policy; tests change one thing in it at a time.
+let basePolicy = """
+apiVersion: trimtab/v1
+kind: Policy
+metadata: {name: shop}
+spec:
+  targets:
+    namespace: shop
+    groupBy: [namespace, deployment]
+  indicators:
+    latency_p95:
+      query: histogram_quantile(0.95, sum by ($by, le) (rate(http_request_duration_seconds_bucket{$selector}[5m])))
+      unit: seconds
+    cache_hit_ratio:
+      query: sum by ($by) (cache_hit_ratio{$selector})
+      unit: ratio
+  checks:
+    latency_p95: {worse: higher, warning: 1s, critical: 2s, for: 5m, weight: 3}
+    cache_hit_ratio: {worse: lower, warning: 80%, critical: 50%, for: 10m}
+"""
+
+/// Loads a policy and returns its diagnostics (empty when it loaded).
+func diagnostics(_ text: String, file: String = "p.yaml") -> [PolicyDiagnostic] {
+    do {
+        _ = try PolicyLoader.load(text: text, file: file)
+        return []
+    } catch {
+        return error.diagnostics
+    }
+}
+
+@Suite("Policy loading and lint")
+struct PolicyLoaderTests {
+    @Test func loadsTheBasePolicy() throws {
+        let policy = try PolicyLoader.load(text: basePolicy, file: "p.yaml")
+        #expect(policy.name == "shop")
+        #expect(policy.mode == .dryRun)
+        #expect(policy.indicators.map(\.name) == ["latency_p95", "cache_hit_ratio"])
+        let latency = try #require(policy.checks.first)
+        #expect(latency.warning == 1 && latency.critical == 2 && latency.forSeconds == 300 && latency.weight == 3)
+        let cache = try #require(policy.checks.last)
+        #expect(cache.warning == 0.8 && cache.critical == 0.5 && cache.worse == .lower && cache.weight == 1)
+        #expect(latency.location == SourceLocation(file: "p.yaml", line: 16, column: 5))
+    }
+
+    @Test func loadsTheShippedDefaultPolicy() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../policies/default.yaml")
+        let text = try String(contentsOf: url, encoding: .utf8)
+        let policy = try PolicyLoader.load(text: text, file: "default.yaml")
+        #expect(policy.checks.count == 6)
+        let byName = Dictionary(uniqueKeysWithValues: policy.checks.map { ($0.name, $0) })
+        #expect(byName["latency_p95"]?.warning == 1 && byName["latency_p95"]?.critical == 2)
+        #expect(byName["error_ratio"]?.warning == 0.01 && byName["error_ratio"]?.critical == 0.05)
+        #expect(byName["cpu_utilization"]?.warning == 0.7 && byName["cpu_utilization"]?.critical == 0.9)
+        #expect(byName["memory_utilization"]?.warning == 0.8 && byName["memory_utilization"]?.critical == 0.95)
+        #expect(byName["pool_utilization"]?.warning == 0.7 && byName["pool_utilization"]?.critical == 0.9)
+        #expect(byName["cache_hit_ratio"]?.worse == .lower)
+    }
+
+    /// A change that breaks the base policy, and where the error must point: the line, and the text
+    /// that starts at the reported column.
+    struct Bad: Sendable, CustomTestStringConvertible {
+        var name: String
+        var replace: String
+        var with: String
+        var line: Int
+        var pointsAt: String
+        var message: String
+        var testDescription: String { name }
+    }
+
+    static let bad: [Bad] = [
+        Bad(name: "unknown key with a suggestion", replace: "weight: 3}", with: "weight: 3, critcal: 4}",
+            line: 16, pointsAt: "critcal: 4", message: "unknown key 'critcal' in check 'latency_p95'"),
+        Bad(name: "wrong type", replace: "weight: 3}", with: "weight: heavy}", line: 16, pointsAt: "heavy",
+            message: "check 'latency_p95'.weight must be a number, found 'heavy'"),
+        Bad(name: "thresholds in the wrong order", replace: "warning: 1s, critical: 2s", with: "warning: 2s, critical: 1s",
+            line: 16, pointsAt: "1s, for", message: "check 'latency_p95': critical (1 s) must be above warning (2 s) when worse is higher"),
+        Bad(name: "thresholds in the wrong order for lower", replace: "warning: 80%, critical: 50%", with: "warning: 50%, critical: 80%",
+            line: 17, pointsAt: "80%, for", message: "check 'cache_hit_ratio': critical (80 %) must be below warning (50 %) when worse is lower"),
+        Bad(name: "negative duration", replace: "for: 5m", with: "for: -5m", line: 16, pointsAt: "-5m",
+            message: "check 'latency_p95'.for: negative duration '-5m'"),
+        Bad(name: "unknown placeholder", replace: "{$selector}[5m])))", with: "{$selectr}[5m])))", line: 10, pointsAt: "$selectr}",
+            message: "indicator 'latency_p95' uses the unknown placeholder $selectr"),
+        Bad(name: "duplicate names", replace: "    cache_hit_ratio: {worse", with: "    latency_p95: {worse: higher, warning: 1, critical: 2}\n    cache_hit_ratio: {worse",
+            line: 16, pointsAt: "latency_p95: {worse: higher, warning: 1s", message: "duplicate name 'latency_p95' in one mapping"),
+        Bad(name: "a check on a missing indicator", replace: "latency_p95: {worse", with: "latency_p99: {worse", line: 16, pointsAt: "latency_p99",
+            message: "check 'latency_p99': no indicator is named 'latency_p99'"),
+        Bad(name: "a percentage on a seconds indicator", replace: "warning: 1s", with: "warning: 50%", line: 16, pointsAt: "50%",
+            message: "check 'latency_p95': a percentage only fits a ratio indicator; this one is in seconds"),
+        Bad(name: "bad enum", replace: "worse: lower", with: "worse: lowest", line: 17, pointsAt: "lowest",
+            message: "check 'cache_hit_ratio'.worse must be one of higher, lower, found 'lowest'"),
+        Bad(name: "wrong apiVersion", replace: "apiVersion: trimtab/v1", with: "apiVersion: trimtab/v2", line: 1, pointsAt: "trimtab/v2",
+            message: "apiVersion 'trimtab/v2' is not supported"),
+        Bad(name: "invalid YAML", replace: "metadata: {name: shop}", with: "metadata: {name: shop", line: 4, pointsAt: ":",
+            message: "invalid YAML"),
+        Bad(name: "a mapping where a list belongs", replace: "groupBy: [namespace, deployment]", with: "groupBy: {namespace: 1}", line: 7,
+            pointsAt: "{namespace", message: "spec.targets.groupBy must be a list of strings, found a mapping"),
+    ]
+
+    @Test(arguments: bad)
+    func rejectsWithLocation(_ item: Bad) throws {
+        #expect(basePolicy.contains(item.replace), "the case must change the policy")
+        let text = basePolicy.replacingOccurrences(of: item.replace, with: item.with)
+        let found = diagnostics(text)
+        let first = try #require(found.first { $0.message.contains(item.message) }, "diagnostics: \(found)")
+        #expect(first.location.file == "p.yaml")
+        #expect(first.location.line == item.line, "\(first)")
+        let lines = text.components(separatedBy: "\n")
+        let line = try #require(first.location.line <= lines.count ? lines[first.location.line - 1] : nil)
+        #expect(line.dropFirst(first.location.column - 1).hasPrefix(item.pointsAt), "\(first) points at: \(line.dropFirst(first.location.column - 1))")
+    }
+
+    @Test func suggestsTheClosestKey() throws {
+        let found = diagnostics(basePolicy.replacingOccurrences(of: "weight: 3}", with: "weight: 3, critcal: 4}"))
+        #expect(found.first?.hint == "did you mean 'critical'?")
+    }
+
+    @Test func reportsEveryErrorNotJustTheFirst() {
+        let text = basePolicy
+            .replacingOccurrences(of: "weight: 3}", with: "weight: -1}")
+            .replacingOccurrences(of: "for: 10m", with: "for: soon")
+            .replacingOccurrences(of: "unit: ratio", with: "unit: percentage")
+        let found = diagnostics(text)
+        #expect(found.count == 3, "\(found)")
+    }
+
+    @Test func namespacePlaceholderNeedsANamespace() throws {
+        let text = basePolicy.replacingOccurrences(of: "    namespace: shop\n", with: "")
+            .replacingOccurrences(of: "cache_hit_ratio{$selector}", with: "cache_hit_ratio{namespace=\"$namespace\"}")
+        let found = diagnostics(text)
+        let first = try #require(found.first)
+        #expect(first.message == "indicator 'cache_hit_ratio' uses $namespace but spec.targets.namespace is not set")
+        #expect(first.location.line == 12)
+    }
+
+    @Test func emptyFileIsAnError() {
+        #expect(diagnostics("").first?.message == "the file is empty")
+    }
+
+    @Test func policyErrorSaysTheWholePolicyWasRejected() {
+        do {
+            _ = try PolicyLoader.load(text: "apiVersion: trimtab/v1\nkind: Policy\nspec: {checks: {}}\n", file: "x.yaml")
+            Issue.record("an empty policy loaded")
+        } catch {
+            #expect(error.description.contains("rejected as a whole"))
+            #expect(error.description.contains("x.yaml:"))
+        }
+    }
+
+    @Test func filesMergeInOrderAndOverridesApplyPerTarget() throws {
+        let overlay = """
+        apiVersion: trimtab/v1
+        kind: Policy
+        spec:
+          checks:
+            latency_p95: {warning: 500ms}
+          overrides:
+            - match: {deployment: checkout}
+              checks:
+                latency_p95: {critical: 900ms, weight: 5}
+                cache_hit_ratio: {enabled: false}
+        """
+        let policy = try PolicyLoader.load([.init(file: "00-base.yaml", text: basePolicy), .init(file: "10-overlay.yaml", text: overlay)])
+        #expect(policy.name == "shop")
+        #expect(policy.sources == ["00-base.yaml", "10-overlay.yaml"])
+        let latency = try #require(policy.checks.first { $0.name == "latency_p95" })
+        #expect(latency.warning == 0.5 && latency.critical == 2 && latency.forSeconds == 300)
+        let checkout = policy.checks(for: ["namespace": "shop", "deployment": "checkout"])
+        #expect(checkout.map(\.name) == ["latency_p95"])
+        #expect(checkout.first?.critical == 0.9 && checkout.first?.weight == 5)
+        let cart = policy.checks(for: ["namespace": "shop", "deployment": "cart"])
+        #expect(cart.count == 2 && cart.first?.critical == 2)
+    }
+
+    @Test func overrideThatBreaksThresholdOrderIsRejected() throws {
+        let overlay = """
+        apiVersion: trimtab/v1
+        kind: Policy
+        spec:
+          overrides:
+            - match: {deployment: checkout}
+              checks:
+                latency_p95: {critical: 500ms}
+        """
+        do {
+            _ = try PolicyLoader.load([.init(file: "a.yaml", text: basePolicy), .init(file: "b.yaml", text: overlay)])
+            Issue.record("loaded")
+        } catch {
+            let first = try #require(error.diagnostics.first)
+            #expect(first.location == SourceLocation(file: "b.yaml", line: 7, column: 33))
+            #expect(first.message.contains("critical (500 ms) must be above warning (1 s)"))
+        }
+    }
+
+    @Test func actionsAreReadAndTheirReferencesChecked() throws {
+        let withActions = basePolicy + """
+
+          actions:
+            - when: {bottleneck: latency_p95, and: cache_hit_ratio}
+              cacheTTL: {knob: {env: CACHE_TTL_SECONDS}, max: 10m, factor: 2}
+            - when: {bottleneck: latency_p95}
+              scale: {min: 2, max: 20, utilizationTarget: 0.7}
+        """
+        let policy = try PolicyLoader.load(text: withActions, file: "p.yaml")
+        #expect(policy.actions.count == 2)
+        #expect(policy.actions[0].action == .cacheTTL(CacheTTLAction(knob: .env(name: "CACHE_TTL_SECONDS", container: nil), maxSeconds: 600)))
+        #expect(policy.actions[1].action == .scale(ScaleAction(min: 2, max: 20, utilizationTarget: 0.7)))
+        let broken = withActions.replacingOccurrences(of: "bottleneck: latency_p95}", with: "bottleneck: latency}")
+        #expect(diagnostics(broken).first?.message == "action names no check or indicator 'latency'")
+    }
+}
+
+@Suite("PromQL templates")
+struct PromQLTests {
+    @Test func escapesLabelValues() {
+        #expect(PromQL.escape(#"a"b\c"#) == #"a\"b\\c"#)
+        #expect(PromQL.escape("line\nbreak") == "line\\nbreak")
+    }
+
+    @Test func rendersPlaceholders() {
+        let targets = TargetSelector(namespace: #"sh"op"#, matchLabels: ["tier": "api"], groupBy: ["namespace", "deployment"])
+        let query = PromQL.render(#"sum by ($by) (rate(x{$selector}[5m])) + on() y{ns="$namespace"} + label_replace(z, "a", "$1", "b", "(.*)")"#, targets: targets)
+        #expect(query == #"sum by (namespace, deployment) (rate(x{namespace!="",deployment!="",namespace="sh\"op",tier="api"}[5m])) + on() y{ns="sh\"op"} + label_replace(z, "a", "$1", "b", "(.*)")"#)
+    }
+
+    @Test func findsBracedPlaceholders() {
+        #expect(PromQL.placeholderUses(in: "a ${by} $x $1").map(\.name) == ["by", "x"])
+        #expect(PromQL.render("sum by (${by})", targets: TargetSelector(groupBy: ["pod"])) == "sum by (pod)")
+    }
+
+    @Test func queryPlanIsOnePerIndicatorEndingAtTheEvaluationTime() throws {
+        let policy = try PolicyLoader.load(text: basePolicy, file: "p.yaml")
+        let plan = IndicatorQuery.plan(for: policy, at: 1_000_000)
+        #expect(plan.map(\.indicator) == ["latency_p95", "cache_hit_ratio"])
+        #expect(plan.allSatisfy { $0.end == 1_000_000 && $0.step == 30 })
+        // The longest `for` (10m) plus the 1h lookback.
+        #expect(plan[0].start == 1_000_000 - 4200)
+    }
+}
