@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import NIOHTTPCompression
 import NIOSSL
 import TrimtabCore
 
@@ -90,7 +91,8 @@ public final class PrometheusClient: Sendable {
         if configuration.insecureSkipVerify { tls.certificateVerification = .none }
         var httpConfiguration = HTTPClient.Configuration(tlsConfiguration: tls)
         httpConfiguration.timeout = .init(connect: .seconds(Int64(max(1, min(configuration.timeoutSeconds, 10)))))
-        httpConfiguration.decompression = .enabled(limit: .ratio(100))
+        // Query answers are repetitive JSON that compresses far beyond 100:1; bound the size instead.
+        httpConfiguration.decompression = .enabled(limit: .size(Self.maximumBodyBytes))
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
     }
 
@@ -142,6 +144,8 @@ public final class PrometheusClient: Sendable {
             body = Data(buffer: buffer)
         } catch let error as HTTPClientError where Self.isTimeout(error) {
             throw .timeout(server: server, query: query, seconds: configuration.timeoutSeconds)
+        } catch NIOHTTPDecompression.DecompressionError.limit {
+            throw .malformedResponse(server: server, query: query, detail: "the answer is larger than \(Self.maximumBodyBytes / 1024 / 1024) MiB")
         } catch is NIOTooManyBytesError {
             throw .malformedResponse(server: server, query: query, detail: "the answer is larger than \(Self.maximumBodyBytes / 1024 / 1024) MiB")
         } catch {
