@@ -58,6 +58,13 @@ let package = Package(
             dependencies: ["TrimtabCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
+        // Benchmarks that print figures: swift run -c release trimtab-bench
+        .executableTarget(
+            name: "trimtab-bench",
+            dependencies: ["TrimtabCLI", "TrimtabCore", "TrimtabPrometheus", "TrimtabSandbox"],
+            path: "benchmarks/TrimtabBenchmarks",
+            swiftSettings: strict
+        ),
         // Helpers for tests only: a scripted HTTP server on loopback.
         .target(
             name: "TrimtabTestSupport",

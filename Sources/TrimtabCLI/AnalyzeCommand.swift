@@ -89,7 +89,17 @@ struct AnalyzeCommand: AsyncParsableCommand {
             print("\(summary)\nreport: \(path)")
         }
         if !outcome.errors.isEmpty {
-            for error in outcome.errors { printError("error: \(error)") }
+            // One line per cause: a server that is down fails every query the same way.
+            var seen: [String: Int] = [:]
+            var order: [(cause: String, first: PrometheusError)] = []
+            for error in outcome.errors {
+                if seen[error.cause] == nil { order.append((error.cause, error)) }
+                seen[error.cause, default: 0] += 1
+            }
+            for (cause, first) in order {
+                let count = seen[cause] ?? 1
+                printError("error: " + (count > 1 ? "\(cause) (\(count) queries)" : first.description))
+            }
             printError("metrics could not be read; the health is unknown and no action was taken")
             throw TrimtabExit.metricsUnavailable
         }

@@ -35,6 +35,9 @@ struct PolicyCommand: ParsableCommand {
                 } catch let error as PolicyError {
                     failed = true
                     print(error.description)
+                } catch let error as PolicySource.ReadError {
+                    failed = true
+                    print("error: \(error)")
                 } catch {
                     failed = true
                     print("\(path): error: \(error)")

@@ -206,6 +206,16 @@ public final class PrometheusClient: Sendable {
             @unknown default: return "invalid JSON"
             }
         }
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .remoteConnectionClosed: return "the server closed the connection without answering"
+            case .connectTimeout: return "the connection timed out"
+            case .invalidURL: return "the URL is invalid"
+            default: return String(describing: error)
+            }
+        }
+        if let error = error as? NIOSSLError { return "TLS: \(error)" }
         return String(describing: error)
     }
 

@@ -29,6 +29,19 @@ public enum PrometheusError: Error, Sendable, Equatable, CustomStringConvertible
         }
     }
 
+    /// The error with its query left out: the same for every query that failed for one reason
+    /// (the server is down), so a run can say it once.
+    public var cause: String {
+        switch self {
+        case .connection(let server, _, let detail): return "could not reach Prometheus at \(server) (\(detail)); check the --prometheus URL and that the server is up"
+        case .timeout(let server, _, let seconds): return "Prometheus at \(server) did not answer within \(PolicyDuration.format(seconds))"
+        case .unavailable(let server, _, let status, _): return "Prometheus at \(server) answered \(status) (\(HTTPStatusText.reason(status)))"
+        case .http(let server, _, let status, _): return "Prometheus at \(server) answered \(status) (\(HTTPStatusText.reason(status)))"
+        case .credentials(let detail): return detail
+        case .badQuery, .execution, .malformedResponse: return description
+        }
+    }
+
     public var description: String {
         switch self {
         case .badQuery(let server, let query, let message):

@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import Testing
+import TrimtabCLI
+import TrimtabCore
+import TrimtabSandbox
+
+/// Runs a trimtab command line in this process and returns its exit code.
+func trimtab(_ arguments: [String]) async -> Int32 {
+    do {
+        var command = try TrimtabCommand.parseAsRoot(arguments)
+        if var asyncCommand = command as? any AsyncParsableCommand {
+            try await asyncCommand.run()
+        } else {
+            try command.run()
+        }
+        return 0
+    } catch {
+        return TrimtabCommand.exitCode(for: error).rawValue
+    }
+}
+
+/// A fresh temporary directory, removed after `body`.
+func withTemporaryDirectory<T>(_ body: (URL) async throws -> T) async throws -> T {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("trimtab-test-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: url) }
+    return try await body(url)
+}
+
+@Suite("Commands, run as a user would", .serialized)
+struct CommandTests {
+    @Test func analyzeWritesMarkdownAndJSONReports() async throws {
+        let end = alignedNow()
+        try await withTemporaryDirectory { dir in
+            let policyFile = dir.appendingPathComponent("gauges.yaml").path
+            try gaugePolicy.write(toFile: policyFile, atomically: true, encoding: .utf8)
+            let markdown = dir.appendingPathComponent("out/report.md").path
+            let json = dir.appendingPathComponent("out/report.json").path
+            let codes = try await withPrometheus(gaugeHistory(end: end)) { sandbox in
+                let base = ["analyze", "--prometheus", sandbox.url, "--policy", policyFile, "--at", "\(Int(end))", "--quiet"]
+                return [await trimtab(base + ["--output", markdown]), await trimtab(base + ["--output", json, "--format", "json"])]
+            }
+            #expect(codes == [0, 0])
+            let text = try String(contentsOfFile: markdown, encoding: .utf8)
+            #expect(text.contains("# Trimtab analysis: gauges"))
+            #expect(text.contains("| shop/steady | latency | 🔴 critical | 2.5 s | > 2 s |"))
+            let report = try ReportEncoding.decode(try String(contentsOfFile: json, encoding: .utf8))
+            #expect(report.schemaVersion == AnalysisReport.currentSchemaVersion)
+            #expect(report.assessment.bottlenecks.count == 3)
+            #expect(report.context.queries == 3)
+        }
+    }
+
+    @Test func analyzeAgainstAnUnreachablePrometheusExitsThreeAndReportsUnknown() async throws {
+        try await withTemporaryDirectory { dir in
+            let port = try FreePort.find()
+            let output = dir.appendingPathComponent("report.md").path
+            let code = await trimtab(["analyze", "--prometheus", "http://127.0.0.1:\(port)", "--output", output, "--timeout", "2s", "--quiet"])
+            #expect(code == 3)
+            let text = try String(contentsOfFile: output, encoding: .utf8)
+            #expect(text.contains("**Health score: unknown · ⚪ unknown**"))
+            #expect(text.contains("could not reach Prometheus at http://127.0.0.1:\(port)"))
+        }
+    }
+
+    @Test func anInvalidPolicyIsRejectedWholeAndNothingIsWritten() async throws {
+        try await withTemporaryDirectory { dir in
+            let policyFile = dir.appendingPathComponent("bad.yaml").path
+            try gaugePolicy.replacingOccurrences(of: "warning: 1s, critical: 2s", with: "warning: 3s, critical: 2s")
+                .write(toFile: policyFile, atomically: true, encoding: .utf8)
+            let output = dir.appendingPathComponent("report.md").path
+            let code = await trimtab(["analyze", "--prometheus", "http://127.0.0.1:1", "--policy", policyFile, "--output", output])
+            #expect(code == 1)
+            #expect(!FileManager.default.fileExists(atPath: output))
+            #expect(await trimtab(["policy", "lint", policyFile]) == 1)
+            #expect(await trimtab(["policy", "lint", dir.appendingPathComponent("nope.yaml").path]) == 1)
+        }
+    }
+
+    @Test func theShippedPoliciesLint() async {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
+        #expect(await trimtab(["policy", "lint", root.appendingPathComponent("policies").path]) == 0)
+        #expect(await trimtab(["policy", "lint", root.appendingPathComponent("policies/examples").path]) == 0)
+        #expect(await trimtab(["policy", "lint", root.appendingPathComponent("deploy/kubernetes/policy.yaml").path]) == 0)
+    }
+
+    @Test func theBuiltInDefaultPolicyIsPoliciesDefaultYaml() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../policies/default.yaml")
+        let text = try String(contentsOf: file, encoding: .utf8)
+        #expect(DefaultPolicy.yaml + "\n" == text, "run scripts/embed-default-policy after changing policies/default.yaml")
+    }
+
+    @Test func badFlagsAreUsageErrors() async {
+        #expect(await trimtab(["analyze", "--timeout", "soon", "--prometheus", "http://127.0.0.1:1"]) == 64)
+        #expect(await trimtab(["analyze", "--at", "yesterday", "--prometheus", "http://127.0.0.1:1"]) != 0)
+    }
+}
