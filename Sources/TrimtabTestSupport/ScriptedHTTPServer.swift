@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// An HTTP server on 127.0.0.1 that answers from a script, for testing clients against every
 /// answer a real server can give: error statuses, broken bodies, slow or absent answers.
@@ -38,17 +39,34 @@ public final class ScriptedHTTPServer: Sendable {
     private let channel: any Channel
     private let recorded: NIOLockedValueBox<[Request]>
 
-    public var url: String { "http://127.0.0.1:\(port)" }
+    private let scheme: String
+
+    public var url: String { "\(scheme)://127.0.0.1:\(port)" }
     public var requests: [Request] { recorded.withLockedValue { $0 } }
 
-    public init(_ script: @escaping @Sendable (Request) -> Reply) async throws {
+    /// - Parameter tls: a PEM certificate chain and key file to serve https with.
+    public init(tls: (certificateFile: String, keyFile: String)? = nil,
+                _ script: @escaping @Sendable (Request) -> Reply) async throws {
         let recorded = NIOLockedValueBox<[Request]>([])
         self.recorded = recorded
+        var sslContext: NIOSSLContext?
+        if let tls {
+            let configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificateFile).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)))
+            sslContext = try NIOSSLContext(configuration: configuration)
+        }
+        scheme = tls == nil ? "http" : "https"
+        let context = sslContext
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline().flatMap {
-                    channel.pipeline.addHandler(Handler(script: script, recorded: recorded))
+                channel.eventLoop.makeCompletedFuture {
+                    if let context {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                    }
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(Handler(script: script, recorded: recorded))
                 }
             }
         channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
