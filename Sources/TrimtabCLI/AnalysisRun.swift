@@ -29,7 +29,7 @@ public struct AnalysisRun: Sendable {
         let reader = SnapshotReader(source: source, maxConcurrentQueries: maxConcurrentQueries)
         let clock = ContinuousClock()
         let started = clock.now
-        progress?("querying \(source.displayName) for \(policy.checkedIndicators.count) indicators at \(Formatting.time(time))")
+        progress?("querying \(source.displayName) for \(policy.queriedIndicators.count) indicators at \(Formatting.time(time))")
         let read = await reader.read(policy: policy, at: time, progress: progress)
         let elapsed = clock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

@@ -82,7 +82,7 @@ struct PolicyCommand: ParsableCommand {
                 print("  override for \(match): \(override.checks.keys.sorted().joined(separator: ", "))")
             }
             print("\nqueries (one per indicator, for all targets at once):")
-            for indicator in policy.checkedIndicators {
+            for indicator in policy.queriedIndicators {
                 print("  \(indicator.name) [\(indicator.unit.rawValue)]:\n    \(PromQL.render(indicator.query, targets: policy.targets))")
             }
         }

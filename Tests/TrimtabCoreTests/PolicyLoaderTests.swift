@@ -198,20 +198,39 @@ struct PolicyLoaderTests {
     }
 
     @Test func actionsAreReadAndTheirReferencesChecked() throws {
-        let withActions = basePolicy + """
+        let withActions = basePolicy.replacingOccurrences(of: "  checks:\n", with: """
+            replicas: {query: 'sum by ($by) (kube_deployment_spec_replicas{$selector})', unit: count}
+            cpu_utilization: {query: 'sum by ($by) (cpu{$selector})', unit: ratio}
+            cache_ttl_seconds: {query: 'max by ($by) (ttl{$selector})', unit: seconds}
+          checks:
+            cpu_utilization: {worse: higher, warning: 70%, critical: 90%}
+
+        """) + """
 
           actions:
-            - when: {bottleneck: latency_p95, and: cache_hit_ratio}
+            - when: {bottleneck: cache_hit_ratio, unless: cpu_utilization}
               cacheTTL: {knob: {env: CACHE_TTL_SECONDS}, max: 10m, factor: 2}
-            - when: {bottleneck: latency_p95}
-              scale: {min: 2, max: 20, utilizationTarget: 0.7}
+            - when: {bottleneck: latency_p95, and: cpu_utilization}
+              scale: {min: 2, max: 20, utilizationTarget: 70%, scaleDown: {stabilization: 10m}}
+          safety: {cooldown: 15m, maxChangesPerHour: 3}
         """
         let policy = try PolicyLoader.load(text: withActions, file: "p.yaml")
         #expect(policy.actions.count == 2)
         #expect(policy.actions[0].action == .cacheTTL(CacheTTLAction(knob: .env(name: "CACHE_TTL_SECONDS", container: nil), maxSeconds: 600)))
-        #expect(policy.actions[1].action == .scale(ScaleAction(min: 2, max: 20, utilizationTarget: 0.7)))
-        let broken = withActions.replacingOccurrences(of: "bottleneck: latency_p95}", with: "bottleneck: latency}")
-        #expect(diagnostics(broken).first?.message == "action names no check or indicator 'latency'")
+        #expect(policy.actions[0].unless == ["cpu_utilization"])
+        var scale = ScaleAction(utilizationTarget: 0.7, min: 2, max: 20)
+        scale.scaleDown.stabilizationSeconds = 600
+        #expect(policy.actions[1].action == .scale(scale))
+        #expect(policy.safety.cooldownSeconds == 900 && policy.safety.maxChangesPerHour == 3)
+        #expect(policy.queriedIndicators.map(\.name).contains("replicas"))
+
+        let badCheck = withActions.replacingOccurrences(of: "bottleneck: latency_p95}", with: "bottleneck: latency}")
+            .replacingOccurrences(of: "bottleneck: latency_p95, and", with: "bottleneck: latency, and")
+        #expect(diagnostics(badCheck).first?.message == "action names no check 'latency'")
+        let badIndicator = withActions.replacingOccurrences(of: "scale: {min: 2", with: "scale: {utilization: cpu_utilisation, min: 2")
+        let found = try #require(diagnostics(badIndicator).first)
+        #expect(found.message == "scale action reads the indicator 'cpu_utilisation', which is not declared")
+        #expect(found.hint == "did you mean 'cpu_utilization'?")
     }
 }
 

@@ -5,7 +5,10 @@ public enum Assessor {
         let units = Dictionary(policy.indicators.map { ($0.name, $0.unit) }, uniquingKeysWith: { a, _ in a })
         var failures: [String: String] = [:]
         var notes: [String] = []
-        for data in snapshot.indicators.values.sorted(by: { $0.indicator < $1.indicator }) {
+        // Health is judged from the indicators checks read; those only actions read are the planner's.
+        let checked = Set(policy.checks.map(\.indicator))
+        let judged = snapshot.indicators.values.filter { checked.contains($0.indicator) }
+        for data in judged.sorted(by: { $0.indicator < $1.indicator }) {
             if let failure = data.failure { failures[data.indicator] = failure.message }
             for warning in data.warnings { notes.append("Prometheus warned for indicator \(data.indicator): \(warning)") }
             if data.unattributed > 0 {
@@ -17,7 +20,7 @@ public enum Assessor {
         }
 
         var targets: [TargetAssessment] = []
-        for target in snapshot.targets {
+        for target in snapshot.targets(in: checked) {
             var results: [CheckResult] = []
             for check in policy.checks(for: target.labels) {
                 results.append(result(of: check, for: target, in: snapshot, unit: units[check.indicator] ?? .none))
@@ -36,7 +39,7 @@ public enum Assessor {
         var reason: String?
         let known = targets.filter { $0.score != nil }
         if !failures.isEmpty {
-            reason = "\(failures.count) of \(snapshot.indicators.count) indicator queries failed; a cycle with a query error is unknown and takes no action"
+            reason = "\(failures.count) of \(judged.count) indicator queries failed; a cycle with a query error is unknown and takes no action"
         } else if targets.isEmpty {
             reason = "no targets: the indicator queries returned no series for the policy's targets"
         } else if Double(known.count) < policy.evaluation.minCoverage * Double(targets.count) {

@@ -1,5 +1,5 @@
 /// A setting Trimtab may change on a workload.
-public enum Knob: Sendable, Equatable, Codable, CustomStringConvertible {
+public enum Knob: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The replica count, through the scale subresource.
     case replicas
     /// A key in a ConfigMap the application reads.
@@ -19,51 +19,135 @@ public enum Knob: Sendable, Equatable, Codable, CustomStringConvertible {
     }
 }
 
-/// Change the replica count towards a utilisation target.
+/// How far one change may move a replica count, and over what window recommendations are
+/// stabilized (as the HorizontalPodAutoscaler's `behavior`).
+public struct StepPolicy: Sendable, Equatable, Codable {
+    /// The window whose recommendations are compared: for scale-down the highest wins, for scale-up the lowest.
+    public var stabilizationSeconds: Double
+    /// A change may move by this many pods…
+    public var maxPods: Int
+    /// …or this share of the current count, whichever is more.
+    public var maxPercent: Double
+
+    public init(stabilizationSeconds: Double, maxPods: Int, maxPercent: Double) {
+        self.stabilizationSeconds = stabilizationSeconds
+        self.maxPods = maxPods
+        self.maxPercent = maxPercent
+    }
+
+    /// The HPA's scale-up default: no stabilization, up to max(4 pods, 100 %).
+    public static let scaleUpDefault = StepPolicy(stabilizationSeconds: 0, maxPods: 4, maxPercent: 100)
+    /// The HPA's scale-down default: a 5-minute window, up to 100 %.
+    public static let scaleDownDefault = StepPolicy(stabilizationSeconds: 300, maxPods: 0, maxPercent: 100)
+
+    /// The most a change from `current` may move.
+    public func maxStep(from current: Int) -> Int {
+        max(maxPods, Int((Double(current) * maxPercent / 100).rounded(.down)), 1)
+    }
+}
+
+/// Change the replica count towards a utilisation target, as the HPA does:
+/// `desired = ceil(current × observed / target)`.
 public struct ScaleAction: Sendable, Equatable, Codable {
+    /// The indicator that gives the current replica count.
+    public var replicas: String
+    /// The indicator whose value is the observed utilisation (0–1).
+    public var utilization: String
+    public var utilizationTarget: Double
     public var min: Int
     public var max: Int
-    /// The utilisation (0–1) the replica count aims for.
-    public var utilizationTarget: Double
     /// The relative band around the target inside which nothing changes.
     public var tolerance: Double
+    public var scaleUp: StepPolicy
+    public var scaleDown: StepPolicy
 
-    public init(min: Int, max: Int, utilizationTarget: Double = 0.7, tolerance: Double = 0.1) {
+    public init(replicas: String = "replicas", utilization: String = "cpu_utilization", utilizationTarget: Double = 0.7,
+                min: Int, max: Int, tolerance: Double = 0.1, scaleUp: StepPolicy = .scaleUpDefault,
+                scaleDown: StepPolicy = .scaleDownDefault) {
+        self.replicas = replicas
+        self.utilization = utilization
+        self.utilizationTarget = utilizationTarget
         self.min = min
         self.max = max
-        self.utilizationTarget = utilizationTarget
         self.tolerance = tolerance
+        self.scaleUp = scaleUp
+        self.scaleDown = scaleDown
     }
 }
 
 /// Resize a connection pool, within a database's shared connection budget.
+///
+/// With `throughput` and `holdTime` the size follows Little's law: connections needed per replica ≈
+/// acquisitions per second per replica × seconds each is held × headroom. Without them it follows the
+/// pool's utilisation towards `utilizationTarget`, as the scaler does for replicas.
 public struct PoolSizeAction: Sendable, Equatable, Codable {
     public var knob: Knob
+    /// The indicator that gives the current pool size per replica.
+    public var size: String
+    /// The indicator of the pool's utilisation (in use / size).
+    public var utilization: String
+    public var utilizationTarget: Double
+    /// The indicator of connection acquisitions per second, for the whole target.
+    public var throughput: String?
+    /// The indicator of the mean seconds a connection is held.
+    public var holdTime: String?
+    public var headroom: Double
+    /// The indicator that gives the current replica count (for the shared budget).
+    public var replicas: String
     public var min: Int
     public var max: Int
+    /// The most one change may move the size, as a share of it.
+    public var maxStepPercent: Double
     /// Connections the database allows in all, shared by every replica's pool.
     public var databaseConnections: Int?
+    /// Or an indicator that gives it (e.g. `pg_settings_max_connections`).
+    public var databaseConnectionsIndicator: String?
 
-    public init(knob: Knob, min: Int, max: Int, databaseConnections: Int? = nil) {
+    public init(knob: Knob, size: String = "pool_size", utilization: String = "pool_utilization",
+                utilizationTarget: Double = 0.7, throughput: String? = nil, holdTime: String? = nil, headroom: Double = 1.2,
+                replicas: String = "replicas", min: Int, max: Int, maxStepPercent: Double = 50,
+                databaseConnections: Int? = nil, databaseConnectionsIndicator: String? = nil) {
         self.knob = knob
+        self.size = size
+        self.utilization = utilization
+        self.utilizationTarget = utilizationTarget
+        self.throughput = throughput
+        self.holdTime = holdTime
+        self.headroom = headroom
+        self.replicas = replicas
         self.min = min
         self.max = max
+        self.maxStepPercent = maxStepPercent
         self.databaseConnections = databaseConnections
+        self.databaseConnectionsIndicator = databaseConnectionsIndicator
     }
 }
 
 /// Step a cache TTL up or down by a factor, never past how stale the data may be.
 public struct CacheTTLAction: Sendable, Equatable, Codable {
     public var knob: Knob
+    /// The indicator that gives the current TTL in seconds.
+    public var ttl: String
     public var minSeconds: Double
+    /// How stale the data may be: the TTL never goes above it.
     public var maxSeconds: Double
     public var factor: Double
+    /// The indicator of evictions per second; above `evictionsAbove` the cache is full, so the TTL shortens.
+    public var evictions: String?
+    public var evictionsAbove: Double
+    /// A check whose breach means memory pressure: the TTL shortens instead of growing.
+    public var memory: String?
 
-    public init(knob: Knob, minSeconds: Double = 1, maxSeconds: Double, factor: Double = 2) {
+    public init(knob: Knob, ttl: String = "cache_ttl_seconds", minSeconds: Double = 1, maxSeconds: Double, factor: Double = 2,
+                evictions: String? = nil, evictionsAbove: Double = 1, memory: String? = nil) {
         self.knob = knob
+        self.ttl = ttl
         self.minSeconds = minSeconds
         self.maxSeconds = maxSeconds
         self.factor = factor
+        self.evictions = evictions
+        self.evictionsAbove = evictionsAbove
+        self.memory = memory
     }
 }
 
@@ -72,22 +156,74 @@ public enum ActionKind: Sendable, Equatable, Codable {
     case scale(ScaleAction)
     case poolSize(PoolSizeAction)
     case cacheTTL(CacheTTLAction)
+
+    public var knob: Knob {
+        switch self {
+        case .scale: return .replicas
+        case .poolSize(let action): return action.knob
+        case .cacheTTL(let action): return action.knob
+        }
+    }
+
+    public var name: String {
+        switch self {
+        case .scale: return "scale"
+        case .poolSize: return "poolSize"
+        case .cacheTTL: return "cacheTTL"
+        }
+    }
+
+    /// Every indicator the action reads.
+    public var indicators: [String] {
+        switch self {
+        case .scale(let action): return [action.replicas, action.utilization]
+        case .poolSize(let action):
+            return [action.size, action.utilization, action.replicas] + [action.throughput, action.holdTime, action.databaseConnectionsIndicator].compactMap { $0 }
+        case .cacheTTL(let action): return [action.ttl] + [action.evictions].compactMap { $0 }
+        }
+    }
 }
 
-/// Which action a bottleneck allows: `when` the named check is a bottleneck (and, if given, the
-/// other named checks breach too), the action may be planned.
+/// Which action a bottleneck allows: `when` the named check is a bottleneck, the checks in `and` are
+/// in breach too and those in `unless` are not (the cause, not the symptom), the action may be planned.
 public struct ActionRule: Sendable, Equatable, Codable {
     /// The check whose bottleneck triggers the rule.
     public var bottleneck: String
-    /// Further checks that must be in breach for the rule to apply (the cause, not the symptom).
+    /// Checks that must be in breach (warning or critical) for the rule to apply.
     public var and: [String]
+    /// Checks that must not be in breach for the rule to apply.
+    public var unless: [String]
     public var action: ActionKind
     public var location: SourceLocation?
 
-    public init(bottleneck: String, and: [String] = [], action: ActionKind, location: SourceLocation? = nil) {
+    public init(bottleneck: String, and: [String] = [], unless: [String] = [], action: ActionKind, location: SourceLocation? = nil) {
         self.bottleneck = bottleneck
         self.and = and
+        self.unless = unless
         self.action = action
         self.location = location
+    }
+}
+
+/// Limits on every change, whatever the action.
+public struct SafetySettings: Sendable, Equatable, Codable {
+    /// A target and knob changed within this many seconds is left alone.
+    public var cooldownSeconds: Double
+    /// The most changes in any hour, over all targets.
+    public var maxChangesPerHour: Int
+    /// When true, nothing is changed; the plan still says what would be.
+    public var freeze: Bool
+    /// Seconds after a change before it is judged (used when acting on the cluster).
+    public var verifyAfterSeconds: Double
+    /// A change is rolled back when the target's score falls by more than this.
+    public var rollbackIfScoreDropsBy: Double
+
+    public init(cooldownSeconds: Double = 600, maxChangesPerHour: Int = 6, freeze: Bool = false,
+                verifyAfterSeconds: Double = 300, rollbackIfScoreDropsBy: Double = 10) {
+        self.cooldownSeconds = cooldownSeconds
+        self.maxChangesPerHour = maxChangesPerHour
+        self.freeze = freeze
+        self.verifyAfterSeconds = verifyAfterSeconds
+        self.rollbackIfScoreDropsBy = rollbackIfScoreDropsBy
     }
 }

@@ -183,13 +183,14 @@ public struct Policy: Sendable, Equatable, Codable {
     public var overrides: [TargetOverride]
     public var evaluation: EvaluationSettings
     public var actions: [ActionRule]
+    public var safety: SafetySettings
     /// The files the policy was read from, in merge order.
     public var sources: [String]
 
     public init(name: String, mode: PolicyMode = .dryRun, targets: TargetSelector = TargetSelector(),
                 indicators: [Indicator], checks: [Check], overrides: [TargetOverride] = [],
                 evaluation: EvaluationSettings = EvaluationSettings(), actions: [ActionRule] = [],
-                sources: [String] = []) {
+                safety: SafetySettings = SafetySettings(), sources: [String] = []) {
         self.name = name
         self.mode = mode
         self.targets = targets
@@ -198,6 +199,7 @@ public struct Policy: Sendable, Equatable, Codable {
         self.overrides = overrides
         self.evaluation = evaluation
         self.actions = actions
+        self.safety = safety
         self.sources = sources
     }
 
@@ -205,9 +207,9 @@ public struct Policy: Sendable, Equatable, Codable {
         indicators.first { $0.name == name }
     }
 
-    /// The indicators some check reads, in declaration order: the queries one run sends.
-    public var checkedIndicators: [Indicator] {
-        let used = Set(checks.map(\.indicator))
+    /// The indicators some check or action reads, in declaration order: the queries one run sends.
+    public var queriedIndicators: [Indicator] {
+        let used = Set(checks.map(\.indicator) + actions.flatMap(\.action.indicators))
         return indicators.filter { used.contains($0.name) }
     }
 

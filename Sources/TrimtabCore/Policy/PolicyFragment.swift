@@ -46,7 +46,12 @@ struct PolicyFragment: Sendable {
         var location: SourceLocation
         var bottleneck: Located<String>
         var and: [Located<String>]
+        var unless: [Located<String>]
         var action: ActionKind
+        /// The indicators the action reads, where each was named (or the action, for defaults).
+        var indicators: [Located<String>]
+        /// The checks the action reads (a cache rule's memory check).
+        var checks: [Located<String>]
     }
 
     var file: String
@@ -63,4 +68,9 @@ struct PolicyFragment: Sendable {
     var checks: [CheckFragment] = []
     var overrides: [OverrideFragment] = []
     var actions: [ActionFragment] = []
+    var cooldownSeconds: Double?
+    var maxChangesPerHour: Int?
+    var freeze: Bool?
+    var verifyAfterSeconds: Double?
+    var rollbackIfScoreDropsBy: Double?
 }

@@ -52,6 +52,11 @@ public enum PolicyLoader {
             result.stepSeconds = fragment.stepSeconds ?? result.stepSeconds
             result.lookbackSeconds = fragment.lookbackSeconds ?? result.lookbackSeconds
             result.minCoverage = fragment.minCoverage ?? result.minCoverage
+            result.cooldownSeconds = fragment.cooldownSeconds ?? result.cooldownSeconds
+            result.maxChangesPerHour = fragment.maxChangesPerHour ?? result.maxChangesPerHour
+            result.freeze = fragment.freeze ?? result.freeze
+            result.verifyAfterSeconds = fragment.verifyAfterSeconds ?? result.verifyAfterSeconds
+            result.rollbackIfScoreDropsBy = fragment.rollbackIfScoreDropsBy ?? result.rollbackIfScoreDropsBy
             for indicator in fragment.indicators {
                 if let index = result.indicators.firstIndex(where: { $0.name == indicator.name }) {
                     var existing = result.indicators[index]
@@ -193,21 +198,34 @@ public enum PolicyLoader {
         }
 
         var actions: [ActionRule] = []
-        let knownNames = Set(fragment.checks.map(\.name)).union(fragment.indicators.map(\.name))
+        let checkNames = Set(fragment.checks.map(\.name))
+        let indicatorNames = Set(fragment.indicators.map(\.name))
         for item in fragment.actions {
-            for name in [item.bottleneck] + item.and where !knownNames.contains(name.value) {
-                diagnostics.append(PolicyDiagnostic(name.location, "action names no check or indicator '\(name.value)'",
-                                                    hint: Suggestion.closest(to: name.value, in: Array(knownNames)).map { "did you mean '\($0)'?" }))
+            for name in [item.bottleneck] + item.and + item.unless + item.checks where !checkNames.contains(name.value) {
+                diagnostics.append(PolicyDiagnostic(name.location, "action names no check '\(name.value)'",
+                                                    hint: Suggestion.closest(to: name.value, in: Array(checkNames)).map { "did you mean '\($0)'?" }))
             }
-            actions.append(ActionRule(bottleneck: item.bottleneck.value, and: item.and.map(\.value), action: item.action, location: item.location))
+            for name in item.indicators where !indicatorNames.contains(name.value) {
+                diagnostics.append(PolicyDiagnostic(name.location, "\(item.action.name) action reads the indicator '\(name.value)', which is not declared",
+                                                    hint: Suggestion.closest(to: name.value, in: Array(indicatorNames)).map { "did you mean '\($0)'?" }
+                                                        ?? "declare it under spec.indicators, or name another with the action's field"))
+            }
+            actions.append(ActionRule(bottleneck: item.bottleneck.value, and: item.and.map(\.value), unless: item.unless.map(\.value),
+                                      action: item.action, location: item.location))
         }
+        let defaults = SafetySettings()
+        let safety = SafetySettings(cooldownSeconds: fragment.cooldownSeconds ?? defaults.cooldownSeconds,
+                                    maxChangesPerHour: fragment.maxChangesPerHour ?? defaults.maxChangesPerHour,
+                                    freeze: fragment.freeze ?? defaults.freeze,
+                                    verifyAfterSeconds: fragment.verifyAfterSeconds ?? defaults.verifyAfterSeconds,
+                                    rollbackIfScoreDropsBy: fragment.rollbackIfScoreDropsBy ?? defaults.rollbackIfScoreDropsBy)
 
         let evaluation = EvaluationSettings(stepSeconds: fragment.stepSeconds ?? 30, lookbackSeconds: fragment.lookbackSeconds ?? 3600,
                                             minCoverage: fragment.minCoverage ?? 0.5)
         guard diagnostics.isEmpty else { return (nil, diagnostics) }
         let policy = Policy(name: fragment.name ?? "unnamed", mode: fragment.mode ?? .dryRun, targets: targets,
                             indicators: indicators, checks: checks, overrides: overrides, evaluation: evaluation,
-                            actions: actions, sources: sources)
+                            actions: actions, safety: safety, sources: sources)
         return (policy, [])
     }
 

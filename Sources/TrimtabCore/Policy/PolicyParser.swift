@@ -3,7 +3,7 @@ import Yams
 /// Reads policy files (YAML) into a fragment per file, every problem located by file, line and column.
 enum PolicyParser {
     static let topKeys = ["apiVersion", "kind", "metadata", "spec"]
-    static let specKeys = ["mode", "targets", "evaluation", "indicators", "checks", "overrides", "actions"]
+    static let specKeys = ["mode", "targets", "evaluation", "indicators", "checks", "overrides", "actions", "safety"]
     static let indicatorKeys = ["query", "unit", "description"]
     static let checkKeys = ["indicator", "worse", "warning", "critical", "for", "weight", "key", "description"]
 
@@ -56,7 +56,8 @@ enum PolicyParser {
                 case "indicators": readIndicators(item.value, into: &fragment, &reader)
                 case "checks": readChecks(item.value, into: &fragment, &reader)
                 case "overrides": readOverrides(item.value, into: &fragment, &reader)
-                case "actions": readActions(item.value, into: &fragment, &reader)
+                case "actions": ActionParser.readActions(item.value, into: &fragment, &reader)
+                case "safety": ActionParser.readSafety(item.value, into: &fragment, &reader)
                 default: break
                 }
             }
@@ -220,126 +221,8 @@ enum PolicyParser {
         }
     }
 
-    private static func readActions(_ node: Node, into fragment: inout PolicyFragment, _ reader: inout NodeReader) {
-        guard let list = node.sequence else {
-            reader.error(node, "spec.actions must be a list, found \(reader.kindName(node))")
-            return
-        }
-        for (index, item) in list.enumerated() {
-            let path = "spec.actions[\(index)]"
-            guard let fields = reader.mapping(item, path, allowed: ["when", "scale", "poolSize", "cacheTTL"]) else { continue }
-            var bottleneck: Located<String>?
-            var and: [Located<String>] = []
-            var actions: [ActionKind] = []
-            for field in fields {
-                switch field.key {
-                case "when":
-                    guard let when = reader.mapping(field.value, "\(path).when", allowed: ["bottleneck", "and"]) else { continue }
-                    for part in when {
-                        if part.key == "bottleneck", let name = reader.nonEmptyString(part.value, "\(path).when.bottleneck") {
-                            bottleneck = Located(value: name, location: reader.location(of: part.value))
-                        } else if part.key == "and", let names = reader.stringList(part.value, "\(path).when.and") {
-                            and = names.map { Located(value: $0, location: reader.location(of: part.value)) }
-                        }
-                    }
-                case "scale": if let action = readScale(field.value, "\(path).scale", &reader) { actions.append(.scale(action)) }
-                case "poolSize": if let action = readPool(field.value, "\(path).poolSize", &reader) { actions.append(.poolSize(action)) }
-                case "cacheTTL": if let action = readTTL(field.value, "\(path).cacheTTL", &reader) { actions.append(.cacheTTL(action)) }
-                default: break
-                }
-            }
-            guard let bottleneck else {
-                reader.error(item, "\(path) has no when.bottleneck", hint: "name the check whose bottleneck allows this action")
-                continue
-            }
-            let kinds = fields.filter { ["scale", "poolSize", "cacheTTL"].contains($0.key) }
-            if kinds.count != 1 {
-                reader.error(item, "\(path) must have exactly one of scale, poolSize, cacheTTL (found \(kinds.count))")
-                continue
-            }
-            guard let action = actions.first else { continue }
-            fragment.actions.append(.init(location: reader.location(of: item), bottleneck: bottleneck, and: and, action: action))
-        }
-    }
-
-    private static func readScale(_ node: Node, _ path: String, _ reader: inout NodeReader) -> ScaleAction? {
-        guard let fields = reader.mapping(node, path, allowed: ["min", "max", "utilizationTarget", "tolerance"]) else { return nil }
-        var action = ScaleAction(min: 1, max: 0)
-        var sawMax = false
-        for field in fields {
-            switch field.key {
-            case "min": action.min = reader.integer(field.value, "\(path).min", minimum: 1) ?? action.min
-            case "max": if let max = reader.integer(field.value, "\(path).max", minimum: 1) { action.max = max; sawMax = true }
-            case "utilizationTarget":
-                if let value = reader.positiveNumber(field.value, "\(path).utilizationTarget") {
-                    if value > 1 { reader.error(field.value, "\(path).utilizationTarget is a ratio from 0 to 1, found \(value)") } else { action.utilizationTarget = value }
-                }
-            case "tolerance":
-                if let value = reader.positiveNumber(field.value, "\(path).tolerance", allowZero: true) {
-                    if value >= 1 { reader.error(field.value, "\(path).tolerance is a ratio below 1, found \(value)") } else { action.tolerance = value }
-                }
-            default: break
-            }
-        }
-        if !sawMax { reader.error(node, "\(path).max is missing"); return nil }
-        if action.min > action.max { reader.error(node, "\(path).min (\(action.min)) is more than max (\(action.max))"); return nil }
-        return action
-    }
-
-    private static func readKnob(_ node: Node, _ path: String, _ reader: inout NodeReader) -> Knob? {
-        guard let fields = reader.mapping(node, path, allowed: ["configMap", "key", "env", "container", "http"]) else { return nil }
-        var values: [String: String] = [:]
-        for field in fields { values[field.key] = reader.nonEmptyString(field.value, "\(path).\(field.key)") }
-        if let name = values["configMap"], let key = values["key"] { return .configMap(name: name, key: key) }
-        if let name = values["env"] { return .env(name: name, container: values["container"]) }
-        if let url = values["http"] { return .http(url: url) }
-        reader.error(node, "\(path) must be {configMap: NAME, key: KEY}, {env: NAME} or {http: URL}")
-        return nil
-    }
-
-    private static func readPool(_ node: Node, _ path: String, _ reader: inout NodeReader) -> PoolSizeAction? {
-        guard let fields = reader.mapping(node, path, allowed: ["knob", "min", "max", "databaseConnections"]) else { return nil }
-        var knob: Knob?
-        var min = 1, max: Int?, budget: Int?
-        for field in fields {
-            switch field.key {
-            case "knob": knob = readKnob(field.value, "\(path).knob", &reader)
-            case "min": min = reader.integer(field.value, "\(path).min", minimum: 1) ?? min
-            case "max": max = reader.integer(field.value, "\(path).max", minimum: 1)
-            case "databaseConnections": budget = reader.integer(field.value, "\(path).databaseConnections", minimum: 1)
-            default: break
-            }
-        }
-        guard let knob else { reader.error(node, "\(path).knob is missing"); return nil }
-        guard let max else { reader.error(node, "\(path).max is missing"); return nil }
-        if min > max { reader.error(node, "\(path).min (\(min)) is more than max (\(max))"); return nil }
-        return PoolSizeAction(knob: knob, min: min, max: max, databaseConnections: budget)
-    }
-
-    private static func readTTL(_ node: Node, _ path: String, _ reader: inout NodeReader) -> CacheTTLAction? {
-        guard let fields = reader.mapping(node, path, allowed: ["knob", "min", "max", "factor"]) else { return nil }
-        var knob: Knob?
-        var min = 1.0, max: Double?, factor = 2.0
-        for field in fields {
-            switch field.key {
-            case "knob": knob = readKnob(field.value, "\(path).knob", &reader)
-            case "min": min = reader.duration(field.value, "\(path).min") ?? min
-            case "max": max = reader.duration(field.value, "\(path).max")
-            case "factor":
-                if let value = reader.number(field.value, "\(path).factor") {
-                    if value <= 1 { reader.error(field.value, "\(path).factor must be more than 1, found \(value)") } else { factor = value }
-                }
-            default: break
-            }
-        }
-        guard let knob else { reader.error(node, "\(path).knob is missing"); return nil }
-        guard let max else { reader.error(node, "\(path).max is missing"); return nil }
-        if min > max { reader.error(node, "\(path).min is more than max"); return nil }
-        return CacheTTLAction(knob: knob, minSeconds: min, maxSeconds: max, factor: factor)
-    }
-
     /// A threshold: a number, `N%` (a ratio) or a duration such as `500ms` (seconds).
-    private static func threshold(_ node: Node, _ path: String, _ reader: inout NodeReader) -> Located<ThresholdLiteral>? {
+    static func threshold(_ node: Node, _ path: String, _ reader: inout NodeReader) -> Located<ThresholdLiteral>? {
         let location = reader.location(of: node)
         guard let scalar = node.scalar else {
             reader.error(node, "\(path) must be a number, a percentage like 5% or a duration like 500ms, found \(reader.kindName(node))")

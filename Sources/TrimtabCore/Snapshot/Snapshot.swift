@@ -65,7 +65,7 @@ public struct IndicatorQuery: Sendable, Equatable, Codable {
         span = min(span, step * 10_000)
         let points = (span / step).rounded(.up)
         let start = time - points * step
-        return policy.checkedIndicators.map {
+        return policy.queriedIndicators.map {
             IndicatorQuery(indicator: $0.name, promql: PromQL.render($0.query, targets: policy.targets),
                            start: start, end: time, step: step)
         }
@@ -141,13 +141,27 @@ public struct Snapshot: Sendable, Equatable {
         self.indicators = Dictionary(indicators.map { ($0.indicator, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
-    /// Every target any indicator returned, sorted.
-    public var targets: [TargetID] {
+    /// Every target any of the named indicators returned, sorted.
+    public func targets(in names: Set<String>) -> [TargetID] {
         var all = Set<TargetID>()
-        for data in indicators.values {
+        for data in indicators.values where names.contains(data.indicator) {
             all.formUnion(data.series.keys)
             all.formUnion(data.ambiguous.keys)
         }
         return all.sorted()
+    }
+
+    /// The latest value of an indicator for a target, if it is current (its last point is at the snapshot time).
+    public func currentValue(_ indicator: String, for target: TargetID) -> Double? {
+        guard let data = indicators[indicator], data.failure == nil, let samples = data.series[target],
+              let last = samples.last, abs(last.time - time) <= data.query.step / 2, !last.value.isNaN else { return nil }
+        return last.value
+    }
+
+    /// The points of an indicator for a target within `seconds` before the snapshot time.
+    public func window(_ indicator: String, for target: TargetID, seconds: Double) -> [Sample] {
+        guard let data = indicators[indicator], let samples = data.series[target] else { return [] }
+        let start = time - seconds - data.query.step / 2
+        return samples.filter { $0.time >= start && $0.time <= time + data.query.step / 2 }
     }
 }

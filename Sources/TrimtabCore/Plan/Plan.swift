@@ -1,0 +1,118 @@
+/// A change made earlier, as the journal records it: what the planner needs for cooldowns and rate limits.
+public struct ChangeRecord: Sendable, Equatable, Codable {
+    public var target: TargetID
+    public var knob: Knob
+    /// When the change was applied (Unix seconds).
+    public var time: Double
+    public var from: Double
+    public var to: Double
+
+    public init(target: TargetID, knob: Knob, time: Double, from: Double, to: Double) {
+        self.target = target
+        self.knob = knob
+        self.time = time
+        self.from = from
+        self.to = to
+    }
+}
+
+/// What the planner knows besides the snapshot: earlier changes and what the cluster says.
+public struct PlanContext: Sendable, Equatable {
+    public var history: [ChangeRecord]
+    /// Targets frozen by an annotation on the workload.
+    public var frozenTargets: Set<TargetID>
+    /// Targets whose replicas a HorizontalPodAutoscaler owns.
+    public var autoscaledTargets: Set<TargetID>
+
+    public init(history: [ChangeRecord] = [], frozenTargets: Set<TargetID> = [], autoscaledTargets: Set<TargetID> = []) {
+        self.history = history
+        self.frozenTargets = frozenTargets
+        self.autoscaledTargets = autoscaledTargets
+    }
+}
+
+/// One safety rule as judged for one proposal.
+public struct RuleResult: Sendable, Equatable, Codable {
+    public var rule: String
+    public var passed: Bool
+    public var detail: String
+
+    public init(_ rule: String, _ passed: Bool, _ detail: String) {
+        self.rule = rule
+        self.passed = passed
+        self.detail = detail
+    }
+}
+
+/// A figure behind a decision: which indicator, its value, and the query it came from.
+public struct Evidence: Sendable, Equatable, Codable {
+    public var name: String
+    public var value: Double
+    public var unit: IndicatorUnit
+    public var note: String?
+    public var query: String?
+
+    public init(name: String, value: Double, unit: IndicatorUnit, note: String? = nil, query: String? = nil) {
+        self.name = name
+        self.value = value
+        self.unit = unit
+        self.note = note
+        self.query = query
+    }
+}
+
+/// A change the planner proposes, or holds back, with everything that decided it.
+public struct PlannedAction: Sendable, Equatable, Codable {
+    public enum Decision: String, Sendable, Codable {
+        /// Every safety rule passed: dry-run would apply it, enforce applies it.
+        case proposed
+        /// A safety rule failed: it is not applied, and the plan says which.
+        case held
+    }
+
+    /// Stable for a target, knob and evaluation time.
+    public var id: String
+    public var target: TargetID
+    public var action: String
+    public var knob: Knob
+    public var current: Double
+    public var proposed: Double
+    /// Why, in words.
+    public var reason: String
+    /// The bottleneck check that triggered it (empty for a scale-in on idle).
+    public var trigger: String
+    public var evidence: [Evidence]
+    public var rules: [RuleResult]
+    public var decision: Decision
+    /// Expected benefit, for ordering: the trigger's weight times how far past warning it is.
+    public var benefit: Double
+
+    public var failedRules: [RuleResult] { rules.filter { !$0.passed } }
+}
+
+/// Advice for what Trimtab cannot change itself.
+public struct Recommendation: Sendable, Equatable, Codable {
+    public var target: TargetID
+    public var check: String
+    public var text: String
+
+    public init(target: TargetID, check: String, text: String) {
+        self.target = target
+        self.check = check
+        self.text = text
+    }
+}
+
+/// One coherent plan for one cycle: at most one change per target, ordered by expected benefit.
+public struct Plan: Sendable, Equatable, Codable {
+    public var time: Double
+    public var mode: PolicyMode
+    /// Proposed changes first (by benefit), then the ones held back.
+    public var actions: [PlannedAction]
+    /// Why rules did not lead to an action: "scale on shop/api: cpu_utilization is not in breach".
+    public var considered: [String]
+    public var recommendations: [Recommendation]
+
+    public var proposed: [PlannedAction] { actions.filter { $0.decision == .proposed } }
+    public var held: [PlannedAction] { actions.filter { $0.decision == .held } }
+}

@@ -1,0 +1,371 @@
+import Foundation
+
+/// Turns an assessment into a plan: which knob to turn, how far and why, or why not. Pure: the
+/// snapshot, the policy, the earlier changes and the time go in; a plan comes out.
+public enum Planner {
+    /// A proposal before the safety rules that span targets (one per target, rate limit).
+    struct Draft {
+        var action: String
+        var knob: Knob
+        var current: Double
+        var proposed: Double
+        var reason: String
+        var trigger: String
+        var evidence: [Evidence]
+        var rules: [RuleResult]
+        var benefit: Double
+    }
+
+    public static func plan(_ assessment: Assessment, snapshot: Snapshot, policy: Policy, context: PlanContext = PlanContext()) -> Plan {
+        var drafts: [(TargetID, Draft)] = []
+        var considered: [String] = []
+        var recommendations: [Recommendation] = []
+        for target in assessment.targets {
+            let planning = TargetPlanning(target: target, snapshot: snapshot, policy: policy, context: context,
+                                          cycleUnknown: !assessment.failures.isEmpty)
+            let result = planning.run()
+            drafts += result.drafts.map { (target.target, $0) }
+            considered += result.considered
+            recommendations += result.recommendations
+        }
+        return resolve(drafts, time: snapshot.time, policy: policy, context: context, considered: considered,
+                       recommendations: recommendations)
+    }
+
+    /// At most one change per target (the most beneficial), then the global rate limit in benefit order.
+    static func resolve(_ drafts: [(TargetID, Draft)], time: Double, policy: Policy, context: PlanContext,
+                        considered: [String], recommendations: [Recommendation]) -> Plan {
+        var actions: [PlannedAction] = drafts.map { target, draft in
+            PlannedAction(id: "\(target)/\(draft.knob)@\(Int(time))", target: target, action: draft.action, knob: draft.knob,
+                          current: draft.current, proposed: draft.proposed, reason: draft.reason, trigger: draft.trigger,
+                          evidence: draft.evidence, rules: draft.rules,
+                          decision: draft.rules.allSatisfy(\.passed) ? .proposed : .held, benefit: draft.benefit)
+        }
+        actions.sort { a, b in
+            if a.benefit != b.benefit { return a.benefit > b.benefit }
+            if a.target != b.target { return a.target < b.target }
+            return a.action < b.action
+        }
+        var changedTargets = Set<TargetID>()
+        let recent = context.history.filter { $0.time > time - 3600 && $0.time <= time }.count
+        var budget = max(0, policy.safety.maxChangesPerHour - recent)
+        for index in actions.indices where actions[index].decision == .proposed {
+            let target = actions[index].target
+            if changedTargets.contains(target) {
+                actions[index].rules.append(RuleResult("one change per target", false,
+                                                       "a more beneficial change to \(target) is planned this cycle"))
+                actions[index].decision = .held
+                continue
+            }
+            actions[index].rules.append(RuleResult("one change per target", true, "the only change to \(target) this cycle"))
+            if budget == 0 {
+                actions[index].rules.append(RuleResult("rate limit", false,
+                                                       "\(policy.safety.maxChangesPerHour) changes per hour reached (\(recent) in the last hour, \(changedTargets.count) earlier in this plan)"))
+                actions[index].decision = .held
+                continue
+            }
+            actions[index].rules.append(RuleResult("rate limit", true, "\(recent + changedTargets.count + 1) of \(policy.safety.maxChangesPerHour) changes this hour"))
+            budget -= 1
+            changedTargets.insert(target)
+        }
+        actions.sort { a, b in
+            if a.decision != b.decision { return a.decision == .proposed }
+            if a.benefit != b.benefit { return a.benefit > b.benefit }
+            return a.target < b.target
+        }
+        return Plan(time: time, mode: policy.mode, actions: actions, considered: considered, recommendations: recommendations)
+    }
+}
+
+/// The planning for one target.
+struct TargetPlanning {
+    let target: TargetAssessment
+    let snapshot: Snapshot
+    let policy: Policy
+    let context: PlanContext
+    let cycleUnknown: Bool
+
+    var id: TargetID { target.target }
+
+    func check(_ name: String) -> CheckResult? { target.checks.first { $0.check == name } }
+    func breaching(_ name: String) -> Bool { [.warning, .critical].contains(check(name)?.status) }
+    func bottleneck(_ name: String) -> Bottleneck? { check(name)?.bottleneck }
+    func value(_ indicator: String) -> Double? { snapshot.currentValue(indicator, for: id) }
+    func unit(_ indicator: String) -> IndicatorUnit { policy.indicator(named: indicator)?.unit ?? .none }
+    func query(_ indicator: String) -> String? { snapshot.indicators[indicator]?.query.promql }
+
+    func evidence(_ indicator: String, _ value: Double, note: String? = nil) -> Evidence {
+        Evidence(name: indicator, value: value, unit: unit(indicator), note: note, query: query(indicator))
+    }
+
+    struct Result {
+        var drafts: [Planner.Draft] = []
+        var considered: [String] = []
+        var recommendations: [Recommendation] = []
+    }
+
+    func run() -> Result {
+        var result = Result()
+        let bottlenecks = target.checks.compactMap(\.bottleneck)
+        var addressed = Set<String>()
+        for rule in policy.actions {
+            let label = "\(rule.action.name) for \(id)"
+            if let found = bottleneck(rule.bottleneck) {
+                let missing = rule.and.filter { !breaching($0) }
+                let blocking = rule.unless.filter { breaching($0) }
+                if !missing.isEmpty {
+                    result.considered.append("\(label): not the cause, \(missing.joined(separator: ", ")) \(missing.count == 1 ? "is" : "are") not in breach")
+                    continue
+                }
+                if !blocking.isEmpty {
+                    result.considered.append("\(label): not the cause, \(blocking.joined(separator: ", ")) \(blocking.count == 1 ? "is" : "are") in breach")
+                    continue
+                }
+                addressed.insert(rule.bottleneck)
+                switch draft(for: rule, relieving: found) {
+                case .draft(let draft): result.drafts.append(draft)
+                case .none(let why): result.considered.append("\(label): no change, \(why)")
+                case .blocked(let recommendation, let draft):
+                    if let draft { result.drafts.append(draft) }
+                    result.recommendations.append(recommendation)
+                }
+            } else if case .scale(let scale) = rule.action, bottlenecks.isEmpty, target.status == .healthy {
+                // Scale in only when nothing is wrong with the target.
+                if let draft = scaleDraft(scale, trigger: nil, rule: rule) { result.drafts.append(draft) }
+            }
+        }
+        for found in bottlenecks where !addressed.contains(found.check) {
+            result.recommendations.append(recommendation(for: found))
+        }
+        return result
+    }
+
+    enum Outcome {
+        case draft(Planner.Draft)
+        case none(String)
+        case blocked(Recommendation, Planner.Draft?)
+    }
+
+    func draft(for rule: ActionRule, relieving bottleneck: Bottleneck) -> Outcome {
+        switch rule.action {
+        case .scale(let scale):
+            guard let draft = scaleDraft(scale, trigger: bottleneck, rule: rule) else {
+                let utilization = value(scale.utilization)
+                return .none(utilization.map { "\(scale.utilization) \(Formatting.value($0, unit: unit(scale.utilization))) is within \(Formatting.value(scale.utilizationTarget, unit: .ratio)) ± \(Formatting.number(scale.tolerance * 100)) %, so more replicas would not help" }
+                             ?? "\(scale.utilization) is unknown")
+            }
+            if let limited = draft.rules.first(where: { $0.rule == "database budget" && !$0.passed }) {
+                return .blocked(Recommendation(target: id, check: bottleneck.check, text: "Scaling out is held back by the database connection budget (\(limited.detail)). Shrink the per-replica pool, raise the database's connection limit, or put a pooler such as PgBouncer in front of it."), draft)
+            }
+            return .draft(draft)
+        case .poolSize(let pool):
+            return poolOutcome(pool, trigger: bottleneck)
+        case .cacheTTL(let cache):
+            return ttlOutcome(cache, trigger: bottleneck)
+        }
+    }
+
+    /// Rules every proposal passes through, besides its own.
+    func commonRules(knob: Knob, inputs: [(String, Double?)]) -> [RuleResult] {
+        var rules: [RuleResult] = []
+        let missing = inputs.filter { $0.1 == nil }.map(\.0)
+        if cycleUnknown {
+            rules.append(RuleResult("inputs known", false, "a query failed this cycle, so nothing is changed"))
+        } else if !missing.isEmpty {
+            rules.append(RuleResult("inputs known", false, "no current value for \(missing.joined(separator: ", "))"))
+        } else {
+            rules.append(RuleResult("inputs known", true, inputs.map(\.0).joined(separator: ", ") + " are current"))
+        }
+        if policy.safety.freeze {
+            rules.append(RuleResult("freeze", false, "the policy sets safety.freeze"))
+        } else if context.frozenTargets.contains(id) {
+            rules.append(RuleResult("freeze", false, "\(id) is frozen by its annotation"))
+        } else {
+            rules.append(RuleResult("freeze", true, "not frozen"))
+        }
+        let last = context.history.filter { $0.target == id && $0.knob == knob && $0.time <= snapshot.time }.map(\.time).max()
+        if let last, snapshot.time - last < policy.safety.cooldownSeconds {
+            rules.append(RuleResult("cooldown", false, "\(knob) changed \(PolicyDuration.format(snapshot.time - last)) ago; the cooldown is \(PolicyDuration.format(policy.safety.cooldownSeconds))"))
+        } else {
+            rules.append(RuleResult("cooldown", true, last.map { "last changed \(PolicyDuration.format(snapshot.time - $0)) ago" } ?? "no earlier change"))
+        }
+        return rules
+    }
+
+    func benefit(of bottleneck: Bottleneck?) -> Double {
+        guard let bottleneck, let check = check(bottleneck.check) else { return 0.1 }
+        let x = Scoring.badness(value: bottleneck.value, worse: check.worse, warning: check.warning, critical: check.critical)
+        return check.weight * (1 + min(max(x, 0), 10))
+    }
+
+    func scaleDraft(_ scale: ScaleAction, trigger: Bottleneck?, rule: ActionRule) -> Planner.Draft? {
+        let replicas = value(scale.replicas)
+        let utilization = value(scale.utilization)
+        guard let replicas, let utilization else {
+            guard trigger != nil else { return nil }
+            return Planner.Draft(action: "scale", knob: .replicas, current: replicas ?? .nan, proposed: replicas ?? .nan,
+                                 reason: "cannot size the scale-out", trigger: trigger?.check ?? "", evidence: [],
+                                 rules: commonRules(knob: .replicas, inputs: [(scale.replicas, replicas), (scale.utilization, utilization)]),
+                                 benefit: benefit(of: trigger))
+        }
+        let current = Int(replicas.rounded())
+        let window = max(scale.scaleDown.stabilizationSeconds, scale.scaleUp.stabilizationSeconds)
+        let decision = ScalingStrategy.decide(current: current, points: snapshot.window(scale.utilization, for: id, seconds: window),
+                                              time: snapshot.time, action: scale)
+        // Scale out only for a bottleneck with this cause; scale in only when the target is healthy.
+        if trigger != nil ? decision.desired <= current : decision.desired >= current { return nil }
+        var desired = decision.desired
+        var rules = commonRules(knob: .replicas, inputs: [(scale.replicas, replicas), (scale.utilization, utilization)])
+        if context.autoscaledTargets.contains(id) {
+            rules.append(RuleResult("autoscaler", false, "a HorizontalPodAutoscaler owns \(id)'s replicas; change its minReplicas/maxReplicas instead"))
+        } else {
+            rules.append(RuleResult("autoscaler", true, "no HorizontalPodAutoscaler on \(id)"))
+        }
+        rules.append(RuleResult("bounds", true, "\(desired) within \(scale.min)…\(scale.max)" + (decision.notes.isEmpty ? "" : "; " + decision.notes.joined(separator: "; "))))
+        if desired > current, let budget = scaleBudget() {
+            let allowed = budget.connections / max(1, budget.poolSize)
+            if desired * budget.poolSize > budget.connections {
+                if allowed > current {
+                    rules.append(RuleResult("database budget", true, "reduced from \(desired) to \(allowed) replicas: \(allowed) × \(budget.poolSize) connections fit in \(budget.connections)"))
+                    desired = allowed
+                } else {
+                    rules.append(RuleResult("database budget", false, "\(desired) replicas × \(budget.poolSize) connections would exceed the \(budget.connections) the database allows"))
+                }
+            } else {
+                rules.append(RuleResult("database budget", true, "\(desired) × \(budget.poolSize) = \(desired * budget.poolSize) of \(budget.connections) connections"))
+            }
+        }
+        let reason: String
+        if let trigger {
+            reason = "\(trigger.check) is a \(trigger.severity.rawValue) bottleneck and \(scale.utilization) is \(Formatting.value(utilization, unit: .ratio)) against a target of \(Formatting.value(scale.utilizationTarget, unit: .ratio)): ceil(\(current) × \(Formatting.number(utilization)) / \(Formatting.number(scale.utilizationTarget))) = \(decision.raw)"
+        } else {
+            reason = "idle: every check is healthy and \(scale.utilization) stayed low for the \(PolicyDuration.format(scale.scaleDown.stabilizationSeconds)) stabilization window (now \(Formatting.value(utilization, unit: .ratio)) against a target of \(Formatting.value(scale.utilizationTarget, unit: .ratio)))"
+        }
+        return Planner.Draft(action: "scale", knob: .replicas, current: Double(current), proposed: Double(desired), reason: reason,
+                             trigger: trigger?.check ?? "", evidence: [evidence(scale.replicas, replicas), evidence(scale.utilization, utilization)],
+                             rules: rules, benefit: benefit(of: trigger))
+    }
+
+    /// The database budget that a scale-out must respect: from a pool rule on this policy.
+    func scaleBudget() -> (connections: Int, poolSize: Int)? {
+        for rule in policy.actions {
+            guard case .poolSize(let pool) = rule.action, let size = value(pool.size) else { continue }
+            if let connections = pool.databaseConnections ?? pool.databaseConnectionsIndicator.flatMap(value).map({ Int($0) }) {
+                return (connections, Int(size.rounded()))
+            }
+        }
+        return nil
+    }
+
+    func poolOutcome(_ pool: PoolSizeAction, trigger: Bottleneck) -> Outcome {
+        let size = value(pool.size), utilization = value(pool.utilization), replicas = value(pool.replicas)
+        var inputs: [(String, Double?)] = [(pool.size, size), (pool.utilization, utilization), (pool.replicas, replicas)]
+        var throughput: Double?, hold: Double?
+        if let name = pool.throughput, let holdName = pool.holdTime {
+            throughput = value(name)
+            hold = value(holdName)
+            inputs += [(name, throughput), (holdName, hold)]
+        }
+        var connections = pool.databaseConnections
+        if let name = pool.databaseConnectionsIndicator {
+            let found = value(name)
+            connections = found.map { Int($0) }
+            inputs.append((name, found))
+        }
+        guard let size, let utilization, let replicas, inputs.allSatisfy({ $0.1 != nil }) else {
+            return .draft(Planner.Draft(action: "poolSize", knob: pool.knob, current: size ?? .nan, proposed: size ?? .nan,
+                                        reason: "cannot size the pool", trigger: trigger.check, evidence: [],
+                                        rules: commonRules(knob: pool.knob, inputs: inputs), benefit: benefit(of: trigger)))
+        }
+        let current = Int(size.rounded()), count = max(1, Int(replicas.rounded()))
+        let needed: Int
+        let method: String
+        if let throughput, let hold {
+            needed = PoolStrategy.littlesLaw(throughputPerReplica: throughput / Double(count), holdSeconds: hold, headroom: pool.headroom)
+            method = "Little's law: \(Formatting.number(throughput / Double(count)))/s per replica × \(Formatting.value(hold, unit: .seconds)) held × \(Formatting.number(pool.headroom)) headroom = \(needed)"
+        } else {
+            needed = ScalingStrategy.recommendation(current: current, utilization: utilization, target: pool.utilizationTarget, tolerance: 0.1)
+            method = "ceil(\(current) × \(Formatting.number(utilization)) / \(Formatting.number(pool.utilizationTarget))) = \(needed)"
+        }
+        guard needed > current else {
+            return .none("the pool needs \(needed) connections per replica and has \(current) (\(method))")
+        }
+        let perReplica = connections.map { PoolStrategy.budgetPerReplica(connections: $0, replicas: count) }
+        let (proposed, notes) = PoolStrategy.bounded(current: current, needed: needed, action: pool, budgetPerReplica: perReplica)
+        var rules = commonRules(knob: pool.knob, inputs: inputs)
+        rules.append(RuleResult("bounds", true, "\(proposed) within \(pool.min)…\(pool.max)" + (notes.isEmpty ? "" : "; " + notes.joined(separator: "; "))))
+        var evidence = [evidence(pool.size, size), evidence(pool.utilization, utilization), evidence(pool.replicas, replicas)]
+        if let throughput, let hold, let name = pool.throughput, let holdName = pool.holdTime {
+            evidence += [self.evidence(name, throughput), self.evidence(holdName, hold)]
+        }
+        if let connections {
+            let passed = proposed > current
+            rules.append(RuleResult("database budget", passed,
+                                    "\(count) replicas × \(proposed) = \(count * proposed) of \(connections) connections"
+                                    + (passed ? "" : "; no room to grow the pool")))
+        }
+        let reason = "\(trigger.check) is a \(trigger.severity.rawValue) bottleneck with the pool \(Formatting.value(utilization, unit: .ratio)) used: \(method)"
+        let draft = Planner.Draft(action: "poolSize", knob: pool.knob, current: Double(current), proposed: Double(max(proposed, current)),
+                                  reason: reason, trigger: trigger.check, evidence: evidence, rules: rules, benefit: benefit(of: trigger))
+        if let connections, proposed <= current {
+            return .blocked(Recommendation(target: id, check: trigger.check, text: "The connection pool is saturated but the database's \(connections) connections are all given out (\(count) replicas × \(current)). Raise the database's limit, use a pooler such as PgBouncer, or look for slow queries that hold connections (a missing index?)."), draft)
+        }
+        return .draft(draft)
+    }
+
+    func ttlOutcome(_ cache: CacheTTLAction, trigger: Bottleneck) -> Outcome {
+        let ttl = value(cache.ttl)
+        var inputs: [(String, Double?)] = [(cache.ttl, ttl)]
+        var evictions: Double?
+        if let name = cache.evictions {
+            evictions = value(name)
+            inputs.append((name, evictions))
+        }
+        guard let ttl, inputs.allSatisfy({ $0.1 != nil }) else {
+            return .draft(Planner.Draft(action: "cacheTTL", knob: cache.knob, current: ttl ?? .nan, proposed: ttl ?? .nan,
+                                        reason: "cannot step the TTL", trigger: trigger.check, evidence: [],
+                                        rules: commonRules(knob: cache.knob, inputs: inputs), benefit: benefit(of: trigger)))
+        }
+        let pressure = cache.memory.map(breaching) ?? false
+        let full = evictions.map { $0 > cache.evictionsAbove } ?? false
+        let direction: CacheTTLStrategy.Direction = pressure || full ? .shorter : .longer
+        let proposed = CacheTTLStrategy.next(current: ttl, direction: direction, action: cache)
+        let why: String
+        if full, let evictions {
+            why = "evictions are \(Formatting.number(evictions))/s (above \(Formatting.number(cache.evictionsAbove))/s): the cache is full, so a longer TTL would only evict more"
+        } else if pressure, let memory = cache.memory {
+            why = "\(memory) is in breach: memory pressure, so the TTL shortens"
+        } else {
+            why = "few evictions\(cache.memory.map { " and \($0) has headroom" } ?? ""): entries expire before they are reused, so the TTL grows ×\(Formatting.number(cache.factor))"
+        }
+        guard proposed != ttl else {
+            return .none(direction == .longer
+                         ? "the TTL is already at its maximum of \(PolicyDuration.format(cache.maxSeconds)) (how stale the data may be)"
+                         : "the TTL is already at its minimum of \(PolicyDuration.format(cache.minSeconds)); \(why)")
+        }
+        var rules = commonRules(knob: cache.knob, inputs: inputs)
+        rules.append(RuleResult("bounds", true, "\(PolicyDuration.format(proposed)) within \(PolicyDuration.format(cache.minSeconds))…\(PolicyDuration.format(cache.maxSeconds))"))
+        var evidence = [evidence(cache.ttl, ttl)]
+        if let evictions, let name = cache.evictions { evidence.append(self.evidence(name, evictions)) }
+        return .draft(Planner.Draft(action: "cacheTTL", knob: cache.knob, current: ttl, proposed: proposed,
+                                    reason: "\(trigger.check) is a \(trigger.severity.rawValue) bottleneck; \(why)",
+                                    trigger: trigger.check, evidence: evidence, rules: rules, benefit: benefit(of: trigger)))
+    }
+
+    /// Advice for a bottleneck no rule addressed.
+    func recommendation(for bottleneck: Bottleneck) -> Recommendation {
+        let name = bottleneck.check.lowercased()
+        let value = Formatting.value(bottleneck.value, unit: bottleneck.unit)
+        let text: String
+        if name.contains("error") {
+            text = "Errors at \(value) are not a capacity problem Trimtab can scale away: look at recent deploys, failing dependencies and logs. Alert on it."
+        } else if name.contains("memory") {
+            text = "Memory at \(value) of the limit: raise the memory limit or look for a leak. Trimtab does not change resource limits."
+        } else if name.contains("latency") {
+            text = "Latency at \(value) with no saturated resource that a rule addresses: look for slow queries (a missing index?), slow downstream calls, or a noisy neighbour on the node."
+        } else {
+            text = "\(bottleneck.check) at \(value) has no action rule whose cause matches; add one, or investigate by hand."
+        }
+        return Recommendation(target: id, check: bottleneck.check, text: text)
+    }
+}

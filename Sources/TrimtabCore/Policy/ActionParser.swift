@@ -1,0 +1,238 @@
+import Yams
+
+/// Reads `spec.actions` and `spec.safety`.
+enum ActionParser {
+    static func readSafety(_ node: Node, into fragment: inout PolicyFragment, _ reader: inout NodeReader) {
+        let keys = ["cooldown", "maxChangesPerHour", "freeze", "verifyAfter", "rollbackIfScoreDropsBy"]
+        guard let entries = reader.mapping(node, "spec.safety", allowed: keys) else { return }
+        for item in entries {
+            let path = "spec.safety.\(item.key)"
+            switch item.key {
+            case "cooldown": fragment.cooldownSeconds = reader.duration(item.value, path)
+            case "maxChangesPerHour": fragment.maxChangesPerHour = reader.integer(item.value, path, minimum: 0)
+            case "freeze": fragment.freeze = reader.bool(item.value, path)
+            case "verifyAfter": fragment.verifyAfterSeconds = reader.duration(item.value, path)
+            case "rollbackIfScoreDropsBy":
+                if let value = reader.positiveNumber(item.value, path) {
+                    if value > 100 { reader.error(item.value, "\(path) is a score difference from 0 to 100, found \(value)") } else { fragment.rollbackIfScoreDropsBy = value }
+                }
+            default: break
+            }
+        }
+    }
+
+    static func readActions(_ node: Node, into fragment: inout PolicyFragment, _ reader: inout NodeReader) {
+        guard let list = node.sequence else {
+            reader.error(node, "spec.actions must be a list, found \(reader.kindName(node))")
+            return
+        }
+        for (index, item) in list.enumerated() {
+            let path = "spec.actions[\(index)]"
+            guard let fields = reader.mapping(item, path, allowed: ["when", "scale", "poolSize", "cacheTTL"]) else { continue }
+            var bottleneck: Located<String>?
+            var and: [Located<String>] = [], unless: [Located<String>] = []
+            var parsed: [(ActionKind, [Located<String>], [Located<String>])] = []
+            for field in fields {
+                var refs = References(reader: reader, at: reader.location(of: field.value))
+                switch field.key {
+                case "when":
+                    guard let when = reader.mapping(field.value, "\(path).when", allowed: ["bottleneck", "and", "unless"]) else { continue }
+                    for part in when {
+                        let location = reader.location(of: part.value)
+                        switch part.key {
+                        case "bottleneck":
+                            if let name = reader.nonEmptyString(part.value, "\(path).when.bottleneck") { bottleneck = Located(value: name, location: location) }
+                        case "and": and = (reader.stringList(part.value, "\(path).when.and") ?? []).map { Located(value: $0, location: location) }
+                        case "unless": unless = (reader.stringList(part.value, "\(path).when.unless") ?? []).map { Located(value: $0, location: location) }
+                        default: break
+                        }
+                    }
+                    continue
+                case "scale":
+                    if let action = readScale(field.value, "\(path).scale", &reader, &refs) { parsed.append((.scale(action), refs.indicators, refs.checks)) }
+                case "poolSize":
+                    if let action = readPool(field.value, "\(path).poolSize", &reader, &refs) { parsed.append((.poolSize(action), refs.indicators, refs.checks)) }
+                case "cacheTTL":
+                    if let action = readTTL(field.value, "\(path).cacheTTL", &reader, &refs) { parsed.append((.cacheTTL(action), refs.indicators, refs.checks)) }
+                default: break
+                }
+            }
+            guard let bottleneck else {
+                reader.error(item, "\(path) has no when.bottleneck", hint: "name the check whose bottleneck allows this action")
+                continue
+            }
+            let kinds = fields.filter { ["scale", "poolSize", "cacheTTL"].contains($0.key) }
+            if kinds.count != 1 {
+                reader.error(item, "\(path) must have exactly one of scale, poolSize, cacheTTL (found \(kinds.count))")
+                continue
+            }
+            guard let (action, indicators, checks) = parsed.first else { continue }
+            fragment.actions.append(.init(location: reader.location(of: item), bottleneck: bottleneck, and: and, unless: unless,
+                                          action: action, indicators: indicators, checks: checks))
+        }
+    }
+
+    /// Collects the names of indicators and checks an action reads, with where they were written.
+    struct References {
+        var defaultLocation: SourceLocation
+        var indicators: [Located<String>] = []
+        var checks: [Located<String>] = []
+        var explicit: Set<String> = []
+
+        init(reader: NodeReader, at location: SourceLocation) {
+            defaultLocation = location
+        }
+
+        /// Reads an indicator name from a field, or records the default as read.
+        mutating func indicator(_ key: String, _ fields: [(key: String, keyNode: Node, value: Node)], default value: String?,
+                                _ path: String, _ reader: inout NodeReader) -> String? {
+            if let field = fields.first(where: { $0.key == key }) {
+                guard let name = reader.nonEmptyString(field.value, "\(path).\(key)") else { return value }
+                indicators.append(Located(value: name, location: reader.location(of: field.value)))
+                return name
+            }
+            if let value { indicators.append(Located(value: value, location: defaultLocation)) }
+            return value
+        }
+    }
+
+    static func readScale(_ node: Node, _ path: String, _ reader: inout NodeReader, _ refs: inout References) -> ScaleAction? {
+        let keys = ["replicas", "utilization", "utilizationTarget", "min", "max", "tolerance", "scaleUp", "scaleDown"]
+        guard let fields = reader.mapping(node, path, allowed: keys) else { return nil }
+        var action = ScaleAction(min: 1, max: 0)
+        action.replicas = refs.indicator("replicas", fields, default: "replicas", path, &reader) ?? "replicas"
+        action.utilization = refs.indicator("utilization", fields, default: "cpu_utilization", path, &reader) ?? "cpu_utilization"
+        var sawMax = false
+        for field in fields {
+            switch field.key {
+            case "min": action.min = reader.integer(field.value, "\(path).min", minimum: 1) ?? action.min
+            case "max": if let max = reader.integer(field.value, "\(path).max", minimum: 1) { action.max = max; sawMax = true }
+            case "utilizationTarget":
+                if let value = ratio(field.value, "\(path).utilizationTarget", &reader) { action.utilizationTarget = value }
+            case "tolerance":
+                if let value = reader.positiveNumber(field.value, "\(path).tolerance", allowZero: true) {
+                    if value >= 1 { reader.error(field.value, "\(path).tolerance is a ratio below 1, found \(value)") } else { action.tolerance = value }
+                }
+            case "scaleUp": action.scaleUp = readStep(field.value, "\(path).scaleUp", default: .scaleUpDefault, &reader)
+            case "scaleDown": action.scaleDown = readStep(field.value, "\(path).scaleDown", default: .scaleDownDefault, &reader)
+            default: break
+            }
+        }
+        if !sawMax { reader.error(node, "\(path).max is missing"); return nil }
+        if action.min > action.max { reader.error(node, "\(path).min (\(action.min)) is more than max (\(action.max))"); return nil }
+        return action
+    }
+
+    static func readStep(_ node: Node, _ path: String, default base: StepPolicy, _ reader: inout NodeReader) -> StepPolicy {
+        guard let fields = reader.mapping(node, path, allowed: ["stabilization", "maxPods", "maxPercent"]) else { return base }
+        var step = base
+        for field in fields {
+            switch field.key {
+            case "stabilization": step.stabilizationSeconds = reader.duration(field.value, "\(path).stabilization") ?? step.stabilizationSeconds
+            case "maxPods": step.maxPods = reader.integer(field.value, "\(path).maxPods", minimum: 0) ?? step.maxPods
+            case "maxPercent": step.maxPercent = reader.positiveNumber(field.value, "\(path).maxPercent") ?? step.maxPercent
+            default: break
+            }
+        }
+        return step
+    }
+
+    static func readKnob(_ node: Node, _ path: String, _ reader: inout NodeReader) -> Knob? {
+        guard let fields = reader.mapping(node, path, allowed: ["configMap", "key", "env", "container", "http"]) else { return nil }
+        var values: [String: String] = [:]
+        for field in fields { values[field.key] = reader.nonEmptyString(field.value, "\(path).\(field.key)") }
+        if let name = values["configMap"], let key = values["key"] { return .configMap(name: name, key: key) }
+        if let name = values["env"] { return .env(name: name, container: values["container"]) }
+        if let url = values["http"] { return .http(url: url) }
+        reader.error(node, "\(path) must be {configMap: NAME, key: KEY}, {env: NAME} or {http: URL}")
+        return nil
+    }
+
+    static func readPool(_ node: Node, _ path: String, _ reader: inout NodeReader, _ refs: inout References) -> PoolSizeAction? {
+        let keys = ["knob", "size", "utilization", "utilizationTarget", "throughput", "holdTime", "headroom", "replicas", "min", "max",
+                    "maxStepPercent", "databaseConnections"]
+        guard let fields = reader.mapping(node, path, allowed: keys) else { return nil }
+        var knob: Knob?
+        var min = 1, max: Int?, budget: Int?, budgetIndicator: String?
+        var target = 0.7, headroom = 1.2, step = 50.0
+        let size = refs.indicator("size", fields, default: "pool_size", path, &reader) ?? "pool_size"
+        let utilization = refs.indicator("utilization", fields, default: "pool_utilization", path, &reader) ?? "pool_utilization"
+        let replicas = refs.indicator("replicas", fields, default: "replicas", path, &reader) ?? "replicas"
+        let throughput = refs.indicator("throughput", fields, default: nil, path, &reader)
+        let holdTime = refs.indicator("holdTime", fields, default: nil, path, &reader)
+        for field in fields {
+            switch field.key {
+            case "knob": knob = readKnob(field.value, "\(path).knob", &reader)
+            case "min": min = reader.integer(field.value, "\(path).min", minimum: 1) ?? min
+            case "max": max = reader.integer(field.value, "\(path).max", minimum: 1)
+            case "utilizationTarget": target = ratio(field.value, "\(path).utilizationTarget", &reader) ?? target
+            case "headroom":
+                if let value = reader.positiveNumber(field.value, "\(path).headroom") {
+                    if value < 1 { reader.error(field.value, "\(path).headroom must be at least 1 (1.2 is 20 % spare), found \(value)") } else { headroom = value }
+                }
+            case "maxStepPercent": step = reader.positiveNumber(field.value, "\(path).maxStepPercent") ?? step
+            case "databaseConnections":
+                // A number, or the name of an indicator such as pg_settings_max_connections.
+                if field.value.tag == Tag(.int) {
+                    budget = reader.integer(field.value, "\(path).databaseConnections", minimum: 1)
+                } else if let name = reader.nonEmptyString(field.value, "\(path).databaseConnections") {
+                    budgetIndicator = name
+                    refs.indicators.append(Located(value: name, location: reader.location(of: field.value)))
+                }
+            default: break
+            }
+        }
+        if (throughput == nil) != (holdTime == nil) {
+            reader.error(node, "\(path): throughput and holdTime go together (Little's law needs both)")
+        }
+        guard let knob else { reader.error(node, "\(path).knob is missing"); return nil }
+        guard let max else { reader.error(node, "\(path).max is missing"); return nil }
+        if min > max { reader.error(node, "\(path).min (\(min)) is more than max (\(max))"); return nil }
+        return PoolSizeAction(knob: knob, size: size, utilization: utilization, utilizationTarget: target, throughput: throughput,
+                              holdTime: holdTime, headroom: headroom, replicas: replicas, min: min, max: max, maxStepPercent: step,
+                              databaseConnections: budget, databaseConnectionsIndicator: budgetIndicator)
+    }
+
+    static func readTTL(_ node: Node, _ path: String, _ reader: inout NodeReader, _ refs: inout References) -> CacheTTLAction? {
+        let keys = ["knob", "ttl", "min", "max", "factor", "evictions", "evictionsAbove", "memory"]
+        guard let fields = reader.mapping(node, path, allowed: keys) else { return nil }
+        var knob: Knob?
+        var min = 1.0, max: Double?, factor = 2.0, evictionsAbove = 1.0
+        var memory: String?
+        let ttl = refs.indicator("ttl", fields, default: "cache_ttl_seconds", path, &reader) ?? "cache_ttl_seconds"
+        let evictions = refs.indicator("evictions", fields, default: nil, path, &reader)
+        for field in fields {
+            switch field.key {
+            case "knob": knob = readKnob(field.value, "\(path).knob", &reader)
+            case "min": min = reader.duration(field.value, "\(path).min") ?? min
+            case "max": max = reader.duration(field.value, "\(path).max")
+            case "factor":
+                if let value = reader.number(field.value, "\(path).factor") {
+                    if value <= 1 { reader.error(field.value, "\(path).factor must be more than 1, found \(value)") } else { factor = value }
+                }
+            case "evictionsAbove": evictionsAbove = reader.positiveNumber(field.value, "\(path).evictionsAbove", allowZero: true) ?? evictionsAbove
+            case "memory":
+                if let name = reader.nonEmptyString(field.value, "\(path).memory") {
+                    memory = name
+                    refs.checks.append(Located(value: name, location: reader.location(of: field.value)))
+                }
+            default: break
+            }
+        }
+        guard let knob else { reader.error(node, "\(path).knob is missing"); return nil }
+        guard let max else { reader.error(node, "\(path).max is missing"); return nil }
+        if min > max { reader.error(node, "\(path).min is more than max"); return nil }
+        return CacheTTLAction(knob: knob, ttl: ttl, minSeconds: min, maxSeconds: max, factor: factor, evictions: evictions,
+                              evictionsAbove: evictionsAbove, memory: memory)
+    }
+
+    static func ratio(_ node: Node, _ path: String, _ reader: inout NodeReader) -> Double? {
+        guard let literal = PolicyParser.threshold(node, path, &reader) else { return nil }
+        let value = literal.value.value
+        if value <= 0 || value > 1 || literal.value.form == .duration {
+            reader.error(node, "\(path) is a ratio above 0 and at most 1 (or a percentage), found \(value)")
+            return nil
+        }
+        return value
+    }
+}
