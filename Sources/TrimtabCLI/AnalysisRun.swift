@@ -36,7 +36,9 @@ public struct AnalysisRun: Sendable {
         let assessment = Assessor.assess(read.snapshot, policy: policy)
         let context = RunContext(source: source.displayName, queries: read.queriesSent, readSeconds: seconds,
                                  policyFiles: policy.sources, mode: policy.mode)
-        return Outcome(report: AnalysisReport(assessment: assessment, context: context), errors: read.errors)
+        // Without a journal yet, a one-shot run knows of no earlier changes.
+        let plan = policy.actions.isEmpty ? nil : Planner.plan(assessment, snapshot: read.snapshot, policy: policy)
+        return Outcome(report: AnalysisReport(assessment: assessment, context: context, plan: plan), errors: read.errors)
     }
 
     /// Renders a report in a format.
@@ -60,6 +62,9 @@ public struct AnalysisRun: Sendable {
         let score = assessment.score.map { "\(Formatting.score($0))/100" } ?? "unknown"
         let critical = assessment.bottlenecks.filter { $0.severity == .critical }.count
         var line = "health \(score) (\(assessment.status.rawValue)); \(assessment.targets.count) targets; \(assessment.bottlenecks.count) bottlenecks (\(critical) critical)"
+        if let plan = report.plan {
+            line += "; \(plan.proposed.count) changes proposed, \(plan.held.count) held (\(plan.mode.rawValue))"
+        }
         if !assessment.failures.isEmpty { line += "; \(assessment.failures.count) queries failed" }
         return line
     }

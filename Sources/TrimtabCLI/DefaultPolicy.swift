@@ -46,6 +46,23 @@ spec:
       query: sum by ($by) (rate(cache_hits_total{$selector}[5m])) / (sum by ($by) (rate(cache_hits_total{$selector}[5m])) + sum by ($by) (rate(cache_misses_total{$selector}[5m])))
       unit: ratio
       description: share of cache lookups that hit
+    # Read by the actions below, not scored.
+    replicas:
+      query: sum by ($by) (kube_deployment_spec_replicas{$selector})
+      unit: count
+      description: desired replicas of the deployment
+    pool_size:
+      query: max by ($by) (db_pool_connections_max{$selector})
+      unit: count
+      description: connection pool size per replica
+    cache_ttl_seconds:
+      query: max by ($by) (cache_ttl_seconds{$selector})
+      unit: seconds
+      description: the cache TTL the application uses
+    cache_evictions:
+      query: sum by ($by) (rate(cache_evictions_total{$selector}[5m]))
+      unit: per-second
+      description: cache entries evicted for room, per second
   checks:
     latency_p95:        {worse: higher, warning: 1s,  critical: 2s,  for: 10m, weight: 3}
     error_ratio:        {worse: higher, warning: 1%,  critical: 5%,  for: 10m, weight: 3}
@@ -53,5 +70,16 @@ spec:
     memory_utilization: {worse: higher, warning: 80%, critical: 95%, for: 10m, weight: 2}
     pool_utilization:   {worse: higher, warning: 70%, critical: 90%, for: 5m,  weight: 2}
     cache_hit_ratio:    {worse: lower,  warning: 80%, critical: 50%, for: 15m, weight: 1}
+  # What a bottleneck allows, by its cause. Dry-run: the plan says what would change.
+  actions:
+    - when: {bottleneck: latency_p95, and: cpu_utilization}
+      scale: {min: 2, max: 20, utilizationTarget: 70%}
+    - when: {bottleneck: latency_p95, and: pool_utilization, unless: cpu_utilization}
+      poolSize: {knob: {env: DB_POOL_SIZE}, min: 5, max: 50, databaseConnections: 200}
+    - when: {bottleneck: cache_hit_ratio}
+      cacheTTL: {knob: {env: CACHE_TTL_SECONDS}, min: 10s, max: 10m, factor: 2, evictions: cache_evictions, evictionsAbove: 1, memory: memory_utilization}
+  safety:
+    cooldown: 10m
+    maxChangesPerHour: 6
 """#
 }

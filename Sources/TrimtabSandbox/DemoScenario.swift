@@ -14,13 +14,18 @@ public struct WorkloadProfile: Sendable {
     public var memoryUtilization: Curve
     public var poolUtilization: Curve?
     public var cacheHitRatio: Curve?
+    public var replicas: Double
+    /// The cache TTL the application reports, when it has a cache.
+    public var cacheTTLSeconds: Double
+    public var evictionsPerSecond: Curve
     /// Seconds before the end after which the workload stops exporting anything (it went away).
     public var silentForLast: Double
 
     public init(namespace: String, deployment: String, requestsPerSecond: @escaping Curve = { _ in 50 },
                 latencyP95: @escaping Curve, errorRatio: @escaping Curve = { _ in 0.002 },
                 cpuUtilization: @escaping Curve = { _ in 0.4 }, memoryUtilization: @escaping Curve = { _ in 0.5 },
-                poolUtilization: Curve? = nil, cacheHitRatio: Curve? = nil, silentForLast: Double = 0) {
+                poolUtilization: Curve? = nil, cacheHitRatio: Curve? = nil, replicas: Double = 4,
+                cacheTTLSeconds: Double = 60, evictionsPerSecond: @escaping Curve = { _ in 0.1 }, silentForLast: Double = 0) {
         self.namespace = namespace
         self.deployment = deployment
         self.requestsPerSecond = requestsPerSecond
@@ -30,6 +35,9 @@ public struct WorkloadProfile: Sendable {
         self.memoryUtilization = memoryUtilization
         self.poolUtilization = poolUtilization
         self.cacheHitRatio = cacheHitRatio
+        self.replicas = replicas
+        self.cacheTTLSeconds = cacheTTLSeconds
+        self.evictionsPerSecond = evictionsPerSecond
         self.silentForLast = silentForLast
     }
 }
@@ -82,9 +90,14 @@ public enum RawMetrics {
             result.append(gauge("db_pool_connections_in_use", [:]) { ago in (pool(ago) * poolMax).rounded() })
             result.append(gauge("db_pool_connections_max", [:]) { _ in poolMax })
         }
+        let replicas = profile.replicas
+        result.append(gauge("kube_deployment_spec_replicas", [:]) { _ in replicas })
         if let hits = profile.cacheHitRatio {
             result.append(counter("cache_hits_total", [:]) { ago in rps(ago) * hits(ago) })
             result.append(counter("cache_misses_total", [:]) { ago in rps(ago) * (1 - hits(ago)) })
+            let ttl = profile.cacheTTLSeconds
+            result.append(gauge("cache_ttl_seconds", [:]) { _ in ttl })
+            result.append(counter("cache_evictions_total", [:], profile.evictionsPerSecond))
         }
         return result
     }
@@ -107,8 +120,8 @@ public enum RawMetrics {
     }
 }
 
-/// The bundled demo: six services in namespace `shop`, each showing one situation the default policy
-/// should tell apart.
+/// The bundled demo: seven services in namespace `shop`, each showing one situation the default
+/// policy should tell apart.
 public enum DemoScenario {
     public static let namespace = "shop"
     /// Seconds of history the demo writes.
@@ -125,14 +138,17 @@ public enum DemoScenario {
             // A one-minute latency spike 30 minutes ago: it must not count as a bottleneck.
             WorkloadProfile(namespace: namespace, deployment: "cart",
                             latencyP95: { ago in ago >= 1800 && ago < 1860 ? 6 : 0.3 },
-                            poolUtilization: { _ in 0.3 }, cacheHitRatio: { _ in 0.93 }),
-            // Healthy.
+                            poolUtilization: { _ in 0.3 }, cacheHitRatio: { _ in 0.93 }, replicas: 2),
+            // Healthy and idle: CPU far under target for hours, so it could run on fewer replicas.
             WorkloadProfile(namespace: namespace, deployment: "catalog", latencyP95: { _ in 0.18 },
-                            cpuUtilization: { _ in 0.35 }, cacheHitRatio: { _ in 0.92 }),
+                            cpuUtilization: { _ in 0.3 }, cacheHitRatio: { _ in 0.92 }, replicas: 6),
             // Pool-bound: latency in warning, the connection pool saturated, CPU low.
             WorkloadProfile(namespace: namespace, deployment: "payments",
                             latencyP95: { ago in ago < 3000 ? 1.4 : 0.5 }, cpuUtilization: { _ in 0.3 },
-                            poolUtilization: { ago in ago < 3000 ? 0.97 : 0.6 }),
+                            poolUtilization: { ago in ago < 3000 ? 0.97 : 0.6 }, replicas: 3),
+            // An error spike with no capacity cause: reported, not scaled.
+            WorkloadProfile(namespace: namespace, deployment: "orders", latencyP95: { _ in 0.25 },
+                            errorRatio: { ago in ago < 1200 ? 0.12 : 0.002 }, replicas: 2),
             // Cache-cold: hit ratio far below the warning threshold.
             WorkloadProfile(namespace: namespace, deployment: "search", latencyP95: { _ in 0.6 },
                             cacheHitRatio: { ago in ago < 5400 ? 0.45 : 0.85 }),

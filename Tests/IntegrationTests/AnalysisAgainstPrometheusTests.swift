@@ -105,23 +105,31 @@ struct AnalysisAgainstPrometheusTests {
     @Test func theDefaultPolicyFindsTheDemoBottlenecks() async throws {
         let end = (Date().timeIntervalSince1970 / 15).rounded(.down) * 15
         let policy = try PolicySource.load(nil)
-        let assessment = try await withPrometheus(DemoScenario.openMetrics(end: end)) { sandbox in
+        let report = try await withPrometheus(DemoScenario.openMetrics(end: end)) { sandbox in
             let client = try PrometheusClient(PrometheusConfiguration(url: sandbox.url))
             let outcome = await AnalysisRun(policy: policy, source: client, time: end).execute()
             await client.shutdown()
             #expect(outcome.errors.isEmpty)
-            #expect(outcome.report.context.queries == 6)
-            return outcome.report.assessment
+            // Six scored indicators and four that only the actions read.
+            #expect(outcome.report.context.queries == 10)
+            return outcome.report
         }
+        let assessment = report.assessment
         let found = Set(assessment.bottlenecks.map { "\($0.target.labelValues[1]) \($0.check) \($0.severity.rawValue)" })
         #expect(found == [
             "checkout latency_p95 critical", "checkout cpu_utilization critical",
             "payments pool_utilization critical", "payments latency_p95 warning",
-            "search cache_hit_ratio critical",
+            "search cache_hit_ratio critical", "orders error_ratio critical",
         ])
         let statuses = Dictionary(uniqueKeysWithValues: assessment.targets.map { ($0.target.labelValues[1], $0.status) })
         #expect(statuses == ["checkout": .critical, "cart": .healthy, "catalog": .healthy, "payments": .critical,
-                             "search": .critical, "inventory": .unknown])
+                             "search": .critical, "orders": .critical, "inventory": .unknown])
+        // The plan: the action that addresses each cause, and advice for what cannot be changed.
+        let plan = try #require(report.plan)
+        let changes = Set(plan.proposed.map { "\($0.target.labelValues[1]) \($0.action) \(Int($0.current))→\(Int($0.proposed))" })
+        #expect(changes == ["checkout scale 4→6", "payments poolSize 20→28", "search cacheTTL 60→120", "catalog scale 6→3"])
+        #expect(plan.held.isEmpty)
+        #expect(plan.recommendations.map { "\($0.target.labelValues[1]) \($0.check)" } == ["orders error_ratio"])
         // The histogram is built so histogram_quantile reads the profile's p95 back.
         let checkout = try #require(assessment.targets.first { $0.target.labelValues[1] == "checkout" })
         let latency = try #require(checkout.checks.first { $0.check == "latency_p95" }?.value)

@@ -121,7 +121,9 @@ struct TargetPlanning {
                     result.considered.append("\(label): not the cause, \(blocking.joined(separator: ", ")) \(blocking.count == 1 ? "is" : "are") in breach")
                     continue
                 }
+                // The rule treats its bottleneck and the causes it names.
                 addressed.insert(rule.bottleneck)
+                addressed.formUnion(rule.and)
                 switch draft(for: rule, relieving: found) {
                 case .draft(let draft): result.drafts.append(draft)
                 case .none(let why): result.considered.append("\(label): no change, \(why)")

@@ -28,12 +28,15 @@ public struct AnalysisReport: Sendable, Equatable, Codable {
     public var generatedAt: String
     public var context: RunContext
     public var assessment: Assessment
+    /// The changes the policy's actions call for (none when the policy has no actions).
+    public var plan: Plan?
 
-    public init(assessment: Assessment, context: RunContext) {
+    public init(assessment: Assessment, context: RunContext, plan: Plan? = nil) {
         schemaVersion = Self.currentSchemaVersion
         kind = "trimtab.analysis"
         generatedAt = Formatting.time(assessment.time)
         self.context = context
         self.assessment = assessment
+        self.plan = plan
     }
 }

@@ -58,6 +58,10 @@ public enum MarkdownReport {
             out.append("")
         }
 
+        if let plan = report.plan {
+            out += PlanMarkdown.render(plan)
+        }
+
         out.append("## Targets")
         out.append("")
         if assessment.targets.isEmpty {

@@ -1,0 +1,59 @@
+/// The plan section of the Markdown report: what would change, why, and why not.
+enum PlanMarkdown {
+    static func render(_ plan: Plan) -> [String] {
+        var out: [String] = ["## Plan", ""]
+        switch plan.mode {
+        case .dryRun: out.append("Mode **dry-run**: nothing is changed. Proposed changes are what enforce mode would apply.")
+        case .enforce: out.append("Mode **enforce**: proposed changes are applied, each journaled first and verified after.")
+        }
+        out.append("")
+        if plan.actions.isEmpty {
+            out.append("No change is called for.")
+            out.append("")
+        } else {
+            out.append("| Target | Action | Knob | Change | Decision | Why |")
+            out.append("| --- | --- | --- | --- | --- | --- |")
+            for action in plan.actions {
+                let change = "\(value(action.current, action)) → \(value(action.proposed, action))"
+                let decision = action.decision == .proposed ? "✅ proposed" : "⏸ held: " + action.failedRules.map(\.rule).joined(separator: ", ")
+                out.append("| \(Formatting.cell(action.target.description)) | \(action.action) | \(Formatting.cell(action.knob.description)) | \(change) | \(decision) | \(Formatting.cell(action.reason)) |")
+            }
+            out.append("")
+            for action in plan.actions {
+                out.append("<details><summary>\(action.id): safety rules and evidence</summary>")
+                out.append("")
+                for rule in action.rules {
+                    out.append("- \(rule.passed ? "✅" : "❌") **\(rule.rule)**: \(rule.detail)")
+                }
+                for item in action.evidence {
+                    out.append("- `\(item.name)` = \(Formatting.value(item.value, unit: item.unit))" + (item.query.map { ": `\($0)`" } ?? ""))
+                }
+                out.append("")
+                out.append("</details>")
+                out.append("")
+            }
+        }
+        if !plan.considered.isEmpty {
+            out.append("Rules that did not lead to a change:")
+            out.append("")
+            for line in plan.considered { out.append("- \(line)") }
+            out.append("")
+        }
+        if !plan.recommendations.isEmpty {
+            out.append("### Recommendations")
+            out.append("")
+            out.append("What Trimtab does not change by itself:")
+            out.append("")
+            for item in plan.recommendations {
+                out.append("- **\(item.target)** (`\(item.check)`): \(item.text)")
+            }
+            out.append("")
+        }
+        return out
+    }
+
+    static func value(_ number: Double, _ action: PlannedAction) -> String {
+        if number.isNaN { return "?" }
+        return action.action == "cacheTTL" ? PolicyDuration.format(number) : Formatting.number(number)
+    }
+}
