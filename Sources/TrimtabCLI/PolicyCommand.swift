@@ -7,7 +7,7 @@ struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "Check, show and start policy files.",
-        subcommands: [LintCommand.self, ShowCommand.self, DefaultCommand.self]
+        subcommands: [LintCommand.self, TestCommand.self, ShowCommand.self, DefaultCommand.self]
     )
 
     struct LintCommand: ParsableCommand {
@@ -44,6 +44,57 @@ struct PolicyCommand: ParsableCommand {
                 }
             }
             if failed { throw TrimtabExit.invalidInput }
+        }
+    }
+
+    struct TestCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "test",
+            abstract: "Run policy tests: input series, and the bottlenecks and actions expected at given times.",
+            discussion: """
+            A test file (kind: PolicyTest) names the policy it tests (relative to itself), gives input values \
+            per target and indicator in promtool's notation (1 2 3, 0.5x10, 1+0.5x4, _ for missing), and lists \
+            at given times the bottlenecks, planned actions, status and recommendations it expects. Every \
+            mismatch is reported; exit code 1 when any test fails.
+
+            Example:
+              trimtab policy test policies/tests/*.yaml
+            """
+        )
+
+        @Argument(help: ArgumentHelp("Policy test files.", valueName: "file"))
+        var files: [String]
+
+        func run() throws {
+            var passed = 0, failed = 0
+            for file in files {
+                do {
+                    let test = try PolicyTest.parse(try PolicySource.sources(at: file)[0].text, file: file)
+                    let policyPath = test.policy.hasPrefix("/") ? test.policy
+                        : ((file as NSString).deletingLastPathComponent as NSString).appendingPathComponent(test.policy)
+                    let policy = try PolicyLoader.load(PolicySource.sources(at: policyPath))
+                    let outcomes = PolicyTestRunner.run(test, policy: policy)
+                    print("\(file): \(test.name) (policy \(policyPath)), \(outcomes.count) tests")
+                    for outcome in outcomes {
+                        if outcome.passed {
+                            passed += 1
+                            print("  ok    at \(PolicyDuration.format(outcome.at))")
+                        } else {
+                            failed += 1
+                            print("  FAIL  at \(PolicyDuration.format(outcome.at)) (\(outcome.location))")
+                            for mismatch in outcome.mismatches { print("        \(mismatch)") }
+                        }
+                    }
+                } catch let error as PolicyError {
+                    failed += 1
+                    print(error.description)
+                } catch {
+                    failed += 1
+                    print("error: \(error)")
+                }
+            }
+            print("\(passed) passed, \(failed) failed")
+            if failed > 0 { throw TrimtabExit.invalidInput }
         }
     }
 

@@ -85,6 +85,22 @@ struct CommandTests {
         #expect(await trimtab(["policy", "lint", root.appendingPathComponent("deploy/kubernetes/policy.yaml").path]) == 0)
     }
 
+    @Test func theShippedPolicyTestsPassAndAFailingOneExitsOne() async throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
+        let tests = root.appendingPathComponent("policies/tests")
+        let files = try FileManager.default.contentsOfDirectory(atPath: tests.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        #expect(files == ["default.test.yaml", "shop-api.test.yaml"])
+        #expect(await trimtab(["policy", "test"] + files.map { tests.appendingPathComponent($0).path }) == 0)
+        try await withTemporaryDirectory { dir in
+            let text = try String(contentsOf: tests.appendingPathComponent("default.test.yaml"), encoding: .utf8)
+                .replacingOccurrences(of: "from: 4, to: 6", with: "from: 4, to: 9")
+                .replacingOccurrences(of: "policy: ../default.yaml", with: "policy: \(root.appendingPathComponent("policies/default.yaml").path)")
+            let file = dir.appendingPathComponent("broken.test.yaml").path
+            try text.write(toFile: file, atomically: true, encoding: .utf8)
+            #expect(await trimtab(["policy", "test", file]) == 1)
+        }
+    }
+
     @Test func theBuiltInDefaultPolicyIsPoliciesDefaultYaml() throws {
         let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../policies/default.yaml")
         let text = try String(contentsOf: file, encoding: .utf8)

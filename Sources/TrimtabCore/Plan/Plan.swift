@@ -63,7 +63,7 @@ public struct Evidence: Sendable, Equatable, Codable {
 
 /// A change the planner proposes, or holds back, with everything that decided it.
 public struct PlannedAction: Sendable, Equatable, Codable {
-    public enum Decision: String, Sendable, Codable {
+    public enum Decision: String, Sendable, Codable, CaseIterable {
         /// Every safety rule passed: dry-run would apply it, enforce applies it.
         case proposed
         /// A safety rule failed: it is not applied, and the plan says which.
