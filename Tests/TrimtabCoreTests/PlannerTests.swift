@@ -76,7 +76,7 @@ struct PlannerTests {
         #expect(action.trigger == "latency_p95")
         #expect(action.reason.contains("ceil(4 × 0.93 / 0.6) = 7"))
         #expect(action.rules.allSatisfy { $0.passed })
-        #expect(Set(action.rules.map(\.rule)) == ["inputs known", "freeze", "cooldown", "autoscaler", "bounds", "database budget", "one change per target", "rate limit"])
+        #expect(Set(action.rules.map(\.rule)) == ["inputs known", "freeze", "cooldown", "autoscaler", "max step", "bounds", "database budget", "one change per target", "rate limit"])
         #expect(action.id == "shop/api/replicas@100000")
     }
 

@@ -52,6 +52,7 @@ struct StrategyTests {
         let decision = ScalingStrategy.decide(current: 2, points: Self.points([0.1, 0.1, 2.5]), time: Self.time, action: action)
         #expect(decision.desired == 6)
         #expect(decision.raw == 10)
+        #expect(decision.stepNote == "step limited to +4 (max of 4 pods and 100 %)")
         // From 10: 100 % = 10 is the larger step.
         #expect(ScalingStrategy.decide(current: 10, points: Self.points([1.5]), time: Self.time, action: action).desired == 20)
     }
@@ -82,6 +83,7 @@ struct StrategyTests {
         #expect(PoolStrategy.bounded(current: 30, needed: 60, action: action, budgetPerReplica: nil).size == 40)
         #expect(PoolStrategy.bounded(current: 10, needed: 14, action: action, budgetPerReplica: 12).size == 12)
         #expect(PoolStrategy.bounded(current: 10, needed: 14, action: action, budgetPerReplica: 12).notes.last?.contains("budget") == true)
+        #expect(PoolStrategy.bounded(current: 10, needed: 30, action: action, budgetPerReplica: nil).stepNote == "step limited to +5 (50 %)")
         #expect(PoolStrategy.budgetPerReplica(connections: 100, replicas: 8) == 12)
     }
 

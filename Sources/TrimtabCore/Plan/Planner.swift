@@ -223,6 +223,9 @@ struct TargetPlanning {
         } else {
             rules.append(RuleResult("autoscaler", true, "no HorizontalPodAutoscaler on \(id)"))
         }
+        let stepPolicy = desired > current ? scale.scaleUp : scale.scaleDown
+        rules.append(RuleResult("max step", true, decision.stepNote
+                                ?? "\(abs(desired - current)) within the step limit of \(stepPolicy.maxStep(from: current))"))
         rules.append(RuleResult("bounds", true, "\(desired) within \(scale.min)…\(scale.max)" + (decision.notes.isEmpty ? "" : "; " + decision.notes.joined(separator: "; "))))
         if desired > current, let budget = scaleBudget() {
             let allowed = budget.connections / max(1, budget.poolSize)
@@ -293,8 +296,9 @@ struct TargetPlanning {
             return .none("the pool needs \(needed) connections per replica and has \(current) (\(method))")
         }
         let perReplica = connections.map { PoolStrategy.budgetPerReplica(connections: $0, replicas: count) }
-        let (proposed, notes) = PoolStrategy.bounded(current: current, needed: needed, action: pool, budgetPerReplica: perReplica)
+        let (proposed, stepNote, notes) = PoolStrategy.bounded(current: current, needed: needed, action: pool, budgetPerReplica: perReplica)
         var rules = commonRules(knob: pool.knob, inputs: inputs)
+        rules.append(RuleResult("max step", true, stepNote ?? "within \(Formatting.number(pool.maxStepPercent)) % of \(current)"))
         rules.append(RuleResult("bounds", true, "\(proposed) within \(pool.min)…\(pool.max)" + (notes.isEmpty ? "" : "; " + notes.joined(separator: "; "))))
         var evidence = [evidence(pool.size, size), evidence(pool.utilization, utilization), evidence(pool.replicas, replicas)]
         if let throughput, let hold, let name = pool.throughput, let holdName = pool.holdTime {

@@ -14,6 +14,9 @@ public enum ScalingStrategy {
         public var desired: Int
         /// The raw recommendation now, before stabilization, steps and bounds.
         public var raw: Int
+        /// How the step limit cut the change, if it did.
+        public var stepNote: String?
+        /// Stabilization and bounds, in words.
         public var notes: [String]
     }
 
@@ -35,19 +38,20 @@ public enum ScalingStrategy {
         let upRecommendation = upWindow.map { recommend($0) ?? current }.min() ?? current
         let downRecommendation = downWindow.map { recommend($0) ?? current }.max() ?? current
         var notes: [String] = []
+        var stepNote: String?
         var desired = current
         if upRecommendation > current {
             desired = upRecommendation
             let step = action.scaleUp.maxStep(from: current)
             if desired - current > step {
-                notes.append("step limited to +\(step) (max of \(action.scaleUp.maxPods) pods and \(Formatting.number(action.scaleUp.maxPercent)) %)")
+                stepNote = ("step limited to +\(step) (max of \(action.scaleUp.maxPods) pods and \(Formatting.number(action.scaleUp.maxPercent)) %)")
                 desired = current + step
             }
         } else if downRecommendation < current {
             desired = downRecommendation
             let step = action.scaleDown.maxStep(from: current)
             if current - desired > step {
-                notes.append("step limited to −\(step) (\(Formatting.number(action.scaleDown.maxPercent)) %)")
+                stepNote = "step limited to −\(step) (\(Formatting.number(action.scaleDown.maxPercent)) %)"
                 desired = current - step
             }
         } else if raw < current {
@@ -63,7 +67,7 @@ public enum ScalingStrategy {
             notes.append("raised to min \(action.min)")
             desired = action.min
         }
-        return Decision(desired: desired, raw: raw, notes: notes)
+        return Decision(desired: desired, raw: raw, stepNote: stepNote, notes: notes)
     }
 }
 
@@ -80,13 +84,14 @@ public enum PoolStrategy {
     }
 
     /// The size one change may reach from `current`, by the action's step, bounds and budget.
-    public static func bounded(current: Int, needed: Int, action: PoolSizeAction, budgetPerReplica: Int?) -> (size: Int, notes: [String]) {
+    public static func bounded(current: Int, needed: Int, action: PoolSizeAction, budgetPerReplica: Int?) -> (size: Int, stepNote: String?, notes: [String]) {
         var size = needed
         var notes: [String] = []
+        var stepNote: String?
         let step = max(1, Int((Double(current) * action.maxStepPercent / 100).rounded(.up)))
         if abs(size - current) > step {
             size = size > current ? current + step : current - step
-            notes.append("step limited to \(size > current ? "+" : "−")\(step) (\(Formatting.number(action.maxStepPercent)) %)")
+            stepNote = "step limited to \(size > current ? "+" : "−")\(step) (\(Formatting.number(action.maxStepPercent)) %)"
         }
         if size > action.max { size = action.max; notes.append("capped at max \(action.max)") }
         if size < action.min { size = action.min; notes.append("raised to min \(action.min)") }
@@ -94,7 +99,7 @@ public enum PoolStrategy {
             size = max(budgetPerReplica, action.min)
             notes.append("held to \(budgetPerReplica) per replica by the database connection budget")
         }
-        return (size, notes)
+        return (size, stepNote, notes)
     }
 }
 

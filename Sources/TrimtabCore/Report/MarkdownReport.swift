@@ -48,13 +48,7 @@ public enum MarkdownReport {
             out.append("")
             out.append("Evidence: each bottleneck's value was past its threshold at every evaluation step of its window, read with:")
             out.append("")
-            for (check, query) in uniqueQueries(assessment.bottlenecks.map { ($0.check, $0.query) }) {
-                out.append("- `\(check)`:")
-                out.append("")
-                out.append("  ```promql")
-                out.append("  \(query)")
-                out.append("  ```")
-            }
+            out += promqlList(uniqueQueries(assessment.bottlenecks.map { ($0.check, $0.query) }))
             out.append("")
         }
 
@@ -103,13 +97,7 @@ public enum MarkdownReport {
             out.append("")
             out.append("Every figure above comes from one of these PromQL queries, one per indicator for all targets at once:")
             out.append("")
-            for (indicator, query) in queries {
-                out.append("- `\(indicator)`:")
-                out.append("")
-                out.append("  ```promql")
-                out.append("  \(query)")
-                out.append("  ```")
-            }
+            out += promqlList(queries)
             out.append("")
         }
         if !assessment.notes.isEmpty {
@@ -139,6 +127,11 @@ public enum MarkdownReport {
         case .critical: return "🔴 critical"
         case .unknown: return "⚪ unknown"
         }
+    }
+
+    /// A list of named PromQL blocks, which GitHub highlights.
+    private static func promqlList(_ pairs: [(String, String)]) -> [String] {
+        pairs.flatMap { name, query in ["- `\(name)`:", "", "  ```promql", "  \(query)", "  ```"] }
     }
 
     private static func uniqueQueries(_ pairs: [(String, String)]) -> [(String, String)] {
