@@ -7,10 +7,11 @@ import TrimtabPrometheus
 struct AnalyzeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze",
-        abstract: "Read metrics once, score health and find bottlenecks, and write a report.",
+        abstract: "Read metrics once, score health, find bottlenecks, plan fixes, and write a report.",
         discussion: """
-        Sends one range query per indicator for all targets at once, scores every check, and lists the \
-        breaches that held for their whole `for` window. Nothing in the cluster is changed.
+        Sends one range query per indicator for all targets at once, scores every check, lists the \
+        breaches that held for their whole `for` window, and plans the changes the policy's actions call \
+        for, with every safety rule. The plan is a dry-run: nothing in the cluster is changed.
 
         Examples:
           trimtab analyze --prometheus http://127.0.0.1:9090
