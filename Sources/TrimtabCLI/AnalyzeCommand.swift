@@ -41,24 +41,9 @@ struct AnalyzeCommand: AsyncParsableCommand {
     var quiet = false
 
     func run() async throws {
-        let policy: Policy
-        do {
-            policy = try self.policy.load()
-        } catch let error as PolicyError {
-            printError(error.description)
-            throw TrimtabExit.invalidInput
-        } catch let error as PolicySource.ReadError {
-            printError("error: \(error)")
-            throw TrimtabExit.invalidInput
-        }
+        let policy = try self.policy.loadOrExit()
         let time = try TimeArgument.parse(at)
-        let client: PrometheusClient
-        do {
-            client = try PrometheusClient(try prometheus.configuration())
-        } catch let error as PrometheusError {
-            printError("error: \(error)")
-            throw TrimtabExit.invalidInput
-        }
+        let client = try prometheus.clientOrExit()
         let quiet = self.quiet
         let run = AnalysisRun(policy: policy, source: client, time: time, maxConcurrentQueries: prometheus.maxConcurrentQueries)
         let progress: (@Sendable (String) -> Void)?
@@ -71,18 +56,8 @@ struct AnalyzeCommand: AsyncParsableCommand {
     /// Writes the report, prints the summary and sets the exit code. Shared with `demo`.
     static func deliver(_ outcome: AnalysisRun.Outcome, format: AnalysisRun.Format, output: String?, defaultName: String,
                         quiet: Bool) throws {
-        let text = try AnalysisRun.render(outcome.report, as: format)
         let path = output ?? "reports/\(defaultName).\(format == .json ? "json" : "md")"
-        if path == "-" {
-            print(text, terminator: "")
-        } else {
-            do {
-                try AnalysisRun.write(text, to: path)
-            } catch {
-                printError("error: could not write the report to \(path): \(error.localizedDescription)")
-                throw TrimtabExit.invalidInput
-            }
-        }
+        try emit(try AnalysisRun.render(outcome.report, as: format), to: path)
         let summary = AnalysisRun.summary(outcome.report)
         if path == "-" {
             if !quiet { printError(summary) }
@@ -90,21 +65,39 @@ struct AnalyzeCommand: AsyncParsableCommand {
             print("\(summary)\nreport: \(path)")
         }
         if !outcome.errors.isEmpty {
-            // One line per cause: a server that is down fails every query the same way.
-            var seen: [String: Int] = [:]
-            var order: [(cause: String, first: PrometheusError)] = []
-            for error in outcome.errors {
-                if seen[error.cause] == nil { order.append((error.cause, error)) }
-                seen[error.cause, default: 0] += 1
-            }
-            for (cause, first) in order {
-                let count = seen[cause] ?? 1
-                printError("error: " + (count > 1 ? "\(cause) (\(count) queries)" : first.description))
-            }
-            printError("metrics could not be read; the health is unknown and no action was taken")
+            reportMetricsErrors(outcome.errors)
             throw TrimtabExit.metricsUnavailable
         }
     }
+}
+
+/// Writes a report to a file (whole or not at all), or to standard output for `-`.
+func emit(_ text: String, to path: String) throws {
+    if path == "-" {
+        print(text, terminator: "")
+        return
+    }
+    do {
+        try AnalysisRun.write(text, to: path)
+    } catch {
+        printError("error: could not write the report to \(path): \(error.localizedDescription)")
+        throw TrimtabExit.invalidInput
+    }
+}
+
+/// Prints query errors, one line per cause: a server that is down fails every query the same way.
+func reportMetricsErrors(_ errors: [PrometheusError]) {
+    var seen: [String: Int] = [:]
+    var order: [(cause: String, first: PrometheusError)] = []
+    for error in errors {
+        if seen[error.cause] == nil { order.append((error.cause, error)) }
+        seen[error.cause, default: 0] += 1
+    }
+    for (cause, first) in order {
+        let count = seen[cause] ?? 1
+        printError("error: " + (count > 1 ? "\(cause) (\(count) queries)" : first.description))
+    }
+    printError("metrics could not be read; the health is unknown and no action was taken")
 }
 
 extension AnalysisRun.Format: ExpressibleByArgument {}

@@ -26,13 +26,7 @@ struct DemoCommand: AsyncParsableCommand {
     var keepRunning = false
 
     func run() async throws {
-        let policy: Policy
-        do {
-            policy = try self.policy.load()
-        } catch let error as PolicyError {
-            printError(error.description)
-            throw TrimtabExit.invalidInput
-        }
+        let policy = try self.policy.loadOrExit()
         let step = DemoScenario.scrapeInterval
         let end = (Date().timeIntervalSince1970 / step).rounded(.down) * step
         printError("writing \(PolicyDuration.format(DemoScenario.historySeconds)) of synthetic history for \(DemoScenario.profiles.count) services")

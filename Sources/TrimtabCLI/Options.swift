@@ -55,6 +55,16 @@ struct PrometheusOptions: ParsableArguments {
         }
     }
 
+    /// A client, or exit code 1 with the reason on standard error.
+    func clientOrExit() throws -> PrometheusClient {
+        do {
+            return try PrometheusClient(try configuration())
+        } catch let error as PrometheusError {
+            printError("error: \(error)")
+            throw TrimtabExit.invalidInput
+        }
+    }
+
     func configuration(url override: String? = nil) throws -> PrometheusConfiguration {
         guard let url = override ?? prometheus ?? ProcessInfo.processInfo.environment["TRIMTAB_PROMETHEUS_URL"], !url.isEmpty else {
             throw ValidationError("say where Prometheus is: --prometheus http://HOST:9090 (or set TRIMTAB_PROMETHEUS_URL)")
@@ -80,6 +90,19 @@ struct PolicyOptions: ParsableArguments {
         var policy = try PolicySource.load(self.policy)
         if let namespace { policy.targets.namespace = namespace }
         return policy
+    }
+
+    /// The policy, or exit code 1 with every error on standard error.
+    func loadOrExit() throws -> Policy {
+        do {
+            return try load()
+        } catch let error as PolicyError {
+            printError(error.description)
+            throw TrimtabExit.invalidInput
+        } catch let error as PolicySource.ReadError {
+            printError("error: \(error)")
+            throw TrimtabExit.invalidInput
+        }
     }
 }
 

@@ -108,16 +108,7 @@ struct PolicyCommand: ParsableCommand {
         @OptionGroup var policy: PolicyOptions
 
         func run() throws {
-            let policy: Policy
-            do {
-                policy = try self.policy.load()
-            } catch let error as PolicyError {
-                printError(error.description)
-                throw TrimtabExit.invalidInput
-            } catch let error as PolicySource.ReadError {
-                printError("error: \(error)")
-                throw TrimtabExit.invalidInput
-            }
+            let policy = try self.policy.loadOrExit()
             print("policy \(policy.name) (mode \(policy.mode.rawValue)) from \(policy.sources.joined(separator: ", "))")
             print("targets: \(policy.targets.kind) grouped by \(policy.targets.groupBy.joined(separator: ", "))"
                   + (policy.targets.namespace.map { " in namespace \($0)" } ?? " in every namespace"))

@@ -16,7 +16,7 @@ public struct TrimtabCommand: AsyncParsableCommand {
         Exit codes: 0 ran; 1 invalid input (policy, file, flag); 2 gate failed; 3 metrics could not be read.
         """,
         version: "0.1.0",
-        subcommands: [AnalyzeCommand.self, PolicyCommand.self, DemoCommand.self, SandboxCommand.self]
+        subcommands: [AnalyzeCommand.self, ReportCommand.self, PolicyCommand.self, DemoCommand.self, SandboxCommand.self]
     )
 
     public init() {}

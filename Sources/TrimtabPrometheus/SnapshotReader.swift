@@ -31,11 +31,16 @@ public struct SnapshotReader: Sendable {
         public var errors: [PrometheusError]
     }
 
-    /// Reads every checked indicator of `policy` for an evaluation at `time`. A failed query does not
+    /// Reads every queried indicator of `policy` for an evaluation at `time`. A failed query does not
     /// stop the others: its indicator is recorded as failed, which makes the cycle unknown.
     public func read(policy: Policy, at time: Double, progress: (@Sendable (String) -> Void)? = nil) async -> Result {
-        let queries = IndicatorQuery.plan(for: policy, at: time)
-        let groupBy = policy.targets.groupBy
+        let (data, errors) = await read(IndicatorQuery.plan(for: policy, at: time), groupBy: policy.targets.groupBy, progress: progress)
+        return Result(snapshot: Snapshot(time: time, indicators: data), queriesSent: data.count, errors: errors)
+    }
+
+    /// Sends the queries, at most `maxConcurrentQueries` at a time, and groups what they return by target.
+    public func read(_ queries: [IndicatorQuery], groupBy: [String], progress: (@Sendable (String) -> Void)? = nil) async
+        -> (data: [IndicatorData], errors: [PrometheusError]) {
         let source = self.source
         var data: [IndicatorData] = []
         var errors: [PrometheusError] = []
@@ -61,6 +66,6 @@ public struct SnapshotReader: Sendable {
                 if next < queries.count { launch() }
             }
         }
-        return Result(snapshot: Snapshot(time: time, indicators: data), queriesSent: queries.count, errors: errors)
+        return (data, errors)
     }
 }

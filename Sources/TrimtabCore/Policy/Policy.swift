@@ -161,11 +161,15 @@ public struct EvaluationSettings: Sendable, Equatable, Codable {
     public var lookbackSeconds: Double
     /// The share of check weight (per target) and of targets (overall) that must be known for a score.
     public var minCoverage: Double
+    /// How much worse (in percent) an indicator may get against the previous period or a baseline
+    /// before a report calls it out.
+    public var regressionPercent: Double
 
-    public init(stepSeconds: Double = 30, lookbackSeconds: Double = 3600, minCoverage: Double = 0.5) {
+    public init(stepSeconds: Double = 30, lookbackSeconds: Double = 3600, minCoverage: Double = 0.5, regressionPercent: Double = 10) {
         self.stepSeconds = stepSeconds
         self.lookbackSeconds = lookbackSeconds
         self.minCoverage = minCoverage
+        self.regressionPercent = regressionPercent
     }
 }
 

@@ -64,6 +64,7 @@ struct PolicyFragment: Sendable {
     var stepSeconds: Double?
     var lookbackSeconds: Double?
     var minCoverage: Double?
+    var regressionPercent: Double?
     var indicators: [IndicatorFragment] = []
     var checks: [CheckFragment] = []
     var overrides: [OverrideFragment] = []

@@ -52,6 +52,7 @@ public enum PolicyLoader {
             result.stepSeconds = fragment.stepSeconds ?? result.stepSeconds
             result.lookbackSeconds = fragment.lookbackSeconds ?? result.lookbackSeconds
             result.minCoverage = fragment.minCoverage ?? result.minCoverage
+            result.regressionPercent = fragment.regressionPercent ?? result.regressionPercent
             result.cooldownSeconds = fragment.cooldownSeconds ?? result.cooldownSeconds
             result.maxChangesPerHour = fragment.maxChangesPerHour ?? result.maxChangesPerHour
             result.freeze = fragment.freeze ?? result.freeze
@@ -221,7 +222,8 @@ public enum PolicyLoader {
                                     rollbackIfScoreDropsBy: fragment.rollbackIfScoreDropsBy ?? defaults.rollbackIfScoreDropsBy)
 
         let evaluation = EvaluationSettings(stepSeconds: fragment.stepSeconds ?? 30, lookbackSeconds: fragment.lookbackSeconds ?? 3600,
-                                            minCoverage: fragment.minCoverage ?? 0.5)
+                                            minCoverage: fragment.minCoverage ?? 0.5,
+                                            regressionPercent: fragment.regressionPercent ?? 10)
         guard diagnostics.isEmpty else { return (nil, diagnostics) }
         let policy = Policy(name: fragment.name ?? "unnamed", mode: fragment.mode ?? .dryRun, targets: targets,
                             indicators: indicators, checks: checks, overrides: overrides, evaluation: evaluation,

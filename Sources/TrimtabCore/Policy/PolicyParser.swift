@@ -110,7 +110,7 @@ enum PolicyParser {
     }
 
     private static func readEvaluation(_ node: Node, into fragment: inout PolicyFragment, _ reader: inout NodeReader) {
-        guard let entries = reader.mapping(node, "spec.evaluation", allowed: ["step", "lookback", "minCoverage"]) else { return }
+        guard let entries = reader.mapping(node, "spec.evaluation", allowed: ["step", "lookback", "minCoverage", "regression"]) else { return }
         for item in entries {
             switch item.key {
             case "step":
@@ -118,6 +118,14 @@ enum PolicyParser {
                     if step < 1 { reader.error(item.value, "spec.evaluation.step must be at least 1s") } else { fragment.stepSeconds = step }
                 }
             case "lookback": fragment.lookbackSeconds = reader.duration(item.value, "spec.evaluation.lookback")
+            case "regression":
+                if let literal = threshold(item.value, "spec.evaluation.regression", &reader) {
+                    if literal.value.form == .duration || literal.value.value <= 0 {
+                        reader.error(item.value, "spec.evaluation.regression is a relative change such as 10%")
+                    } else {
+                        fragment.regressionPercent = literal.value.form == .percent ? literal.value.value * 100 : literal.value.value
+                    }
+                }
             case "minCoverage":
                 if let value = reader.number(item.value, "spec.evaluation.minCoverage") {
                     if value <= 0 || value > 1 { reader.error(item.value, "spec.evaluation.minCoverage must be more than 0 and at most 1, found \(value)") } else { fragment.minCoverage = value }

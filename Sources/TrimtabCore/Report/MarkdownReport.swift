@@ -12,12 +12,27 @@ public enum MarkdownReport {
         out.append("**Health score: \(Formatting.score(assessment.score))\(assessment.score == nil ? "" : " / 100") · \(badge)**")
         out.append("")
         out.append("- Evaluated at: \(Formatting.time(assessment.time))")
-        out.append("- Metrics source: \(report.context.source) (\(report.context.queries) quer\(report.context.queries == 1 ? "y" : "ies"), read in \(Formatting.number(report.context.readSeconds)) s)")
-        out.append("- Policy: \(assessment.policy) from \(report.context.policyFiles.joined(separator: ", ")) · mode \(report.context.mode.rawValue)")
+        out += facts(assessment, report.context)
+        out.append("")
+        out += body(assessment, plan: report.plan)
+        return out.joined(separator: "\n")
+    }
+
+    /// The lines about the run: source, policy, targets.
+    static func facts(_ assessment: Assessment, _ context: RunContext) -> [String] {
+        var out: [String] = []
+        out.append("- Metrics source: \(context.source) (\(context.queries) quer\(context.queries == 1 ? "y" : "ies"), read in \(Formatting.number(context.readSeconds)) s)")
+        out.append("- Policy: \(assessment.policy) from \(context.policyFiles.joined(separator: ", ")) · mode \(context.mode.rawValue)")
         let counts = Dictionary(grouping: assessment.targets, by: \.status).mapValues(\.count)
         let summary = HealthStatus.allCases.compactMap { status in counts[status].map { "\($0) \(status.rawValue)" } }
         out.append("- Targets: \(assessment.targets.count)" + (summary.isEmpty ? "" : " (\(summary.joined(separator: ", ")))"))
-        out.append("")
+        return out
+    }
+
+    /// Everything after the header: unknowns, query errors, bottlenecks, the plan, targets, checks, queries.
+    /// - Parameter sparklines: per target, a sparkline of its score to show in the targets table.
+    static func body(_ assessment: Assessment, plan: Plan?, sparklines: [String: String] = [:], graphLink: ((String) -> String)? = nil) -> [String] {
+        var out: [String] = []
         if let reason = assessment.unknownReason {
             out.append("> **The overall health is unknown:** \(reason). Trimtab does not report health it did not measure.")
             out.append("")
@@ -52,7 +67,7 @@ public enum MarkdownReport {
             out.append("")
         }
 
-        if let plan = report.plan {
+        if let plan {
             out += PlanMarkdown.render(plan)
         }
 
@@ -62,14 +77,16 @@ public enum MarkdownReport {
             out.append("No targets were found.")
             out.append("")
         } else {
-            out.append("| Target | Score | Status | Known | Checks |")
-            out.append("| --- | ---: | --- | ---: | --- |")
+            let trend = sparklines.isEmpty ? "" : " Trend |"
+            out.append("| Target | Score | Status | Known | Checks |" + trend)
+            out.append("| --- | ---: | --- | ---: | --- |" + (sparklines.isEmpty ? "" : " --- |"))
             for target in assessment.targets {
                 let tally = CheckStatus.allCases.compactMap { status -> String? in
                     let count = target.checks.filter { $0.status == status }.count
                     return count > 0 ? "\(count) \(status.rawValue)" : nil
                 }
-                out.append("| \(Formatting.cell(target.target.description)) | \(Formatting.score(target.score)) | \(statusBadge(target.status)) | \(Formatting.number(target.coverage * 100)) % | \(tally.joined(separator: ", ")) |")
+                let line = sparklines.isEmpty ? "" : " \(sparklines[target.target.description] ?? "") |"
+                out.append("| \(Formatting.cell(target.target.description)) | \(Formatting.score(target.score)) | \(statusBadge(target.status)) | \(Formatting.number(target.coverage * 100)) % | \(tally.joined(separator: ", ")) |" + line)
             }
             out.append("")
         }
@@ -81,7 +98,9 @@ public enum MarkdownReport {
             out.append("| --- | ---: | ---: | ---: | --- | ---: | ---: |")
             for check in target.checks {
                 let direction = check.worse == .higher ? ">" : "<"
-                out.append("| \(Formatting.cell(check.check))\(check.key ? " (key)" : "") | \(Formatting.value(check.value, unit: check.unit)) | \(direction) \(Formatting.value(check.warning, unit: check.unit)) | \(direction) \(Formatting.value(check.critical, unit: check.unit)) | \(statusBadge(check.status))\(check.bottleneck != nil ? " · bottleneck" : "") | \(Formatting.score(check.score)) | \(Formatting.number(check.weight)) |")
+                let shown = Formatting.value(check.value, unit: check.unit)
+                let value = graphLink.map { "[\(shown)](\($0(check.query)))" } ?? shown
+                out.append("| \(Formatting.cell(check.check))\(check.key ? " (key)" : "") | \(value) | \(direction) \(Formatting.value(check.warning, unit: check.unit)) | \(direction) \(Formatting.value(check.critical, unit: check.unit)) | \(statusBadge(check.status))\(check.bottleneck != nil ? " · bottleneck" : "") | \(Formatting.score(check.score)) | \(Formatting.number(check.weight)) |")
             }
             let unknown = target.checks.filter { $0.unknownReason != nil }
             if !unknown.isEmpty {
@@ -108,7 +127,7 @@ public enum MarkdownReport {
         }
         out.append("<sub>Score: each check scores 100 up to its warning threshold, falling in a straight line to 0 at its critical threshold; a target's score is the weighted mean of its known checks, the overall score the mean of the known targets. See the README.</sub>")
         out.append("")
-        return out.joined(separator: "\n")
+        return out
     }
 
     static func statusBadge(_ status: HealthStatus) -> String {

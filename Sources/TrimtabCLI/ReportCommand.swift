@@ -1,0 +1,153 @@
+import ArgumentParser
+import Foundation
+import TrimtabCore
+import TrimtabPrometheus
+
+/// `trimtab report`: a report over a period, for people and for a CI gate.
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Report on a period: score, trends against the previous period and a baseline, plan, and a CI gate.",
+        discussion: """
+        Reads each indicator twice: at the end of the period (as `analyze` does) and across this period and \\
+        the one before it. Writes Markdown (default), JSON (a versioned schema a later run can use as its \\
+        --baseline) or JUnit XML (a test case per check). When GITHUB_STEP_SUMMARY is set, the Markdown is \\
+        appended there too.
+
+        Examples:
+          trimtab report --prometheus http://127.0.0.1:9090 --since 24h
+          trimtab report --prometheus http://prom:9090 --fail-under 80 --fail-on critical --baseline last.json
+          trimtab report --prometheus http://prom:9090 --format junit --output reports/trimtab.xml
+
+        Exit codes: 0 the report was written and the gate (if any) passed; 1 invalid input; 2 the gate \\
+        failed; 3 metrics could not be read (the report still says what is unknown).
+        """
+    )
+
+    enum Format: String, CaseIterable, ExpressibleByArgument {
+        case markdown, json, junit
+    }
+
+    @OptionGroup(title: "Prometheus") var prometheus: PrometheusOptions
+    @OptionGroup(title: "Policy") var policy: PolicyOptions
+
+    @Option(help: ArgumentHelp("The length of the period, ending at --end.", valueName: "duration"))
+    var since: String = "24h"
+
+    @Option(help: ArgumentHelp("The start of the period (instead of --since): an RFC 3339 time or Unix seconds.", valueName: "time"))
+    var start: String?
+
+    @Option(help: ArgumentHelp("The end of the period: now, an RFC 3339 time, or Unix seconds.", valueName: "time"))
+    var end: String = "now"
+
+    @Option(help: ArgumentHelp("A JSON report from an earlier run to compare every check with.", valueName: "file"))
+    var baseline: String?
+
+    @Option(help: ArgumentHelp("Fail the gate (exit 2) when the health score is below this, or unknown.", valueName: "score"))
+    var failUnder: Double?
+
+    @Option(help: ArgumentHelp("Fail the gate (exit 2) when any check is at this level or worse: warning or critical.", valueName: "level"))
+    var failOn: String?
+
+    @Option(help: ArgumentHelp("Prometheus's address for people, to link each figure to its graph.", valueName: "url"))
+    var prometheusExternalUrl: String?
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the report; - for standard output.",
+                                                     discussion: "Defaults to reports/report.md (.json, .xml).", valueName: "path"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("Report format: markdown, json or junit.", valueName: "format"))
+    var format: Format = .markdown
+
+    @Flag(name: .shortAndLong, help: "Print no progress lines.")
+    var quiet = false
+
+    func validate() throws {
+        if let failUnder, !(0...100).contains(failUnder) { throw ValidationError("--fail-under is a score from 0 to 100") }
+        if let failOn, !["warning", "critical"].contains(failOn) { throw ValidationError("--fail-on is warning or critical") }
+    }
+
+    func period() throws -> ReportPeriod {
+        let endTime = try TimeArgument.parse(end)
+        let startTime: Double
+        if let start {
+            startTime = try TimeArgument.parse(start)
+        } else {
+            do {
+                startTime = endTime - (try PolicyDuration.parse(since))
+            } catch {
+                throw ValidationError("--since: \(error)")
+            }
+        }
+        guard startTime < endTime else { throw ValidationError("the period must start before it ends") }
+        return ReportPeriod(start: startTime, end: endTime)
+    }
+
+    func run() async throws {
+        let policy = try self.policy.loadOrExit()
+        let period = try self.period()
+        var baselineAssessment: Assessment?
+        if let baseline {
+            do {
+                baselineAssessment = try ReportEncoding.baseline(try String(contentsOfFile: baseline, encoding: .utf8))
+            } catch {
+                printError("error: --baseline \(baseline): \(error)")
+                throw TrimtabExit.invalidInput
+            }
+        }
+        let client = try prometheus.clientOrExit()
+        let reader = SnapshotReader(source: client, maxConcurrentQueries: prometheus.maxConcurrentQueries)
+        let progress: (@Sendable (String) -> Void)?
+        if quiet { progress = nil } else { progress = { line in printError(line) } }
+        progress?("reading \(policy.queriedIndicators.count) indicators at \(Formatting.time(period.end)) and over \(PolicyDuration.format(2 * period.seconds))")
+        let clock = ContinuousClock()
+        let started = clock.now
+        let now = await reader.read(policy: policy, at: period.end, progress: progress)
+        let trends = await reader.read(PeriodAnalyzer.trendQueries(for: policy, period: period), groupBy: policy.targets.groupBy)
+        await client.shutdown()
+        let elapsed = clock.now - started
+        let context = RunContext(source: client.displayName, queries: now.queriesSent + trends.data.count,
+                                 readSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+                                 policyFiles: policy.sources, mode: policy.mode)
+        let report = PeriodAnalyzer.build(.init(policy: policy, period: period, context: context, snapshot: now.snapshot,
+                                                trendData: trends.data, baseline: baselineAssessment,
+                                                externalURL: prometheusExternalUrl, failUnder: failUnder,
+                                                failOn: failOn.flatMap(CheckStatus.init(rawValue:))))
+        let markdown = PeriodMarkdown.render(report)
+        let text: String
+        switch format {
+        case .markdown: text = markdown
+        case .json: text = try ReportEncoding.json(report)
+        case .junit: text = JUnitReport.render(report)
+        }
+        let path = output ?? "reports/report.\(format == .markdown ? "md" : format == .json ? "json" : "xml")"
+        try emit(text, to: path)
+        if let summaryFile = ProcessInfo.processInfo.environment["GITHUB_STEP_SUMMARY"], !summaryFile.isEmpty {
+            Self.append(markdown + "\n", to: summaryFile)
+        }
+        let score = report.assessment.score.map { "\(Formatting.score($0))/100" } ?? "unknown"
+        let line = "health \(score) (\(report.assessment.status.rawValue)) over \(PolicyDuration.format(period.seconds))"
+            + (report.gate.map { $0.passed ? "; gate passed" : "; gate FAILED: " + $0.reasons.joined(separator: "; ") } ?? "")
+        if path == "-" { if !quiet { printError(line) } } else { print("\(line)\nreport: \(path)") }
+
+        let errors = now.errors + trends.errors
+        if !errors.isEmpty {
+            reportMetricsErrors(errors)
+            throw TrimtabExit.metricsUnavailable
+        }
+        if report.gate?.passed == false { throw TrimtabExit.gateFailed }
+    }
+
+    /// Appends to the GitHub step summary; a failure to do so is said, not fatal.
+    static func append(_ text: String, to path: String) {
+        guard let handle = FileHandle(forWritingAtPath: path) ?? {
+            FileManager.default.createFile(atPath: path, contents: nil) ? FileHandle(forWritingAtPath: path) : nil
+        }() else {
+            printError("warning: could not append to GITHUB_STEP_SUMMARY at \(path)")
+            return
+        }
+        handle.seekToEndOfFile()
+        handle.write(Data(text.utf8))
+        try? handle.close()
+    }
+}
