@@ -52,6 +52,9 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Prometheus's address for people, to link each figure to its graph.", valueName: "url"))
     var prometheusExternalUrl: String?
 
+    @Option(help: ArgumentHelp("A Mustache template for the Markdown layout (see the README for its sections and data).", valueName: "file"))
+    var template: String?
+
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the report; - for standard output.",
                                                      discussion: "Defaults to reports/report.md (.json, .xml).", valueName: "path"))
     var output: String?
@@ -86,6 +89,20 @@ struct ReportCommand: AsyncParsableCommand {
     func run() async throws {
         let policy = try self.policy.loadOrExit()
         let period = try self.period()
+        var templateText = ReportTemplate.builtIn
+        if let template {
+            guard let text = try? String(contentsOfFile: template, encoding: .utf8) else {
+                printError("error: --template \(template): could not be read")
+                throw TrimtabExit.invalidInput
+            }
+            templateText = text
+            do {
+                try ReportTemplate.validate(text)
+            } catch {
+                printError("error: \(template):\(error)")
+                throw TrimtabExit.invalidInput
+            }
+        }
         var baselineAssessment: Assessment?
         if let baseline {
             do {
@@ -113,7 +130,13 @@ struct ReportCommand: AsyncParsableCommand {
                                                 trendData: trends.data, baseline: baselineAssessment,
                                                 externalURL: prometheusExternalUrl, failUnder: failUnder,
                                                 failOn: failOn.flatMap(CheckStatus.init(rawValue:))))
-        let markdown = PeriodMarkdown.render(report)
+        let markdown: String
+        do {
+            markdown = try ReportTemplate.render(report, template: templateText)
+        } catch {
+            printError("error: \(template ?? "the built-in template"):\(error)")
+            throw TrimtabExit.invalidInput
+        }
         let text: String
         switch format {
         case .markdown: text = markdown

@@ -15,7 +15,7 @@ func renderGFM(_ markdown: String) throws -> String {
     defer { try? FileManager.default.removeItem(at: directory) }
     let input = directory.appendingPathComponent("in.md"), output = directory.appendingPathComponent("out.html")
     try markdown.write(to: input, atomically: true, encoding: .utf8)
-    FileManager.default.createFile(atPath: output.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: output.path, contents: nil)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: cmark)
     process.arguments = ["--extension", "table", "--extension", "autolink", "--unsafe", input.path]
@@ -59,6 +59,7 @@ struct ReportCommandTests {
             setenv("GITHUB_STEP_SUMMARY", summary, 1)
             defer { unsetenv("GITHUB_STEP_SUMMARY") }
             let path = { (name: String) in dir.appendingPathComponent(name).path }
+            try "{{policy}} {{score}}\n".write(toFile: path("custom.mustache"), atomically: true, encoding: .utf8)
             let codes = try await withPrometheus(gaugeHistory(end: end)) { sandbox in
                 let base = ["report", "--prometheus", sandbox.url, "--policy", policyFile, "--end", "\(Int(end))", "--since", "1h", "--quiet"]
                 return [
@@ -67,9 +68,11 @@ struct ReportCommandTests {
                     await trimtab(base + ["--output", path("critical.xml"), "--format", "junit", "--fail-on", "critical"]),
                     await trimtab(base + ["--output", path("report.json"), "--format", "json"]),
                     await trimtab(base + ["--output", path("against.md"), "--baseline", path("report.json")]),
+                    await trimtab(base + ["--output", path("custom.md"), "--template", path("custom.mustache")]),
                 ]
             }
-            #expect(codes == [0, 2, 2, 0, 0])
+            #expect(codes == [0, 2, 2, 0, 0, 0])
+            #expect(try String(contentsOfFile: path("custom.md"), encoding: .utf8) == "gauges 83.3\n")
             let failed = try String(contentsOfFile: path("fail.md"), encoding: .utf8)
             #expect(failed.contains("> ❌ **Gate failed** (score at least 95): health score 83.3 is below 95."))
             let junit = try String(contentsOfFile: path("critical.xml"), encoding: .utf8)
@@ -82,6 +85,7 @@ struct ReportCommandTests {
             // Every run appended its Markdown to the step summary.
             let appended = try String(contentsOfFile: summary, encoding: .utf8)
             #expect(occurrences("# Trimtab report: gauges", in: appended) == 5)
+            #expect(appended.contains("gauges 83.3\n"))
         }
     }
 
@@ -95,6 +99,9 @@ struct ReportCommandTests {
             try #"{"hello": 1}"#.write(toFile: baseline, atomically: true, encoding: .utf8)
             #expect(await trimtab(["report", "--prometheus", "http://127.0.0.1:\(port)", "--baseline", baseline]) == 1)
             #expect(await trimtab(["report", "--prometheus", "http://127.0.0.1:\(port)", "--fail-on", "bad"]) == 64)
+            let template = dir.appendingPathComponent("t.mustache").path
+            try "{{#targets}}\n{{name}}".write(toFile: template, atomically: true, encoding: .utf8)
+            #expect(await trimtab(["report", "--prometheus", "http://127.0.0.1:\(port)", "--template", template]) == 1)
         }
     }
 }

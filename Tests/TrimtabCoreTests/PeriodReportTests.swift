@@ -146,6 +146,35 @@ struct PeriodReportTests {
         #expect(Pictures.lineChart(title: "x", labels: ["a"], values: [1], yLabel: "y", yMax: nil).isEmpty)
     }
 
+    @Test func theBuiltInTemplateIsTheSectionsInOrder() throws {
+        let report = try PeriodFixture.report(failUnder: 80, failOn: .critical)
+        #expect(try ReportTemplate.render(report) == PeriodMarkdown.sections(report).flatMap(\.lines).joined(separator: "\n"))
+        #expect(PeriodMarkdown.sections(report).map(\.name) == PeriodMarkdown.sectionNames)
+    }
+
+    @Test func aCustomTemplatePlacesSectionsAndData() throws {
+        let report = try PeriodFixture.report(failUnder: 80, failOn: .critical)
+        let text = try ReportTemplate.render(report, template: """
+        # {{policy}}: {{score}} ({{status}})
+        {{#gate}}{{^passed}}GATE FAILED{{/passed}}{{/gate}}
+        {{#targets}}
+        - {{name}} {{score}} {{sparkline}}
+        {{/targets}}
+        {{#trends}}
+        * {{target}} {{check}} {{change}}
+        {{/trends}}
+        {{{sections.bottlenecks}}}
+        """)
+        #expect(text.hasPrefix("# shop: 62.5 (critical)\nGATE FAILED\n- shop/cart 100.0 "))
+        #expect(text.contains("* shop/checkout latency_p95 +104.2 %"))
+        #expect(text.contains("## Bottlenecks"))
+    }
+
+    @Test func aBrokenTemplateSaysWhere() throws {
+        let report = try PeriodFixture.report()
+        #expect(throws: ReportTemplate.TemplateError.self) { try ReportTemplate.render(report, template: "line one\n{{#targets}}unclosed") }
+    }
+
     @Test func graphLinksAreEncoded() {
         #expect(PeriodMarkdown.graphURL(base: "http://prom:9090/", query: #"sum(rate(x{a="b"}[5m]))"#, range: 86_400)
                 == "http://prom:9090/graph?g0.expr=sum%28rate%28x%7Ba%3D%22b%22%7D%5B5m%5D%29%29&g0.tab=0&g0.range_input=1d")

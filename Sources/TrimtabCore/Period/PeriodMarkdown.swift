@@ -33,9 +33,25 @@ public enum Pictures {
 /// Renders a period report as Markdown: the gate, the score and its change, a chart of the score,
 /// what worsened, then the same body as an analysis.
 public enum PeriodMarkdown {
+    /// The Markdown of the built-in layout (`ReportTemplate.builtIn`).
     public static func render(_ report: PeriodReport) -> String {
+        // The built-in template always parses; the fallback only keeps this function total.
+        (try? ReportTemplate.render(report)) ?? sections(report).flatMap(\.lines).joined(separator: "\n")
+    }
+
+    /// The names of the sections, in the order of the built-in layout.
+    public static let sectionNames = ["title", "gate", "facts", "chart", "trends", "unknown", "errors", "bottlenecks", "plan",
+                                      "targets", "checks", "queries", "notes", "footer"]
+
+    /// The report in named sections, in the order of the built-in layout; templates place them.
+    public static func sections(_ report: PeriodReport) -> [(name: String, lines: [String])] {
         let assessment = report.assessment
+        var sections: [(name: String, lines: [String])] = []
         var out: [String] = []
+        func close(_ name: String) {
+            sections.append((name, out))
+            out = []
+        }
         out.append("# Trimtab report: \(assessment.policy)")
         out.append("")
         var headline = "**Health score: \(Formatting.score(assessment.score))\(assessment.score == nil ? "" : " / 100") · \(MarkdownReport.statusBadge(assessment.status))**"
@@ -45,23 +61,19 @@ public enum PeriodMarkdown {
         }
         out.append(headline)
         out.append("")
+        close("title")
         if let gate = report.gate {
-            var asked: [String] = []
-            if let bar = gate.failUnder { asked.append("score at least \(Formatting.number(bar))") }
-            if let level = gate.failOn { asked.append("no check at \(level.rawValue) or worse") }
-            if gate.passed {
-                out.append("> ✅ **Gate passed** (\(asked.joined(separator: "; "))).")
-            } else {
-                out.append("> ❌ **Gate failed** (\(asked.joined(separator: "; "))): " + gate.reasons.joined(separator: "; ") + ".")
-            }
+            out.append(gateLine(gate))
             out.append("")
         }
+        close("gate")
         out.append("- Period: \(Formatting.time(report.period.start)) to \(Formatting.time(report.period.end)) (\(PolicyDuration.format(report.period.seconds))), compared with the \(PolicyDuration.format(report.period.seconds)) before")
         out += MarkdownReport.facts(assessment, report.context)
         if let baseline = report.baselineScore {
             out.append("- Baseline score: \(Formatting.score(baseline))")
         }
         out.append("")
+        close("facts")
 
         let labels = report.scores.map { hourMinute($0.time) }
         let chart = Pictures.lineChart(title: "Health score", labels: labels, values: report.scores.map(\.score), yLabel: "score", yMax: 100)
@@ -71,6 +83,7 @@ public enum PeriodMarkdown {
             out += chart
             out.append("")
         }
+        close("chart")
 
         let calledOut = report.trends.filter(\.calledOut) + (report.baseline ?? []).filter(\.calledOut)
         out.append("## Trends")
@@ -92,19 +105,32 @@ public enum PeriodMarkdown {
             out.append("| Target | Check | Mean now | Mean before | Change | Trend | Over the period |")
             out.append("| --- | --- | ---: | ---: | ---: | --- | --- |")
             for trend in report.trends.sorted(by: { ($0.changePercent ?? 0) * ($0.worse == .higher ? 1 : -1) > ($1.changePercent ?? 0) * ($1.worse == .higher ? 1 : -1) }) {
-                let values = trend.series.compactMap { $0 }
-                let line = Pictures.sparkline(trend.series, low: values.min() ?? 0, high: values.max() ?? 1)
-                out.append("| \(Formatting.cell(trend.target.description)) | \(trend.check) | \(Formatting.value(trend.value, unit: trend.unit)) | \(Formatting.value(trend.reference, unit: trend.unit)) | \(percent(trend.changePercent)) | \(trend.direction.rawValue) | \(line) |")
+                out.append("| \(Formatting.cell(trend.target.description)) | \(trend.check) | \(Formatting.value(trend.value, unit: trend.unit)) | \(Formatting.value(trend.reference, unit: trend.unit)) | \(percent(trend.changePercent)) | \(trend.direction.rawValue) | \(sparkline(trend)) |")
             }
             out.append("")
             out.append("</details>")
             out.append("")
         }
+        close("trends")
 
         let sparklines = report.targetScores.mapValues { Pictures.sparkline($0) }
         let link = report.externalURL.map { base in { (query: String) in graphURL(base: base, query: query, range: report.period.seconds) } }
-        out += MarkdownReport.body(assessment, plan: report.plan, sparklines: sparklines, graphLink: link)
-        return out.joined(separator: "\n")
+        return sections + MarkdownReport.bodySections(assessment, plan: report.plan, sparklines: sparklines, graphLink: link)
+    }
+
+    static func gateLine(_ gate: GateResult) -> String {
+        var asked: [String] = []
+        if let bar = gate.failUnder { asked.append("score at least \(Formatting.number(bar))") }
+        if let level = gate.failOn { asked.append("no check at \(level.rawValue) or worse") }
+        return gate.passed
+            ? "> ✅ **Gate passed** (\(asked.joined(separator: "; ")))."
+            : "> ❌ **Gate failed** (\(asked.joined(separator: "; "))): " + gate.reasons.joined(separator: "; ") + "."
+    }
+
+    /// A trend's values as a sparkline scaled to their own range.
+    static func sparkline(_ trend: Trend) -> String {
+        let values = trend.series.compactMap { $0 }
+        return Pictures.sparkline(trend.series, low: values.min() ?? 0, high: values.max() ?? 1)
     }
 
     static func row(_ trend: Trend, against: String) -> String {

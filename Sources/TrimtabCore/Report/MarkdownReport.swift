@@ -32,11 +32,23 @@ public enum MarkdownReport {
     /// Everything after the header: unknowns, query errors, bottlenecks, the plan, targets, checks, queries.
     /// - Parameter sparklines: per target, a sparkline of its score to show in the targets table.
     static func body(_ assessment: Assessment, plan: Plan?, sparklines: [String: String] = [:], graphLink: ((String) -> String)? = nil) -> [String] {
+        bodySections(assessment, plan: plan, sparklines: sparklines, graphLink: graphLink).flatMap(\.lines)
+    }
+
+    /// The body in named sections, in order, so a template can place each one.
+    static func bodySections(_ assessment: Assessment, plan: Plan?, sparklines: [String: String] = [:],
+                             graphLink: ((String) -> String)? = nil) -> [(name: String, lines: [String])] {
+        var sections: [(name: String, lines: [String])] = []
         var out: [String] = []
+        func close(_ name: String) {
+            sections.append((name, out))
+            out = []
+        }
         if let reason = assessment.unknownReason {
             out.append("> **The overall health is unknown:** \(reason). Trimtab does not report health it did not measure.")
             out.append("")
         }
+        close("unknown")
         if !assessment.failures.isEmpty {
             out.append("## Query errors")
             out.append("")
@@ -45,6 +57,7 @@ public enum MarkdownReport {
             }
             out.append("")
         }
+        close("errors")
 
         out.append("## Bottlenecks")
         out.append("")
@@ -67,9 +80,11 @@ public enum MarkdownReport {
             out.append("")
         }
 
+        close("bottlenecks")
         if let plan {
             out += PlanMarkdown.render(plan)
         }
+        close("plan")
 
         out.append("## Targets")
         out.append("")
@@ -91,6 +106,7 @@ public enum MarkdownReport {
             out.append("")
         }
 
+        close("targets")
         for target in assessment.targets {
             out.append("### \(target.target.description)")
             out.append("")
@@ -110,6 +126,7 @@ public enum MarkdownReport {
             out.append("")
         }
 
+        close("checks")
         let queries = uniqueQueries(assessment.targets.flatMap { $0.checks.map { ($0.indicator, $0.query) } })
         if !queries.isEmpty {
             out.append("## Queries")
@@ -119,15 +136,18 @@ public enum MarkdownReport {
             out += promqlList(queries)
             out.append("")
         }
+        close("queries")
         if !assessment.notes.isEmpty {
             out.append("## Notes")
             out.append("")
             for note in assessment.notes { out.append("- \(note)") }
             out.append("")
         }
+        close("notes")
         out.append("<sub>Score: each check scores 100 up to its warning threshold, falling in a straight line to 0 at its critical threshold; a target's score is the weighted mean of its known checks, the overall score the mean of the known targets. See the README.</sub>")
         out.append("")
-        return out
+        close("footer")
+        return sections
     }
 
     static func statusBadge(_ status: HealthStatus) -> String {
