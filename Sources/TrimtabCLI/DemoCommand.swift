@@ -12,14 +12,14 @@ struct DemoCommand: AsyncParsableCommand {
         discussion: """
         Backfills three hours of metrics for six services in namespace `shop` (CPU-bound, a one-minute \
         spike, healthy, pool-bound, cache-cold, gone quiet) with promtool, starts Prometheus on \
-        127.0.0.1 on a free port, runs `trimtab analyze` with the default policy, writes the report and \
-        stops Prometheus. Needs Debian's prometheus package (scripts/demo installs it).
+        127.0.0.1 on a free port, runs `trimtab analyze` with the default policy and `trimtab report` \
+        over the last hour, writes the reports and stops Prometheus. Needs Debian's prometheus package (scripts/demo installs it).
         """
     )
 
     @OptionGroup(title: "Policy") var policy: PolicyOptions
 
-    @Option(help: ArgumentHelp("Directory for the reports (demo.md and demo.json).", valueName: "dir"))
+    @Option(help: ArgumentHelp("Directory for the reports (demo.md, demo.json and demo-report.md).", valueName: "dir"))
     var outputDirectory: String = "reports"
 
     @Flag(help: "Keep Prometheus running after the report, until interrupted, to explore the data.")
@@ -41,6 +41,8 @@ struct DemoCommand: AsyncParsableCommand {
         let client = try PrometheusClient(PrometheusConfiguration(url: sandbox.url))
         let run = AnalysisRun(policy: policy, source: client, time: end)
         let outcome = await run.execute(progress: { printError($0) })
+        // And the period report over the last hour, against the hour before.
+        let (period, _) = await ReportCommand.build(policy: policy, source: client, period: ReportPeriod(start: end - 3600, end: end))
         await client.shutdown()
         let json = (outputDirectory as NSString).appendingPathComponent("demo.json")
         try AnalysisRun.write(try AnalysisRun.render(outcome.report, as: .json), to: json)
@@ -48,6 +50,9 @@ struct DemoCommand: AsyncParsableCommand {
                                    output: (outputDirectory as NSString).appendingPathComponent("demo.md"),
                                    defaultName: "demo", quiet: false)
         print("json: \(json)")
+        let periodPath = (outputDirectory as NSString).appendingPathComponent("demo-report.md")
+        try AnalysisRun.write(PeriodMarkdown.render(period), to: periodPath)
+        print("period report: \(periodPath)")
         if keepRunning {
             print("Prometheus is running at \(sandbox.url); try: trimtab analyze --prometheus \(sandbox.url) --at \(Int(end))")
             print("press Ctrl-C to stop it")

@@ -113,23 +113,13 @@ struct ReportCommand: AsyncParsableCommand {
             }
         }
         let client = try prometheus.clientOrExit()
-        let reader = SnapshotReader(source: client, maxConcurrentQueries: prometheus.maxConcurrentQueries)
         let progress: (@Sendable (String) -> Void)?
         if quiet { progress = nil } else { progress = { line in printError(line) } }
-        progress?("reading \(policy.queriedIndicators.count) indicators at \(Formatting.time(period.end)) and over \(PolicyDuration.format(2 * period.seconds))")
-        let clock = ContinuousClock()
-        let started = clock.now
-        let now = await reader.read(policy: policy, at: period.end, progress: progress)
-        let trends = await reader.read(PeriodAnalyzer.trendQueries(for: policy, period: period), groupBy: policy.targets.groupBy)
-        await client.shutdown()
-        let elapsed = clock.now - started
-        let context = RunContext(source: client.displayName, queries: now.queriesSent + trends.data.count,
-                                 readSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
-                                 policyFiles: policy.sources, mode: policy.mode)
-        let report = PeriodAnalyzer.build(.init(policy: policy, period: period, context: context, snapshot: now.snapshot,
-                                                trendData: trends.data, baseline: baselineAssessment,
+        let (report, errors) = await Self.build(policy: policy, source: client, period: period, baseline: baselineAssessment,
                                                 externalURL: prometheusExternalUrl, failUnder: failUnder,
-                                                failOn: failOn.flatMap(CheckStatus.init(rawValue:))))
+                                                failOn: failOn.flatMap(CheckStatus.init(rawValue:)),
+                                                maxConcurrentQueries: prometheus.maxConcurrentQueries, progress: progress)
+        await client.shutdown()
         let markdown: String
         do {
             markdown = try ReportTemplate.render(report, template: templateText)
@@ -153,12 +143,31 @@ struct ReportCommand: AsyncParsableCommand {
             + (report.gate.map { $0.passed ? "; gate passed" : "; gate FAILED: " + $0.reasons.joined(separator: "; ") } ?? "")
         if path == "-" { if !quiet { printError(line) } } else { print("\(line)\nreport: \(path)") }
 
-        let errors = now.errors + trends.errors
         if !errors.isEmpty {
             reportMetricsErrors(errors)
             throw TrimtabExit.metricsUnavailable
         }
         if report.gate?.passed == false { throw TrimtabExit.gateFailed }
+    }
+
+    /// Reads Prometheus twice (the end of the period, and across it and the one before) and builds the report.
+    static func build(policy: Policy, source: any MetricsSource, period: ReportPeriod, baseline: Assessment? = nil,
+                      externalURL: String? = nil, failUnder: Double? = nil, failOn: CheckStatus? = nil,
+                      maxConcurrentQueries: Int = 4, progress: (@Sendable (String) -> Void)? = nil) async -> (PeriodReport, [PrometheusError]) {
+        let reader = SnapshotReader(source: source, maxConcurrentQueries: maxConcurrentQueries)
+        progress?("reading \(policy.queriedIndicators.count) indicators at \(Formatting.time(period.end)) and over \(PolicyDuration.format(2 * period.seconds))")
+        let clock = ContinuousClock()
+        let started = clock.now
+        let now = await reader.read(policy: policy, at: period.end, progress: progress)
+        let trends = await reader.read(PeriodAnalyzer.trendQueries(for: policy, period: period), groupBy: policy.targets.groupBy)
+        let elapsed = clock.now - started
+        let context = RunContext(source: source.displayName, queries: now.queriesSent + trends.data.count,
+                                 readSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+                                 policyFiles: policy.sources, mode: policy.mode)
+        let report = PeriodAnalyzer.build(.init(policy: policy, period: period, context: context, snapshot: now.snapshot,
+                                                trendData: trends.data, baseline: baseline, externalURL: externalURL,
+                                                failUnder: failUnder, failOn: failOn))
+        return (report, now.errors + trends.errors)
     }
 
     /// Appends to the GitHub step summary; a failure to do so is said, not fatal.
