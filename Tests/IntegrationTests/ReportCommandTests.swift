@@ -43,7 +43,8 @@ struct ReportCommandTests {
         #expect(occurrences("<table>", in: html) == tables)
         #expect(!html.contains("<p>| "))
         // The chart and the queries are fenced code blocks of their languages.
-        #expect(occurrences("<code class=\"language-mermaid\">", in: html) == 1)
+        #expect(occurrences("<code class=\"language-mermaid\">", in: html) == 2)
+        #expect(occurrences("```mermaid", in: markdown) == 2)
         #expect(occurrences("<code class=\"language-promql\">", in: html) == occurrences("```promql", in: markdown))
         #expect(html.contains("<details>") && html.contains("<summary>"))
         // Values link to Prometheus's graph page.

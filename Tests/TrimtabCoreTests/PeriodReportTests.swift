@@ -144,6 +144,8 @@ struct PeriodReportTests {
         #expect(chart == ["```mermaid", "xychart-beta", "    title \"Health score\"", "    x-axis [\"a\", \"c\"]",
                           "    y-axis \"score\" 0 --> 100", "    line [10.0, 30.0]", "```"])
         #expect(Pictures.lineChart(title: "x", labels: ["a"], values: [1], yLabel: "y", yMax: nil).isEmpty)
+        #expect(Pictures.barChart(title: "t", labels: ["a \"b\""], values: [12.34], yLabel: "s", yMax: 100)
+                == ["```mermaid", "xychart-beta", "    title \"t\"", "    x-axis [\"a 'b'\"]", "    y-axis \"s\" 0 --> 100", "    bar [12.3]", "```"])
     }
 
     @Test func theBuiltInTemplateIsTheSectionsInOrder() throws {

@@ -14,6 +14,20 @@ public enum Pictures {
     }
 
     /// A Mermaid `xychart-beta` line chart. Unknown points are left out of the line (with their labels).
+    /// A Mermaid `xychart-beta` bar chart of named values.
+    public static func barChart(title: String, labels: [String], values: [Double], yLabel: String, yMax: Double) -> [String] {
+        guard !values.isEmpty else { return [] }
+        return [
+            "```mermaid",
+            "xychart-beta",
+            "    title \"\(title.replacingOccurrences(of: "\"", with: "'"))\"",
+            "    x-axis [\(labels.map { "\"\($0.replacingOccurrences(of: "\"", with: "'"))\"" }.joined(separator: ", "))]",
+            "    y-axis \"\(yLabel)\" 0 --> \(Formatting.number(yMax))",
+            "    bar [\(values.map { String(format: "%.1f", $0) }.joined(separator: ", "))]",
+            "```",
+        ]
+    }
+
     public static func lineChart(title: String, labels: [String], values: [Double?], yLabel: String, yMax: Double?) -> [String] {
         let known = zip(labels, values).compactMap { label, value in value.map { (label, $0) } }
         guard known.count >= 2 else { return [] }
@@ -81,6 +95,16 @@ public enum PeriodMarkdown {
             out.append("## Score over the period")
             out.append("")
             out += chart
+            out.append("")
+        }
+        // The checks scoring lowest now, worst first.
+        let worst = assessment.targets.flatMap { target in target.checks.compactMap { check in
+            check.score.map { (label: "\(target.target.labelValues.last ?? target.target.description) \(check.check)", score: $0) }
+        } }.filter { $0.score < 100 }.sorted { $0.score < $1.score }.prefix(8)
+        let bars = Pictures.barChart(title: "Lowest check scores now", labels: worst.map(\.label), values: worst.map(\.score),
+                                     yLabel: "score", yMax: 100)
+        if !bars.isEmpty {
+            out += bars
             out.append("")
         }
         close("chart")
