@@ -50,8 +50,8 @@ public enum PeriodAnalyzer {
         // The score across the period, and the mean over the previous one, from the coarse read.
         let step = inputs.trendData.first?.query.step ?? policy.evaluation.stepSeconds
         let stride = max(1, Int((period.seconds / step / Double(scorePoints)).rounded(.down)))
-        let currentTimes = grid(from: period.start, to: period.end, end: period.end, step: step * Double(stride))
-        let previousTimes = grid(from: period.previousStart, to: period.start, end: period.end, step: step * Double(stride))
+        let currentTimes = grid(from: period.start, to: period.end, step: step * Double(stride))
+        let previousTimes = grid(from: period.previousStart, to: period.start, step: step * Double(stride))
         var scores: [ScorePoint] = []
         var targetScores: [String: [Double?]] = [:]
         let targets = assessment.targets.map(\.target.description)
@@ -112,8 +112,8 @@ public enum PeriodAnalyzer {
                             externalURL: inputs.externalURL)
     }
 
-    /// Times on the coarse grid (which ends on `end`) within `(from, to]`, `spacing` apart.
-    static func grid(from: Double, to: Double, end: Double, step: Double) -> [Double] {
+    /// Times `step` apart within `(from, to]`, counted back from `to` (a point of the coarse grid).
+    static func grid(from: Double, to: Double, step: Double) -> [Double] {
         var result: [Double] = []
         var time = to
         while time > from + 1e-6, result.count < 10_000 {
