@@ -65,8 +65,13 @@ public final class PrometheusClient: Sendable {
               ["http", "https"].contains(scheme.lowercased()), components.host?.isEmpty == false else {
             throw .credentials(detail: "--prometheus '\(configuration.displayURL)' is not an http(s) URL; write one like http://127.0.0.1:9090")
         }
-        var base = configuration.url
-        if let query = components.query { base = base.replacingOccurrences(of: "?" + query, with: "") }
+        // Requests go to the URL without credentials or query, so no error of the HTTP stack can show them.
+        var bare = components
+        bare.user = nil
+        bare.password = nil
+        bare.query = nil
+        bare.fragment = nil
+        var base = bare.string ?? configuration.url
         while base.hasSuffix("/") { base.removeLast() }
         baseURL = base
         // Credentials in the URL itself become a basic auth header, never part of a shown URL.

@@ -199,6 +199,24 @@ struct PrometheusClientTests {
         await server.stop()
     }
 
+    @Test func credentialsInTheURLNeverReachAnError() async throws {
+        let port = try await { () async throws -> Int in
+            let server = try await ScriptedHTTPServer { _ in .close }
+            let port = server.port
+            await server.stop()
+            return port
+        }()
+        let client = try PrometheusClient(PrometheusConfiguration(url: "http://alice:hunter2@127.0.0.1:\(port)/prom?token=abc", timeoutSeconds: 2))
+        do throws(PrometheusError) {
+            _ = try await client.queryRange("x", start: 0, end: 60, step: 30)
+            Issue.record("no error")
+        } catch {
+            #expect(!error.description.contains("hunter2") && !error.description.contains("alice") && !error.description.contains("abc"))
+            #expect(error.description.contains("http://127.0.0.1:\(port)/prom"))
+        }
+        await client.shutdown()
+    }
+
     @Test func rejectsAURLThatIsNotHTTP() {
         #expect(throws: PrometheusError.self) { try PrometheusClient(PrometheusConfiguration(url: "prometheus:9090")) }
     }
