@@ -9,9 +9,9 @@ struct ReportCommand: AsyncParsableCommand {
         commandName: "report",
         abstract: "Report on a period: score, trends against the previous period and a baseline, plan, and a CI gate.",
         discussion: """
-        Reads each indicator twice: at the end of the period (as `analyze` does) and across this period and \\
-        the one before it. Writes Markdown (default), JSON (a versioned schema a later run can use as its \\
-        --baseline) or JUnit XML (a test case per check). When GITHUB_STEP_SUMMARY is set, the Markdown is \\
+        Reads each indicator twice: at the end of the period (as `analyze` does) and across this period and \
+        the one before it. Writes Markdown (default), JSON (a versioned schema a later run can use as its \
+        --baseline) or JUnit XML (a test case per check). When GITHUB_STEP_SUMMARY is set, the Markdown is \
         appended there too.
 
         Examples:
@@ -19,7 +19,7 @@ struct ReportCommand: AsyncParsableCommand {
           trimtab report --prometheus http://prom:9090 --fail-under 80 --fail-on critical --baseline last.json
           trimtab report --prometheus http://prom:9090 --format junit --output reports/trimtab.xml
 
-        Exit codes: 0 the report was written and the gate (if any) passed; 1 invalid input; 2 the gate \\
+        Exit codes: 0 the report was written and the gate (if any) passed; 1 invalid input; 2 the gate \
         failed; 3 metrics could not be read (the report still says what is unknown).
         """
     )

@@ -107,6 +107,18 @@ struct CommandTests {
         #expect(DefaultPolicy.yaml + "\n" == text, "run scripts/embed-default-policy after changing policies/default.yaml")
     }
 
+    @Test func everyCommandHasHelpWithoutStrayEscapes() {
+        let commands: [any ParsableCommand.Type] = [TrimtabCommand.self] + TrimtabCommand.configuration.subcommands
+            + TrimtabCommand.configuration.subcommands.flatMap { $0.configuration.subcommands }
+        #expect(commands.count >= 10)
+        for command in commands {
+            let help = TrimtabCommand.helpMessage(for: command)
+            #expect(help.contains("USAGE:"), "\(command)")
+            #expect(!command.configuration.abstract.isEmpty, "\(command) has no abstract")
+            #expect(!help.contains("\\\n"), "\(command)'s help has a stray backslash at a line end")
+        }
+    }
+
     @Test func badFlagsAreUsageErrors() async {
         #expect(await trimtab(["analyze", "--timeout", "soon", "--prometheus", "http://127.0.0.1:1"]) == 64)
         #expect(await trimtab(["analyze", "--at", "yesterday", "--prometheus", "http://127.0.0.1:1"]) != 0)
