@@ -64,7 +64,6 @@ public final class PrometheusSandbox: @unchecked Sendable {
         let config = dir.appendingPathComponent("prometheus.yml")
         try "global:\n  scrape_interval: 15s\n".write(to: config, atomically: true, encoding: .utf8)
         let logFile = dir.appendingPathComponent("prometheus.log")
-        _ = fileManager.createFile(atPath: logFile.path, contents: nil)
 
         // A port can be taken between choosing and binding; try a few.
         for attempt in 1...5 {
@@ -77,6 +76,8 @@ public final class PrometheusSandbox: @unchecked Sendable {
                 "--web.listen-address=127.0.0.1:\(port)", "--storage.tsdb.retention.time=100y",
                 "--log.level=warn",
             ]
+            // A fresh log for each attempt.
+            _ = fileManager.createFile(atPath: logFile.path, contents: nil)
             let handle = try FileHandle(forWritingTo: logFile)
             process.standardOutput = handle
             process.standardError = handle
@@ -85,11 +86,14 @@ public final class PrometheusSandbox: @unchecked Sendable {
             log("started Prometheus at \(url) (pid \(process.processIdentifier)), waiting until it is ready")
             let sandbox = PrometheusSandbox(url: url, directory: dir, process: process, keepDirectory: directory != nil)
             if try await sandbox.waitUntilReady(seconds: 60) { return sandbox }
-            sandbox.stop()
+            // Read the log before anything is removed: it says why, and whether another took the port.
+            sandbox.terminate()
             let text = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
             if !text.contains("address already in use") || attempt == 5 {
-                throw SandboxError.didNotStart(String(text.suffix(2000)))
+                if directory == nil { try? fileManager.removeItem(at: dir) }
+                throw SandboxError.didNotStart(text.isEmpty ? "Prometheus exited without a word (see \(logFile.path))" : String(text.suffix(2000)))
             }
+            log("port \(port) was taken meanwhile; trying another")
         }
         throw SandboxError.didNotStart("no free port")
     }
@@ -109,11 +113,16 @@ public final class PrometheusSandbox: @unchecked Sendable {
 
     /// Stops the server and removes its temporary directory.
     public func stop() {
+        terminate()
+        if !keepDirectory { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    /// Stops the server and waits for it to exit.
+    func terminate() {
         if process.isRunning {
             process.terminate()
             process.waitUntilExit()
         }
-        if !keepDirectory { try? FileManager.default.removeItem(at: directory) }
     }
 
     static func run(_ executable: String, _ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
