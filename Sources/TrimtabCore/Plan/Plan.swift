@@ -16,18 +16,34 @@ public struct ChangeRecord: Sendable, Equatable, Codable {
     }
 }
 
+/// A HorizontalPodAutoscaler that owns a target's replicas, as the cluster reports it.
+public struct AutoscalerInfo: Sendable, Equatable, Codable {
+    public var name: String
+    public var minReplicas: Int
+    public var maxReplicas: Int
+
+    public init(name: String, minReplicas: Int, maxReplicas: Int) {
+        self.name = name
+        self.minReplicas = minReplicas
+        self.maxReplicas = maxReplicas
+    }
+}
+
 /// What the planner knows besides the snapshot: earlier changes and what the cluster says.
 public struct PlanContext: Sendable, Equatable {
     public var history: [ChangeRecord]
     /// Targets frozen by an annotation on the workload.
     public var frozenTargets: Set<TargetID>
-    /// Targets whose replicas a HorizontalPodAutoscaler owns.
+    /// Targets whose replicas a HorizontalPodAutoscaler owns (with its details in `autoscalers`, when known).
     public var autoscaledTargets: Set<TargetID>
+    public var autoscalers: [TargetID: AutoscalerInfo]
 
-    public init(history: [ChangeRecord] = [], frozenTargets: Set<TargetID> = [], autoscaledTargets: Set<TargetID> = []) {
+    public init(history: [ChangeRecord] = [], frozenTargets: Set<TargetID> = [], autoscaledTargets: Set<TargetID> = [],
+                autoscalers: [TargetID: AutoscalerInfo] = [:]) {
         self.history = history
         self.frozenTargets = frozenTargets
-        self.autoscaledTargets = autoscaledTargets
+        self.autoscaledTargets = autoscaledTargets.union(autoscalers.keys)
+        self.autoscalers = autoscalers
     }
 }
 

@@ -218,7 +218,12 @@ struct TargetPlanning {
         if trigger != nil ? decision.desired <= current : decision.desired >= current { return nil }
         var desired = decision.desired
         var rules = commonRules(knob: .replicas, inputs: [(scale.replicas, replicas), (scale.utilization, utilization)])
-        if context.autoscaledTargets.contains(id) {
+        if let hpa = context.autoscalers[id] {
+            let pinned = desired > current && current >= hpa.maxReplicas
+            rules.append(RuleResult("autoscaler", false, pinned
+                ? "HorizontalPodAutoscaler \(hpa.name) owns \(id)'s replicas and is pinned at its maxReplicas \(hpa.maxReplicas); Trimtab raises that instead"
+                : "HorizontalPodAutoscaler \(hpa.name) owns \(id)'s replicas (min \(hpa.minReplicas), max \(hpa.maxReplicas)) and has room to scale by itself; Trimtab never writes them"))
+        } else if context.autoscaledTargets.contains(id) {
             rules.append(RuleResult("autoscaler", false, "a HorizontalPodAutoscaler owns \(id)'s replicas; change its minReplicas/maxReplicas instead"))
         } else {
             rules.append(RuleResult("autoscaler", true, "no HorizontalPodAutoscaler on \(id)"))
@@ -246,9 +251,30 @@ struct TargetPlanning {
         } else {
             reason = "idle: every check is healthy and \(scale.utilization) stayed low for the \(PolicyDuration.format(scale.scaleDown.stabilizationSeconds)) stabilization window (now \(Formatting.value(utilization, unit: .ratio)) against a target of \(Formatting.value(scale.utilizationTarget, unit: .ratio)))"
         }
+        if let hpa = context.autoscalers[id], trigger != nil, desired > current, current >= hpa.maxReplicas {
+            return autoscalerDraft(hpa, scale: scale, desired: desired, reason: reason, trigger: trigger, rules: rules,
+                                   evidence: [evidence(scale.replicas, replicas), evidence(scale.utilization, utilization)])
+        }
         return Planner.Draft(action: "scale", knob: .replicas, current: Double(current), proposed: Double(desired), reason: reason,
                              trigger: trigger?.check ?? "", evidence: [evidence(scale.replicas, replicas), evidence(scale.utilization, utilization)],
                              rules: rules, benefit: benefit(of: trigger))
+    }
+
+    /// Raising the maxReplicas of an HPA pinned at it, instead of writing replicas the HPA owns.
+    func autoscalerDraft(_ hpa: AutoscalerInfo, scale: ScaleAction, desired: Int, reason: String, trigger: Bottleneck?,
+                         rules scaleRules: [RuleResult], evidence: [Evidence]) -> Planner.Draft {
+        let knob = Knob.autoscalerMaxReplicas(name: hpa.name)
+        // The scale-out's rules, with the cooldown judged on the HPA's knob.
+        var rules = scaleRules.filter { $0.rule != "cooldown" && $0.rule != "autoscaler" }
+        rules += commonRules(knob: knob, inputs: []).filter { $0.rule == "cooldown" }
+        if scale.autoscaler == .apply {
+            rules.append(RuleResult("autoscaler", true, "HorizontalPodAutoscaler \(hpa.name) is pinned at maxReplicas \(hpa.maxReplicas); the policy (scale.autoscaler: apply) lets Trimtab raise it"))
+        } else {
+            rules.append(RuleResult("autoscaler", false, "HorizontalPodAutoscaler \(hpa.name) is pinned at maxReplicas \(hpa.maxReplicas): raise it to \(desired) by hand, or set scale.autoscaler: apply in the policy"))
+        }
+        return Planner.Draft(action: "autoscalerMax", knob: knob, current: Double(hpa.maxReplicas), proposed: Double(desired),
+                             reason: reason + "; HorizontalPodAutoscaler \(hpa.name) owns the replicas, so its maxReplicas rises instead",
+                             trigger: trigger?.check ?? "", evidence: evidence, rules: rules, benefit: benefit(of: trigger))
     }
 
     /// The database budget that a scale-out must respect: from a pool rule on this policy.

@@ -97,7 +97,7 @@ enum ActionParser {
     }
 
     static func readScale(_ node: Node, _ path: String, _ reader: inout NodeReader, _ refs: inout References) -> ScaleAction? {
-        let keys = ["replicas", "utilization", "utilizationTarget", "min", "max", "tolerance", "scaleUp", "scaleDown"]
+        let keys = ["replicas", "utilization", "utilizationTarget", "min", "max", "tolerance", "scaleUp", "scaleDown", "autoscaler"]
         guard let fields = reader.mapping(node, path, allowed: keys) else { return nil }
         var action = ScaleAction(min: 1, max: 0)
         action.replicas = refs.indicator("replicas", fields, default: "replicas", path, &reader) ?? "replicas"
@@ -115,6 +115,12 @@ enum ActionParser {
                 }
             case "scaleUp": action.scaleUp = readStep(field.value, "\(path).scaleUp", default: .scaleUpDefault, &reader)
             case "scaleDown": action.scaleDown = readStep(field.value, "\(path).scaleDown", default: .scaleDownDefault, &reader)
+            case "autoscaler":
+                if let text = reader.nonEmptyString(field.value, "\(path).autoscaler") {
+                    if let mode = ScaleAction.AutoscalerMode(rawValue: text) { action.autoscaler = mode } else {
+                        reader.error(field.value, "\(path).autoscaler is propose or apply, found '\(text)'")
+                    }
+                }
             default: break
             }
         }
@@ -138,10 +144,20 @@ enum ActionParser {
     }
 
     static func readKnob(_ node: Node, _ path: String, _ reader: inout NodeReader) -> Knob? {
-        guard let fields = reader.mapping(node, path, allowed: ["configMap", "key", "env", "container", "http"]) else { return nil }
+        guard let fields = reader.mapping(node, path, allowed: ["configMap", "key", "restart", "env", "container", "http"]) else { return nil }
         var values: [String: String] = [:]
-        for field in fields { values[field.key] = reader.nonEmptyString(field.value, "\(path).\(field.key)") }
-        if let name = values["configMap"], let key = values["key"] { return .configMap(name: name, key: key) }
+        var restart = false
+        for field in fields {
+            if field.key == "restart" {
+                restart = reader.bool(field.value, "\(path).restart") ?? false
+            } else {
+                values[field.key] = reader.nonEmptyString(field.value, "\(path).\(field.key)")
+            }
+        }
+        if restart, values["configMap"] == nil {
+            reader.error(node, "\(path).restart applies to a configMap knob only (an env change restarts the pods by itself)")
+        }
+        if let name = values["configMap"], let key = values["key"] { return .configMap(name: name, key: key, restart: restart) }
         if let name = values["env"] { return .env(name: name, container: values["container"]) }
         if let url = values["http"] { return .http(url: url) }
         reader.error(node, "\(path) must be {configMap: NAME, key: KEY}, {env: NAME} or {http: URL}")

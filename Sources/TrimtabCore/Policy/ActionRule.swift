@@ -2,19 +2,23 @@
 public enum Knob: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The replica count, through the scale subresource.
     case replicas
-    /// A key in a ConfigMap the application reads.
-    case configMap(name: String, key: String)
+    /// A key in a ConfigMap the application reads; with `restart`, a rollout restart follows the change
+    /// for applications that read their configuration only at start.
+    case configMap(name: String, key: String, restart: Bool = false)
     /// An environment variable of a container in the pod template (the first container when `nil`).
     case env(name: String, container: String?)
     /// A runtime admin endpoint of the application that takes a JSON value.
     case http(url: String)
+    /// The `maxReplicas` of the HorizontalPodAutoscaler that owns the workload's replicas.
+    case autoscalerMaxReplicas(name: String)
 
     public var description: String {
         switch self {
         case .replicas: return "replicas"
-        case .configMap(let name, let key): return "configMap \(name) key \(key)"
+        case .configMap(let name, let key, let restart): return "configMap \(name) key \(key)" + (restart ? " (then restart)" : "")
         case .env(let name, let container): return "env \(name)" + (container.map { " in container \($0)" } ?? "")
         case .http(let url): return "http \(url)"
+        case .autoscalerMaxReplicas(let name): return "hpa \(name) maxReplicas"
         }
     }
 }
@@ -60,6 +64,15 @@ public struct ScaleAction: Sendable, Equatable, Codable {
     public var tolerance: Double
     public var scaleUp: StepPolicy
     public var scaleDown: StepPolicy
+    /// What to do when a HorizontalPodAutoscaler owns the replicas: Trimtab never writes them, and
+    /// instead proposes raising the HPA's `maxReplicas` when the HPA is pinned at it.
+    public enum AutoscalerMode: String, Sendable, Codable, CaseIterable {
+        /// The change to the HPA is in the plan, held for a person to make.
+        case propose
+        /// The change to the HPA may be applied like any other.
+        case apply
+    }
+    public var autoscaler: AutoscalerMode = .propose
 
     public init(replicas: String = "replicas", utilization: String = "cpu_utilization", utilizationTarget: Double = 0.7,
                 min: Int, max: Int, tolerance: Double = 0.1, scaleUp: StepPolicy = .scaleUpDefault,

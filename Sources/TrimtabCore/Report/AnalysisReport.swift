@@ -30,13 +30,16 @@ public struct AnalysisReport: Sendable, Equatable, Codable {
     public var assessment: Assessment
     /// The changes the policy's actions call for (none when the policy has no actions).
     public var plan: Plan?
+    /// What the plan came to on the cluster, when a cluster was given.
+    public var execution: ExecutionReport?
 
-    public init(assessment: Assessment, context: RunContext, plan: Plan? = nil) {
+    public init(assessment: Assessment, context: RunContext, plan: Plan? = nil, execution: ExecutionReport? = nil) {
         schemaVersion = Self.currentSchemaVersion
         kind = "trimtab.analysis"
         generatedAt = Formatting.time(assessment.time)
         self.context = context
         self.assessment = assessment
         self.plan = plan
+        self.execution = execution
     }
 }

@@ -14,6 +14,7 @@ public enum MarkdownReport {
         out.append("- Evaluated at: \(Formatting.time(assessment.time))")
         out += facts(assessment, report.context)
         out.append("")
+        if let execution = report.execution { out += ExecutionMarkdown.render(execution) }
         out += body(assessment, plan: report.plan)
         return out.joined(separator: "\n")
     }

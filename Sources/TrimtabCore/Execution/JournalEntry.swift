@@ -1,0 +1,170 @@
+/// The Kubernetes object a target's knob lives on.
+public struct WorkloadRef: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// `Deployment` or `StatefulSet`.
+    public var kind: String
+    public var namespace: String
+    public var name: String
+
+    public init(kind: String, namespace: String, name: String) {
+        self.kind = kind
+        self.namespace = namespace
+        self.name = name
+    }
+
+    public var description: String { "\(kind.lowercased())/\(name) in namespace \(namespace)" }
+
+    /// The workload behind a target: its namespace from the `namespace` label (or the policy's), its
+    /// name from the label named like the kind (`deployment`, `statefulset`), else the last label.
+    public static func resolve(_ target: TargetID, selector: TargetSelector) -> WorkloadRef? {
+        let labels = target.labels
+        guard let namespace = labels["namespace"] ?? selector.namespace, !namespace.isEmpty else { return nil }
+        let kindLabel = selector.kind.lowercased()
+        let name = labels[kindLabel] ?? labels["workload"] ?? labels["name"]
+            ?? Array(zip(target.labelNames, target.labelValues)).last(where: { $0.0 != "namespace" })?.1
+        guard let name, !name.isEmpty else { return nil }
+        return WorkloadRef(kind: selector.kind, namespace: namespace, name: name)
+    }
+}
+
+/// Where a change stands. A change is journaled `begun` before it is written and moved on after.
+public enum JournalState: String, Sendable, Codable, CaseIterable {
+    /// Written ahead of the change; the change may or may not have reached the cluster.
+    case begun
+    /// The cluster holds the new value; it waits to be verified.
+    case applied
+    /// Judged after the verification window and kept.
+    case verified
+    /// A rollback was written ahead; it may or may not have reached the cluster.
+    case rollingBack = "rolling-back"
+    /// The previous value was restored (by verification or by hand).
+    case rolledBack = "rolled-back"
+    /// The change never reached the cluster (rejected, or found unapplied on recovery).
+    case notApplied = "not-applied"
+    /// Someone else changed the value meanwhile; Trimtab left it alone.
+    case superseded
+
+    /// Whether the entry still needs work from Trimtab.
+    public var isOpen: Bool { self == .begun || self == .rollingBack || self == .applied }
+}
+
+/// What the target looked like when the change was decided: what verification compares against.
+public struct VerificationBaseline: Sendable, Equatable, Codable {
+    /// The target's health score, when known.
+    public var score: Double?
+    /// The indicator of the bottleneck the change relieves, and its value then.
+    public var trigger: String?
+    public var triggerIndicator: String?
+    public var triggerValue: Double?
+    /// The checks in breach (warning or critical) then.
+    public var breaching: [String]
+
+    public init(score: Double?, trigger: String?, triggerIndicator: String?, triggerValue: Double?, breaching: [String]) {
+        self.score = score
+        self.trigger = trigger
+        self.triggerIndicator = triggerIndicator
+        self.triggerValue = triggerValue
+        self.breaching = breaching
+    }
+
+    /// The baseline of a target in an assessment, for a change triggered by `trigger`.
+    public static func of(_ target: TargetAssessment?, trigger: String) -> VerificationBaseline {
+        let check = target?.checks.first { $0.check == trigger }
+        return VerificationBaseline(score: target?.score, trigger: trigger.isEmpty ? nil : trigger,
+                                    triggerIndicator: check?.indicator, triggerValue: check?.value,
+                                    breaching: target?.checks.filter { [.warning, .critical].contains($0.status) }.map(\.check) ?? [])
+    }
+}
+
+/// One change Trimtab made (or began to make), as the journal keeps it.
+public struct JournalEntry: Sendable, Equatable, Codable {
+    /// Short and stable for a planned action, so the same action is never journaled (or applied) twice.
+    public var id: String
+    /// The plan's action id (`target/knob@time`).
+    public var actionID: String
+    public var target: TargetID
+    public var workload: WorkloadRef
+    public var action: String
+    public var knob: Knob
+    /// The value the object held before, as the cluster spells it; `nil` when the key or variable was absent.
+    public var before: String?
+    /// The value written.
+    public var after: String
+    public var reason: String
+    public var evidence: [Evidence]
+    public var baseline: VerificationBaseline
+    public var state: JournalState
+    /// Unix seconds: when the entry was begun, applied, and last changed.
+    public var createdAt: Double
+    public var appliedAt: Double?
+    public var updatedAt: Double
+    /// When the change is judged (applied time plus the policy's `verifyAfter`).
+    public var verifyAfterSeconds: Double
+    public var rollbackIfScoreDropsBy: Double
+    /// What happened, in order, in words ("applied at …", "rolled back: …").
+    public var notes: [String]
+
+    public init(id: String, actionID: String, target: TargetID, workload: WorkloadRef, action: String, knob: Knob,
+                before: String?, after: String, reason: String, evidence: [Evidence], baseline: VerificationBaseline,
+                state: JournalState, createdAt: Double, verifyAfterSeconds: Double, rollbackIfScoreDropsBy: Double) {
+        self.id = id
+        self.actionID = actionID
+        self.target = target
+        self.workload = workload
+        self.action = action
+        self.knob = knob
+        self.before = before
+        self.after = after
+        self.reason = reason
+        self.evidence = evidence
+        self.baseline = baseline
+        self.state = state
+        self.createdAt = createdAt
+        self.appliedAt = nil
+        self.updatedAt = createdAt
+        self.verifyAfterSeconds = verifyAfterSeconds
+        self.rollbackIfScoreDropsBy = rollbackIfScoreDropsBy
+        self.notes = []
+    }
+
+    /// The id for a planned action: `c` and eight hex digits of a stable hash of the action id.
+    public static func id(for actionID: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in actionID.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        let hex = String(hash & 0xffff_ffff, radix: 16)
+        return "c" + String(repeating: "0", count: 8 - hex.count) + hex
+    }
+
+    /// Moves the entry on, with a note of why.
+    public mutating func move(to state: JournalState, at time: Double, note: String) {
+        self.state = state
+        updatedAt = time
+        if state == .applied, appliedAt == nil { appliedAt = time }
+        notes.append("\(Formatting.time(time)) \(state.rawValue): \(note)")
+    }
+
+    /// The change as the planner's history sees it (for cooldowns and the rate limit).
+    public var changeRecords: [ChangeRecord] {
+        guard let applied = appliedAt, [.applied, .verified, .rolledBack, .rollingBack].contains(state) else { return [] }
+        let from = Double(before ?? "") ?? .nan, to = Double(after) ?? .nan
+        var records = [ChangeRecord(target: target, knob: knob, time: applied, from: from, to: to)]
+        if state == .rolledBack { records.append(ChangeRecord(target: target, knob: knob, time: updatedAt, from: to, to: from)) }
+        return records
+    }
+}
+
+/// How a planned value is written to the cluster: whole numbers without a decimal point.
+public enum KnobValue {
+    public static func text(_ value: Double) -> String {
+        if value.isFinite, value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return String(value)
+    }
+
+    /// Whether the value the cluster holds is the planned number (`"6"` and `"6.0"` both are 6).
+    public static func matches(_ text: String?, _ value: Double) -> Bool {
+        guard let text, let number = Double(text.trimmingCharacters(in: .whitespaces)) else { return false }
+        return abs(number - value) < 1e-9
+    }
+}

@@ -1,0 +1,88 @@
+/// The judgement of an applied change once its verification window has passed.
+public enum Verdict: Sendable, Equatable {
+    /// Not yet time to judge it.
+    case wait(until: Double)
+    /// The data to judge it is unknown; judge again next cycle, never roll back on missing data.
+    case undetermined(String)
+    /// It helped, or at least did no harm: keep it.
+    case keep(String)
+    /// It made things worse or did not help: restore the previous value.
+    case rollBack(String)
+}
+
+/// Judges applied changes against the target's assessment now. Pure: an entry, an assessment and the
+/// time go in; a verdict comes out.
+public enum Verification {
+    /// - Parameter now: the target's assessment at `time` (nil when the target was not seen this cycle).
+    public static func judge(_ entry: JournalEntry, now target: TargetAssessment?, time: Double, cycleUnknown: Bool) -> Verdict {
+        guard entry.state == .applied, let applied = entry.appliedAt else {
+            return .undetermined("the change is \(entry.state.rawValue), not applied")
+        }
+        let due = applied + entry.verifyAfterSeconds
+        if time < due { return .wait(until: due) }
+        if cycleUnknown { return .undetermined("a query failed this cycle; the change is judged when the data is whole") }
+        guard let target else { return .undetermined("\(entry.target) has no data this cycle") }
+        let baseline = entry.baseline
+        // A worse score beyond what the policy allows.
+        if let before = baseline.score, let after = target.score, before - after > entry.rollbackIfScoreDropsBy {
+            return .rollBack("the health score of \(entry.target) fell from \(Formatting.score(before)) to \(Formatting.score(after)), more than the \(Formatting.number(entry.rollbackIfScoreDropsBy)) points the policy allows")
+        }
+        // A check that was fine before is in breach now (errors rose, memory ran out…).
+        let breachingNow = target.checks.filter { [.warning, .critical].contains($0.status) }.map(\.check)
+        let newBreaches = breachingNow.filter { !baseline.breaching.contains($0) }
+        if !newBreaches.isEmpty {
+            return .rollBack("\(newBreaches.joined(separator: ", ")) \(newBreaches.count == 1 ? "was" : "were") healthy before the change and \(newBreaches.count == 1 ? "is" : "are") in breach now")
+        }
+        // The bottleneck the change was for did not improve.
+        if let trigger = baseline.trigger, let before = baseline.triggerValue {
+            guard let check = target.checks.first(where: { $0.check == trigger }), let after = check.value else {
+                return .undetermined("\(trigger) has no current value")
+            }
+            let improved = check.worse == .higher ? after < before : after > before
+            let value = { (number: Double) in Formatting.value(number, unit: check.unit) }
+            if !improved {
+                return .rollBack("\(trigger) did not improve: \(value(before)) before the change, \(value(after)) \(PolicyDuration.format(time - applied)) after")
+            }
+            return .keep("\(trigger) improved from \(value(before)) to \(value(after)); score \(Formatting.score(baseline.score)) → \(Formatting.score(target.score))")
+        }
+        return .keep("no check fell into breach and the score held (\(Formatting.score(baseline.score)) → \(Formatting.score(target.score)))")
+    }
+}
+
+/// What a restart does with an entry it finds open, given what the object holds now.
+public enum RecoveryDecision: Sendable, Equatable {
+    /// The new value is in place: the change was applied; finish its bookkeeping.
+    case markApplied
+    /// The old value is in place: the change never landed; close the entry, apply nothing.
+    case markNotApplied
+    /// A rollback found the old value in place: it landed.
+    case markRolledBack
+    /// A rollback found the new value still there: write the old value again.
+    case redoRollback
+    /// Neither value: someone else changed it; leave it alone.
+    case markSuperseded(observed: String?)
+    /// Nothing to do.
+    case none
+}
+
+public enum Recovery {
+    /// Never re-applies a begun change: a change found unapplied is closed, and the next cycle decides
+    /// afresh from current data. So nothing is applied twice.
+    public static func decide(_ entry: JournalEntry, observed: String?) -> RecoveryDecision {
+        let holdsAfter = observed == entry.after || (observed.map { KnobValue.matches($0, Double(entry.after) ?? .nan) } ?? false)
+        let holdsBefore = observed == entry.before
+            || (entry.before.flatMap(Double.init).map { KnobValue.matches(observed, $0) } ?? false)
+        switch entry.state {
+        case .begun:
+            if holdsAfter { return .markApplied }
+            if holdsBefore { return .markNotApplied }
+            return .markSuperseded(observed: observed)
+        case .rollingBack:
+            if holdsBefore { return .markRolledBack }
+            if holdsAfter { return .redoRollback }
+            return .markSuperseded(observed: observed)
+        default:
+            return .none
+        }
+    }
+}
