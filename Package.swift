@@ -48,11 +48,36 @@ let package = Package(
             dependencies: ["TrimtabCore", "TrimtabPrometheus"],
             swiftSettings: strict
         ),
+        // The shell: the Kubernetes API client, actuators, journal and execution of plans.
+        .target(
+            name: "TrimtabKube",
+            dependencies: [
+                "TrimtabCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
+        // The shell: a sandbox Kubernetes API server with Kubernetes' semantics, for tests and the demo.
+        .target(
+            name: "TrimtabKubeSandbox",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         // The shell: command-line commands.
         .target(
             name: "TrimtabCLI",
             dependencies: [
-                "TrimtabCore", "TrimtabPrometheus", "TrimtabSandbox",
+                "TrimtabCore", "TrimtabPrometheus", "TrimtabSandbox", "TrimtabKube", "TrimtabKubeSandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -88,8 +113,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "TrimtabKubeTests",
+            dependencies: ["TrimtabKube", "TrimtabTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "TrimtabKubeSandboxTests", dependencies: ["TrimtabKubeSandbox"], swiftSettings: strict),
+        .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TrimtabCLI", "TrimtabSandbox", "TrimtabPrometheus", "TrimtabCore"],
+            dependencies: ["TrimtabCLI", "TrimtabSandbox", "TrimtabPrometheus", "TrimtabCore", "TrimtabKube", "TrimtabKubeSandbox"],
             swiftSettings: strict
         ),
     ]

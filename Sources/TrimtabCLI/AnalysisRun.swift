@@ -1,5 +1,6 @@
 import Foundation
 import TrimtabCore
+import TrimtabKube
 import TrimtabPrometheus
 
 /// One analysis: read a snapshot, assess it, write the report. Shared by `analyze` and `demo`.
@@ -12,17 +13,22 @@ public struct AnalysisRun: Sendable {
     public var source: any MetricsSource
     public var time: Double
     public var maxConcurrentQueries: Int
+    /// The cluster to plan against and act on; without it the plan is made from metrics alone.
+    public var cluster: ClusterCycle?
 
-    public init(policy: Policy, source: any MetricsSource, time: Double, maxConcurrentQueries: Int = 4) {
+    public init(policy: Policy, source: any MetricsSource, time: Double, maxConcurrentQueries: Int = 4, cluster: ClusterCycle? = nil) {
         self.policy = policy
         self.source = source
         self.time = time
         self.maxConcurrentQueries = maxConcurrentQueries
+        self.cluster = cluster
     }
 
     public struct Outcome: Sendable {
         public var report: AnalysisReport
         public var errors: [PrometheusError]
+        /// What went wrong on the cluster side (reading it, the journal, a refused change).
+        public var clusterErrors: [String] = []
     }
 
     public func execute(progress: (@Sendable (String) -> Void)? = nil) async -> Outcome {
@@ -36,9 +42,18 @@ public struct AnalysisRun: Sendable {
         let assessment = Assessor.assess(read.snapshot, policy: policy)
         let context = RunContext(source: source.displayName, queries: read.queriesSent, readSeconds: seconds,
                                  policyFiles: policy.sources, mode: policy.mode)
-        // Without a journal yet, a one-shot run knows of no earlier changes.
-        let plan = policy.actions.isEmpty ? nil : Planner.plan(assessment, snapshot: read.snapshot, policy: policy)
-        return Outcome(report: AnalysisReport(assessment: assessment, context: context, plan: plan), errors: read.errors)
+        guard let cluster, !policy.actions.isEmpty else {
+            // Without a cluster, the plan knows of no earlier changes, autoscalers or frozen workloads.
+            let plan = policy.actions.isEmpty ? nil : Planner.plan(assessment, snapshot: read.snapshot, policy: policy)
+            return Outcome(report: AnalysisReport(assessment: assessment, context: context, plan: plan), errors: read.errors)
+        }
+        progress?("\(cluster.mode == .enforce ? "acting on" : "checking the plan against") the cluster at \(cluster.executor.client.server)")
+        let outcome = await cluster.run(assessment, snapshot: read.snapshot, time: time)
+        let plan = outcome.plan ?? Planner.plan(assessment, snapshot: read.snapshot, policy: policy)
+        var runContext = context
+        runContext.mode = cluster.mode
+        return Outcome(report: AnalysisReport(assessment: assessment, context: runContext, plan: plan, execution: outcome.execution),
+                       errors: read.errors, clusterErrors: outcome.errors)
     }
 
     /// Renders a report in a format.
@@ -63,7 +78,13 @@ public struct AnalysisRun: Sendable {
         let critical = assessment.bottlenecks.filter { $0.severity == .critical }.count
         var line = "health \(score) (\(assessment.status.rawValue)); \(assessment.targets.count) targets; \(assessment.bottlenecks.count) bottlenecks (\(critical) critical)"
         if let plan = report.plan {
-            line += "; \(plan.proposed.count) changes proposed, \(plan.held.count) held (\(plan.mode.rawValue))"
+            line += "; \(plan.proposed.count) changes proposed, \(plan.held.count) held (\(report.context.mode.rawValue))"
+        }
+        if let execution = report.execution {
+            let counts = Dictionary(grouping: execution.outcomes, by: \.result).mapValues(\.count)
+            let parts = counts.keys.sorted { $0.rawValue < $1.rawValue }.map { "\(counts[$0] ?? 0) \($0.rawValue)" }
+            line += "; cluster: " + (parts.isEmpty ? "nothing to do" : parts.joined(separator: ", "))
+            if !execution.journal.isEmpty { line += "; \(execution.journal.count) earlier changes handled" }
         }
         if !assessment.failures.isEmpty { line += "; \(assessment.failures.count) queries failed" }
         return line

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TrimtabCore
+import TrimtabKube
 import TrimtabPrometheus
 
 /// `trimtab analyze`: one evaluation against Prometheus, written as a report.
@@ -11,20 +12,40 @@ struct AnalyzeCommand: AsyncParsableCommand {
         discussion: """
         Sends one range query per indicator for all targets at once, scores every check, lists the \
         breaches that held for their whole `for` window, and plans the changes the policy's actions call \
-        for, with every safety rule. The plan is a dry-run: nothing in the cluster is changed.
+        for, with every safety rule.
+
+        Without cluster options the plan is made from metrics alone. With --kubeconfig, --context or \
+        --in-cluster, Trimtab also reads the cluster (HorizontalPodAutoscalers, the trimtab.io/freeze \
+        annotation, the journal's earlier changes) and asks the API server to judge every proposed change \
+        with dryRun=All: the report says "would apply" or "would be rejected: 403 …". Nothing is changed.
+
+        With --apply (or `mode: enforce` in the policy), the changes are made: each is journaled before it \
+        is written and completed after, annotated on the workload (trimtab.io/last-change) and recorded as \
+        an Event. The same run first finishes what a crashed run left half-done, and verifies earlier \
+        changes whose safety.verifyAfter has passed, rolling back those that made things worse.
 
         Examples:
           trimtab analyze --prometheus http://127.0.0.1:9090
+          trimtab analyze --prometheus http://127.0.0.1:9090 --kubeconfig ~/.kube/config           # dry-run on the API server
+          trimtab analyze --prometheus http://prometheus:9090 --in-cluster --apply --journal /data/journal
           trimtab analyze --prometheus https://prom.example --bearer-token-file /var/run/secrets/token --policy policies/
           trimtab analyze --prometheus http://127.0.0.1:9090 --format json --output - | jq .assessment.score
 
         Exit codes: 0 the analysis ran (whatever health it found); 1 invalid policy or flags; \
-        3 Prometheus could not be read (the report is still written, and says what is unknown).
+        3 Prometheus could not be read (the report is still written, and says what is unknown; no change \
+        is made); 4 the cluster could not be read or a change was refused (the report says which).
         """
     )
 
     @OptionGroup(title: "Prometheus") var prometheus: PrometheusOptions
     @OptionGroup(title: "Policy") var policy: PolicyOptions
+    @OptionGroup(title: "Cluster") var kube: KubeOptions
+
+    @Flag(help: "Apply the proposed changes (enforce), whatever the policy's mode. Needs a cluster.")
+    var apply = false
+
+    @Flag(help: "Only plan, even when the policy says mode: enforce.")
+    var dryRun = false
 
     @Option(help: ArgumentHelp("Evaluate at this time: now, an RFC 3339 time, or Unix seconds.", valueName: "time"))
     var at: String = "now"
@@ -45,11 +66,25 @@ struct AnalyzeCommand: AsyncParsableCommand {
         let time = try TimeArgument.parse(at)
         let client = try prometheus.clientOrExit()
         let quiet = self.quiet
-        let run = AnalysisRun(policy: policy, source: client, time: time, maxConcurrentQueries: prometheus.maxConcurrentQueries)
+        if apply && dryRun { throw ValidationError("--apply and --dry-run contradict each other") }
+        let mode: PolicyMode = apply ? .enforce : dryRun ? .dryRun : policy.mode
+        var cluster: ClusterCycle?
+        var kubeClient: KubeClient?
+        let endpoints = HTTPEndpointClient()
+        if kube.given || mode == .enforce {
+            let kubeClient_ = try kube.clientOrExit()
+            kubeClient = kubeClient_
+            let executor = Executor(client: kubeClient_, http: endpoints, journal: FileJournal(directory: kube.journalDirectory), policy: policy)
+            cluster = ClusterCycle(executor: executor, mode: mode)
+        }
+        let run = AnalysisRun(policy: policy, source: client, time: time, maxConcurrentQueries: prometheus.maxConcurrentQueries,
+                              cluster: cluster)
         let progress: (@Sendable (String) -> Void)?
         if quiet { progress = nil } else { progress = { line in printError(line) } }
         let outcome = await run.execute(progress: progress)
         await client.shutdown()
+        await kubeClient?.shutdown()
+        await endpoints.shutdown()
         try Self.deliver(outcome, format: format, output: output, defaultName: "analysis", quiet: quiet)
     }
 
@@ -67,6 +102,10 @@ struct AnalyzeCommand: AsyncParsableCommand {
         if !outcome.errors.isEmpty {
             reportMetricsErrors(outcome.errors)
             throw TrimtabExit.metricsUnavailable
+        }
+        if !outcome.clusterErrors.isEmpty {
+            for error in outcome.clusterErrors { printError("error: \(error)") }
+            throw TrimtabExit.clusterFailed
         }
     }
 }

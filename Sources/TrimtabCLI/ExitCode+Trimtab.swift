@@ -10,6 +10,8 @@ public enum TrimtabExit {
     public static let gateFailed = ExitCode(2)
     /// Metrics could not be read: Prometheus was unreachable or a query failed. The report still says what was known.
     public static let metricsUnavailable = ExitCode(3)
+    /// The cluster could not be read or a change could not be made: nothing further was changed.
+    public static let clusterFailed = ExitCode(4)
 }
 
 /// Prints to standard error, for progress and diagnostics, keeping standard output for results.

@@ -12,11 +12,17 @@ public struct TrimtabCommand: AsyncParsableCommand {
           trimtab analyze --prometheus http://prometheus:9090
         Check a policy before you use it:
           trimtab policy lint policies/
+        Check the plan against the cluster (dry-run), then apply it, and undo a change:
+          trimtab analyze --prometheus http://prometheus:9090 --kubeconfig ~/.kube/config
+          trimtab analyze --prometheus http://prometheus:9090 --kubeconfig ~/.kube/config --apply
+          trimtab history; trimtab rollback ID
 
-        Exit codes: 0 ran; 1 invalid input (policy, file, flag); 2 gate failed; 3 metrics could not be read.
+        Exit codes: 0 ran; 1 invalid input (policy, file, flag); 2 gate failed; 3 metrics could not be read;
+        4 the cluster could not be read or refused a change.
         """,
         version: "0.1.0",
-        subcommands: [AnalyzeCommand.self, ReportCommand.self, PolicyCommand.self, DemoCommand.self, SandboxCommand.self]
+        subcommands: [AnalyzeCommand.self, ReportCommand.self, RollbackCommand.self, JournalHistoryCommand.self, PolicyCommand.self,
+                      DemoCommand.self, SandboxCommand.self]
     )
 
     public init() {}

@@ -1,0 +1,148 @@
+import ArgumentParser
+import Foundation
+import TrimtabCore
+import TrimtabKube
+
+/// `trimtab rollback`: restore the value a change replaced.
+struct RollbackCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollback",
+        abstract: "Restore the previous value of a change Trimtab made, by its journal id or the last one.",
+        discussion: """
+        Reads the journal entry, checks that the object still holds what Trimtab set (someone may have \
+        changed it since: then it refuses, unless --force), writes the recorded previous value with \
+        optimistic concurrency, and records it in the journal, an annotation and an Event. Running the \
+        command is the explicit choice to act; --dry-run asks the API server to judge it without storing.
+
+        Examples:
+          trimtab history                                   # find the id
+          trimtab rollback c1a2b3c4d --kubeconfig ~/.kube/config
+          trimtab rollback --last shop/checkout --dry-run
+
+        Exit codes: 0 restored (or would be); 1 no such change, or it cannot be rolled back; 4 the cluster refused.
+        """
+    )
+
+    @Argument(help: ArgumentHelp("The journal id of the change (see trimtab history); with --last, a target such as shop/checkout.",
+                                 valueName: "id-or-target"))
+    var id: String?
+
+    @Flag(help: "Roll back the most recent applied change (of the target given, when one is).")
+    var last = false
+
+    @OptionGroup(title: "Cluster") var kube: KubeOptions
+
+    @Flag(help: "Restore even when the object no longer holds the value Trimtab set.")
+    var force = false
+
+    @Flag(help: "Ask the API server to judge the rollback (dryRun=All) without storing anything.")
+    var dryRun = false
+
+    @Option(help: ArgumentHelp("Why, for the journal and the Event.", valueName: "text"))
+    var reason: String = "rolled back by hand"
+
+    mutating func validate() throws {
+        if id == nil && !last { throw ValidationError("say which change: trimtab rollback ID, or --last [TARGET] (see trimtab history)") }
+    }
+
+    func run() async throws {
+        let journal = FileJournal(directory: kube.journalDirectory)
+        let entries: [JournalEntry]
+        do { entries = try journal.entries() } catch {
+            printError("error: \(error)")
+            throw TrimtabExit.invalidInput
+        }
+        let entry: JournalEntry
+        if let id, !last {
+            guard let found = entries.first(where: { $0.id == id }) else {
+                printError("error: no change \(id) in the journal \(kube.journalDirectory) (\(entries.count) entries; see trimtab history)")
+                throw TrimtabExit.invalidInput
+            }
+            entry = found
+        } else {
+            let target = id
+            let candidates = entries.filter { [.applied, .verified].contains($0.state) && (target == nil || $0.target.description == target) }
+            guard let found = candidates.max(by: { ($0.appliedAt ?? 0, $0.createdAt) < ($1.appliedAt ?? 0, $1.createdAt) }) else {
+                printError("error: no applied change\(target.map { " of \($0)" } ?? "") to roll back in \(kube.journalDirectory)")
+                throw TrimtabExit.invalidInput
+            }
+            entry = found
+        }
+        let client = try kube.clientOrExit()
+        let endpoints = HTTPEndpointClient()
+        let policy = Policy(name: "rollback", indicators: [], checks: [])
+        let executor = Executor(client: client, http: endpoints, journal: journal, policy: policy)
+        let time = Date().timeIntervalSince1970.rounded(.down)
+        do {
+            let event = try await executor.rollback(entry, reason: reason, time: time, force: force, dryRun: dryRun)
+            print("\(event.journalID) \(event.target) \(event.knob): \(event.detail)")
+            await client.shutdown()
+            await endpoints.shutdown()
+        } catch {
+            await client.shutdown()
+            await endpoints.shutdown()
+            printError("error: \(error)")
+            if case .kube = error { throw TrimtabExit.clusterFailed }
+            throw TrimtabExit.invalidInput
+        }
+    }
+}
+
+/// `trimtab history`: the journal, newest first.
+struct JournalHistoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "List the changes Trimtab made or began, newest first, from the journal.",
+        discussion: """
+        Each line: the journal id (for trimtab rollback), when, the target, the knob, before → after, \
+        the state (begun, applied, verified, rolling-back, rolled-back, not-applied, superseded) and why. \
+        --verbose adds every state change with its reason.
+
+        Examples:
+          trimtab history
+          trimtab history --target shop/checkout --verbose
+          trimtab history --format json | jq '.[0]'
+        """
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case table, json }
+
+    @Option(help: ArgumentHelp("The directory of the change journal (default $TRIMTAB_JOURNAL, else .trimtab/journal).", valueName: "dir"))
+    var journal: String?
+
+    @Option(help: ArgumentHelp("Only this target, e.g. shop/checkout.", valueName: "target"))
+    var target: String?
+
+    @Option(help: ArgumentHelp("table or json.", valueName: "format"))
+    var format: Format = .table
+
+    @Flag(name: .shortAndLong, help: "Show every state change of each entry.")
+    var verbose = false
+
+    func run() throws {
+        let directory = journal ?? ProcessInfo.processInfo.environment["TRIMTAB_JOURNAL"].flatMap { $0.isEmpty ? nil : $0 } ?? ".trimtab/journal"
+        var entries: [JournalEntry]
+        do { entries = try FileJournal(directory: directory).entries() } catch {
+            printError("error: \(error)")
+            throw TrimtabExit.invalidInput
+        }
+        if let target { entries = entries.filter { $0.target.description == target } }
+        entries.reverse()
+        switch format {
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(entries), as: UTF8.self))
+        case .table:
+            if entries.isEmpty {
+                print("no changes in the journal \(directory)" + (target.map { " for \($0)" } ?? ""))
+                return
+            }
+            for entry in entries {
+                print("\(entry.id)  \(Formatting.time(entry.createdAt))  \(entry.target)  \(entry.knob)  \(entry.before ?? "∅") → \(entry.after)  \(entry.state.rawValue)")
+                print("    \(entry.reason)")
+                if verbose { for note in entry.notes { print("    · \(note)") } }
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+import TrimtabCore
+
+/// What a knob holds now, and the version of the object it was read from.
+public struct KnobReading: Sendable, Equatable {
+    /// The value as the object spells it; `nil` when the key or variable is absent.
+    public var value: String?
+    /// The object's `metadata.resourceVersion` (or an HTTP ETag): a write is conditional on it.
+    public var version: String?
+    /// Where exactly the value was found (the container of an env var).
+    public var location: String?
+
+    public init(value: String?, version: String?, location: String? = nil) {
+        self.value = value
+        self.version = version
+        self.location = location
+    }
+}
+
+/// Reads and writes one knob of one workload. Every write is conditional on the version read, so a
+/// concurrent change is answered with a conflict and never overwritten blindly.
+public protocol Actuator: Sendable {
+    var knob: Knob { get }
+    var workload: WorkloadRef { get }
+    /// Whether the API server can judge a write without storing it (`dryRun=All`).
+    var supportsServerDryRun: Bool { get }
+    func read() async throws(KubeError) -> KnobReading
+    /// Writes `value` (`nil` removes the key or variable) over what `reading` saw.
+    func write(_ value: String?, over reading: KnobReading, dryRun: Bool) async throws(KubeError)
+}
+
+extension Actuator {
+    public var supportsServerDryRun: Bool { true }
+}
+
+/// The actuator for a knob of a workload.
+public enum Actuators {
+    public static func make(_ knob: Knob, workload: WorkloadRef, client: KubeClient, http: HTTPEndpointClient) throws(KubeError) -> any Actuator {
+        let resource = try KubeResource.workload(kind: workload.kind)
+        switch knob {
+        case .replicas:
+            return ReplicasActuator(client: client, workload: workload, resource: resource)
+        case .configMap(let name, let key, let restart):
+            return ConfigMapActuator(client: client, workload: workload, resource: resource, configMap: name, key: key, restart: restart)
+        case .env(let name, let container):
+            return EnvActuator(client: client, workload: workload, resource: resource, variable: name, container: container)
+        case .http(let url):
+            return HTTPEndpointActuator(client: http, workload: workload, url: url)
+        case .autoscalerMaxReplicas(let name):
+            return AutoscalerActuator(client: client, workload: workload, autoscaler: name)
+        }
+    }
+}
+
+/// Replicas of a Deployment or StatefulSet, through the `scale` subresource.
+struct ReplicasActuator: Actuator {
+    let client: KubeClient
+    let workload: WorkloadRef
+    let resource: KubeResource
+    var knob: Knob { .replicas }
+
+    func read() async throws(KubeError) -> KnobReading {
+        let scale = try await client.get(ScaleObject.self, resource, namespace: workload.namespace, name: workload.name, subresource: "scale")
+        return KnobReading(value: String(scale.spec?.replicas ?? 0), version: scale.metadata.resourceVersion)
+    }
+
+    func write(_ value: String?, over reading: KnobReading, dryRun: Bool) async throws(KubeError) {
+        guard let text = value, let replicas = Int(text), replicas >= 0 else {
+            throw KubeError(kind: .invalid, message: "replicas must be a whole number of at least 0, not \(value ?? "nothing")")
+        }
+        var metadata: [String: Any] = ["name": workload.name, "namespace": workload.namespace]
+        if let version = reading.version { metadata["resourceVersion"] = version }
+        try await client.update(resource, namespace: workload.namespace, name: workload.name, subresource: "scale",
+                                body: ["apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": metadata, "spec": ["replicas": replicas]],
+                                dryRun: dryRun)
+    }
+}
+
+/// A key of a ConfigMap the application reads, optionally followed by a rollout restart of the workload.
+struct ConfigMapActuator: Actuator {
+    let client: KubeClient
+    let workload: WorkloadRef
+    let resource: KubeResource
+    let configMap: String
+    let key: String
+    let restart: Bool
+    var knob: Knob { .configMap(name: configMap, key: key, restart: restart) }
+
+    func read() async throws(KubeError) -> KnobReading {
+        let object = try await client.get(ConfigMapObject.self, .configMaps, namespace: workload.namespace, name: configMap)
+        return KnobReading(value: object.data?[key], version: object.metadata.resourceVersion)
+    }
+
+    func write(_ value: String?, over reading: KnobReading, dryRun: Bool) async throws(KubeError) {
+        var metadata: [String: Any] = [:]
+        if let version = reading.version { metadata["resourceVersion"] = version }
+        let data: [String: Any] = [key: value.map { $0 as Any } ?? NSNull()]
+        try await client.patch(.configMaps, namespace: workload.namespace, name: configMap, .merge,
+                               body: ["metadata": metadata, "data": data], dryRun: dryRun)
+        if restart {
+            // As `kubectl rollout restart` does: a new pod-template annotation rolls the pods.
+            let stamp = Date().ISO8601Format()
+            try await client.patch(resource, namespace: workload.namespace, name: workload.name, .strategicMerge,
+                                   body: ["spec": ["template": ["metadata": ["annotations": ["kubectl.kubernetes.io/restartedAt": stamp]]]]],
+                                   dryRun: dryRun)
+        }
+    }
+}
+
+/// An environment variable of a container in the workload's pod template. Changing it rolls the pods.
+struct EnvActuator: Actuator {
+    let client: KubeClient
+    let workload: WorkloadRef
+    let resource: KubeResource
+    let variable: String
+    /// The container; the first one when `nil`.
+    let container: String?
+    var knob: Knob { .env(name: variable, container: container) }
+
+    func read() async throws(KubeError) -> KnobReading {
+        let object = try await client.get(WorkloadObject.self, resource, namespace: workload.namespace, name: workload.name)
+        let containers = object.spec?.template?.spec?.containers ?? []
+        guard let found = container.map({ name in containers.first { $0.name == name } }) ?? containers.first else {
+            throw KubeError(kind: .notFound, message: "\(workload) has no container \(container.map { "named \($0)" } ?? "at all"); its containers: \(containers.map(\.name).joined(separator: ", "))")
+        }
+        let env = found.env?.first { $0.name == variable }
+        if env?.valueFrom != nil {
+            throw KubeError(kind: .unsupported, message: "env \(variable) of container \(found.name) in \(workload) is set from a reference (valueFrom); change it at its source, or point the policy's knob at that ConfigMap key")
+        }
+        return KnobReading(value: env?.value, version: object.metadata.resourceVersion, location: found.name)
+    }
+
+    func write(_ value: String?, over reading: KnobReading, dryRun: Bool) async throws(KubeError) {
+        guard let containerName = reading.location ?? container else {
+            throw KubeError(kind: .notFound, message: "no container to set \(variable) in")
+        }
+        var metadata: [String: Any] = [:]
+        if let version = reading.version { metadata["resourceVersion"] = version }
+        // A strategic merge patch merges containers and env by name: only this variable changes.
+        let entry: [String: Any] = value.map { ["name": variable, "value": $0] } ?? ["name": variable, "$patch": "delete"]
+        let body: [String: Any] = ["metadata": metadata,
+                                   "spec": ["template": ["spec": ["containers": [["name": containerName, "env": [entry]]]]]]]
+        try await client.patch(resource, namespace: workload.namespace, name: workload.name, .strategicMerge, body: body, dryRun: dryRun)
+    }
+}
+
+/// The `maxReplicas` of the HorizontalPodAutoscaler that owns a workload's replicas.
+struct AutoscalerActuator: Actuator {
+    let client: KubeClient
+    let workload: WorkloadRef
+    let autoscaler: String
+    var knob: Knob { .autoscalerMaxReplicas(name: autoscaler) }
+
+    func read() async throws(KubeError) -> KnobReading {
+        let object = try await client.get(AutoscalerObject.self, .horizontalPodAutoscalers, namespace: workload.namespace, name: autoscaler)
+        return KnobReading(value: String(object.spec.maxReplicas), version: object.metadata.resourceVersion)
+    }
+
+    func write(_ value: String?, over reading: KnobReading, dryRun: Bool) async throws(KubeError) {
+        guard let text = value, let replicas = Int(text), replicas >= 1 else {
+            throw KubeError(kind: .invalid, message: "maxReplicas must be a whole number of at least 1, not \(value ?? "nothing")")
+        }
+        var metadata: [String: Any] = [:]
+        if let version = reading.version { metadata["resourceVersion"] = version }
+        try await client.patch(.horizontalPodAutoscalers, namespace: workload.namespace, name: autoscaler, .merge,
+                               body: ["metadata": metadata, "spec": ["maxReplicas": replicas]], dryRun: dryRun)
+    }
+}

@@ -1,0 +1,59 @@
+import TrimtabCore
+
+/// The cluster side of one evaluation: read the cluster's facts and the journal, finish what a crash
+/// left open, verify earlier changes, plan with all of that, and carry the plan out.
+public struct ClusterCycle: Sendable {
+    public let executor: Executor
+    public let mode: PolicyMode
+
+    public init(executor: Executor, mode: PolicyMode) {
+        self.executor = executor
+        self.mode = mode
+    }
+
+    public struct Outcome: Sendable {
+        public var plan: Plan?
+        public var execution: ExecutionReport
+        /// Errors that made the cluster side incomplete: nothing was changed after them.
+        public var errors: [String]
+    }
+
+    public func run(_ assessment: Assessment, snapshot: Snapshot, time: Double) async -> Outcome {
+        let policy = executor.policy
+        var report = ExecutionReport(mode: mode, cluster: executor.client.server)
+        var errors: [String] = []
+        // Facts first: without them the plan could fight an autoscaler or touch a frozen workload.
+        let facts: ClusterFacts
+        do {
+            facts = try await ClusterFacts.read(targets: assessment.targets.map(\.target), policy: policy, client: executor.client)
+        } catch {
+            errors.append("could not read the cluster: \(error)")
+            report.notes.append("The cluster could not be read, so nothing was planned against it or changed.")
+            return Outcome(plan: nil, execution: report, errors: errors)
+        }
+        report.notes += facts.notes
+        do {
+            if mode == .enforce {
+                report.journal += try await executor.recover(time: time)
+                report.journal += try await executor.verify(assessment, time: time)
+            } else {
+                let open = try executor.journal.entries().filter { $0.state.isOpen }
+                if !open.isEmpty {
+                    report.notes.append("\(open.count) journal entr\(open.count == 1 ? "y waits" : "ies wait") to be recovered or verified; a run with --apply does that.")
+                }
+            }
+            let history = try executor.journal.entries().flatMap(\.changeRecords)
+            let context = PlanContext(history: history, frozenTargets: facts.frozen, autoscalers: facts.autoscalers)
+            var plan = Planner.plan(assessment, snapshot: snapshot, policy: policy, context: context)
+            plan.mode = mode
+            report.outcomes = try await executor.execute(plan, assessment: assessment, mode: mode, time: time)
+            for outcome in report.outcomes where [.rejected, .uncertain].contains(outcome.result) || outcome.detail.hasPrefix("not tried") {
+                errors.append("\(outcome.target) \(outcome.knob): \(outcome.detail)")
+            }
+            return Outcome(plan: plan, execution: report, errors: errors)
+        } catch {
+            errors.append("the journal failed, so nothing more was changed: \(error)")
+            return Outcome(plan: nil, execution: report, errors: errors)
+        }
+    }
+}

@@ -1,0 +1,182 @@
+import Foundation
+import TrimtabCore
+
+/// Carries a plan out on the cluster: dry-run through the API server's `dryRun=All`, or enforce with a
+/// journal entry written before each change and completed after it. Also finishes what a crash left
+/// open, verifies applied changes and rolls back what made things worse.
+public struct Executor: Sendable {
+    public let client: KubeClient
+    public let http: HTTPEndpointClient
+    public let journal: any JournalStore
+    public let policy: Policy
+    /// Points where a test can stop the executor as a crash would (by throwing).
+    public var hooks: Hooks
+
+    public struct Hooks: Sendable {
+        /// After the write-ahead entry is saved, before the change is written.
+        public var afterBegin: (@Sendable (JournalEntry) throws -> Void)?
+        /// After the change is written, before its entry is completed.
+        public var afterApply: (@Sendable (JournalEntry) throws -> Void)?
+        public init(afterBegin: (@Sendable (JournalEntry) throws -> Void)? = nil, afterApply: (@Sendable (JournalEntry) throws -> Void)? = nil) {
+            self.afterBegin = afterBegin
+            self.afterApply = afterApply
+        }
+    }
+
+    public init(client: KubeClient, http: HTTPEndpointClient, journal: any JournalStore, policy: Policy, hooks: Hooks = Hooks()) {
+        self.client = client
+        self.http = http
+        self.journal = journal
+        self.policy = policy
+        self.hooks = hooks
+    }
+
+    /// The annotation on a workload that says what Trimtab changed last, and from what.
+    public static let lastChangeAnnotation = "trimtab.io/last-change"
+
+    func actuator(for entry: JournalEntry) throws(KubeError) -> any Actuator {
+        try Actuators.make(entry.knob, workload: entry.workload, client: client, http: http)
+    }
+
+    // MARK: Plan
+
+    /// Carries out the proposed actions of a plan. In dry-run, nothing is stored anywhere.
+    public func execute(_ plan: Plan, assessment: Assessment, mode: PolicyMode, time: Double) async throws(JournalError) -> [ActionOutcome] {
+        var outcomes: [ActionOutcome] = []
+        var stopped: String?
+        let known = Set(try journal.entries().map(\.id))
+        for action in plan.actions {
+            func outcome(_ result: ActionOutcome.Result, _ detail: String, journal id: String? = nil) {
+                outcomes.append(ActionOutcome(actionID: action.id, target: action.target, knob: action.knob, result: result, journalID: id, detail: detail))
+            }
+            guard action.decision == .proposed else { continue }
+            if let stopped {
+                outcome(.skipped, "not tried: \(stopped)")
+                continue
+            }
+            guard let workload = WorkloadRef.resolve(action.target, selector: policy.targets) else {
+                outcome(.skipped, "cannot tell the workload of \(action.target) from its labels \(action.target.labelNames.joined(separator: ", ")) (need namespace and \(policy.targets.kind.lowercased()))")
+                continue
+            }
+            let id = JournalEntry.id(for: action.id)
+            if known.contains(id) {
+                outcome(.skipped, "already journaled as \(id); a change is never applied twice", journal: id)
+                continue
+            }
+            do {
+                let actuator = try Actuators.make(action.knob, workload: workload, client: client, http: http)
+                let reading = try await actuator.read()
+                guard KnobValue.matches(reading.value, action.current) else {
+                    outcome(.conflict, "\(workload) holds \(reading.value ?? "nothing") for \(action.knob), not the \(KnobValue.text(action.current)) the plan was made from; nothing written, decided again next cycle")
+                    continue
+                }
+                let after = KnobValue.text(action.proposed)
+                if mode == .dryRun {
+                    try await actuator.write(after, over: reading, dryRun: true)
+                    outcome(.wouldApply, actuator.supportsServerDryRun
+                            ? "would set \(action.knob) of \(workload) from \(reading.value ?? "nothing") to \(after): the API server accepted it with dryRun=All"
+                            : "would set \(action.knob) from \(reading.value ?? "nothing") to \(after) (the endpoint has no server-side dry-run; only the read was tried)")
+                    continue
+                }
+                let target = assessment.targets.first { $0.target == action.target }
+                var entry = JournalEntry(id: id, actionID: action.id, target: action.target, workload: workload, action: action.action,
+                                         knob: action.knob, before: reading.value, after: after, reason: action.reason,
+                                         evidence: action.evidence, baseline: .of(target, trigger: action.trigger), state: .begun,
+                                         createdAt: time, verifyAfterSeconds: policy.safety.verifyAfterSeconds,
+                                         rollbackIfScoreDropsBy: policy.safety.rollbackIfScoreDropsBy)
+                entry.notes.append("\(Formatting.time(time)) begun: \(reading.value ?? "nothing") → \(after)")
+                try journal.save(entry)
+                try hooks.afterBegin?(entry)
+                let written = try await writeResolvingConflict(actuator, entry.after, over: reading, expected: entry.before)
+                if written { try hooks.afterApply?(entry) }
+                guard written else {
+                    entry.move(to: .superseded, at: time, note: "another writer changed \(action.knob) between read and write; not overwritten")
+                    try journal.save(entry)
+                    outcome(.conflict, "another writer changed \(action.knob) of \(workload) between read and write (409); not overwritten", journal: id)
+                    continue
+                }
+                entry.move(to: .applied, at: time, note: "\(action.knob) set to \(after); verified after \(PolicyDuration.format(entry.verifyAfterSeconds))")
+                try journal.save(entry)
+                let extras = await record(entry, reason: "TrimtabChanged", type: "Normal",
+                                          message: "Trimtab set \(action.knob) from \(entry.before ?? "nothing") to \(after) (change \(id)): \(action.reason)", time: time)
+                if !extras.isEmpty {
+                    entry.notes += extras
+                    try journal.save(entry)
+                }
+                outcome(.applied, "set \(action.knob) of \(workload) from \(entry.before ?? "nothing") to \(after)", journal: id)
+            } catch let error as KubeError {
+                let journaled = (try? journal.entry(id: id)) ?? nil
+                if var entry = journaled, entry.state == .begun {
+                    if error.kind == .timeout || error.kind == .connection {
+                        // The write may or may not have landed: the next run reads the object and resolves the entry.
+                        outcome(.uncertain, "\(error); the journal entry stays begun and the next run finds out whether it landed", journal: id)
+                    } else {
+                        entry.move(to: .notApplied, at: time, note: "the API server refused it: \(error)")
+                        try journal.save(entry)
+                        outcome(.rejected, error.description, journal: id)
+                    }
+                } else {
+                    outcome(mode == .dryRun ? .wouldBeRejected : .rejected, error.description)
+                }
+                if error.isClusterFailure { stopped = "the cluster API is failing (\(error.kind.rawValue)); no further change this cycle" }
+            } catch let error as JournalError {
+                throw error
+            } catch {
+                // A hook's simulated crash: stop here, as a crashed process would.
+                throw JournalError(description: "stopped: \(error)")
+            }
+        }
+        return outcomes
+    }
+
+    /// Writes over `reading`; on a 409 re-reads, and writes again only if the value is still the one
+    /// the decision was made from (another field changed). Returns false when the value itself changed.
+    func writeResolvingConflict(_ actuator: any Actuator, _ value: String?, over reading: KnobReading, expected: String?) async throws(KubeError) -> Bool {
+        var reading = reading
+        for attempt in 1...3 {
+            do {
+                try await actuator.write(value, over: reading, dryRun: false)
+                return true
+            } catch let error where error.kind == .conflict && attempt < 3 {
+                reading = try await actuator.read()
+                if reading.value != expected { return false }
+            }
+        }
+        return false
+    }
+
+    // MARK: Events and annotations
+
+    /// Records a change where `kubectl describe` shows it: an Event on the workload and an annotation
+    /// with the previous value. Best effort: a failure is noted, the change stands.
+    func record(_ entry: JournalEntry, reason: String, type: String, message: String, time: Double) async -> [String] {
+        var notes: [String] = []
+        let stamp = Formatting.time(time)
+        let annotation: [String: Any] = ["id": entry.id, "knob": entry.knob.description, "from": entry.before ?? NSNull(),
+                                         "to": entry.after, "state": entry.state.rawValue, "at": stamp]
+        do {
+            let resource = try KubeResource.workload(kind: entry.workload.kind)
+            let text = String(decoding: try KubeClient.json(annotation), as: UTF8.self)
+            try await client.patch(resource, namespace: entry.workload.namespace, name: entry.workload.name, .merge,
+                                   body: ["metadata": ["annotations": [Self.lastChangeAnnotation: text]]], dryRun: false)
+        } catch {
+            notes.append("\(stamp) could not annotate \(entry.workload): \(error)")
+        }
+        let event: [String: Any] = [
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": ["generateName": "\(entry.workload.name).trimtab-", "namespace": entry.workload.namespace],
+            "involvedObject": ["apiVersion": "apps/v1", "kind": entry.workload.kind, "name": entry.workload.name,
+                               "namespace": entry.workload.namespace],
+            "reason": reason, "message": String(message.prefix(1000)), "type": type,
+            "source": ["component": "trimtab"], "reportingComponent": "trimtab",
+            "reportingInstance": ProcessInfo.processInfo.hostName,
+            "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
+        ]
+        do {
+            try await client.create(.events, namespace: entry.workload.namespace, body: event)
+        } catch {
+            notes.append("\(stamp) could not record an Event on \(entry.workload): \(error)")
+        }
+        return notes
+    }
+}

@@ -1,0 +1,70 @@
+/// The parts of Kubernetes objects Trimtab reads. Unknown fields are ignored when decoding.
+public struct ObjectMeta: Codable, Sendable, Equatable {
+    public var name: String?
+    public var namespace: String?
+    public var uid: String?
+    public var resourceVersion: String?
+    public var annotations: [String: String]?
+    public var labels: [String: String]?
+}
+
+/// The `autoscaling/v1` Scale subresource.
+struct ScaleObject: Decodable {
+    struct Spec: Decodable { var replicas: Int? }
+    var metadata: ObjectMeta
+    var spec: Spec?
+}
+
+/// A Deployment or StatefulSet: replicas and the pod template's containers.
+struct WorkloadObject: Decodable {
+    struct Spec: Decodable {
+        var replicas: Int?
+        var template: Template?
+    }
+    struct Template: Decodable {
+        var metadata: ObjectMeta?
+        var spec: PodSpec?
+    }
+    struct PodSpec: Decodable {
+        var containers: [Container]?
+    }
+    struct Container: Decodable {
+        var name: String
+        var env: [EnvVar]?
+    }
+    struct EnvVar: Decodable {
+        var name: String
+        var value: String?
+        var valueFrom: Ignored?
+    }
+    var metadata: ObjectMeta
+    var spec: Spec?
+}
+
+struct WorkloadList: Decodable {
+    var items: [WorkloadObject]
+}
+
+struct ConfigMapObject: Decodable {
+    var metadata: ObjectMeta
+    var data: [String: String]?
+}
+
+/// An `autoscaling/v2` HorizontalPodAutoscaler.
+public struct AutoscalerObject: Decodable, Sendable {
+    public struct Spec: Decodable, Sendable {
+        public struct Reference: Decodable, Sendable {
+            public var kind: String
+            public var name: String
+        }
+        public var scaleTargetRef: Reference
+        public var minReplicas: Int?
+        public var maxReplicas: Int
+    }
+    public var metadata: ObjectMeta
+    public var spec: Spec
+}
+
+struct AutoscalerList: Decodable {
+    var items: [AutoscalerObject]
+}
