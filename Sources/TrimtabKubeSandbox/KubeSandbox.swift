@@ -1,0 +1,1 @@
+// The sandbox Kubernetes API server: placeholder until it is written.
