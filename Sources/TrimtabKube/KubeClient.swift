@@ -122,7 +122,7 @@ public final class KubeClient: Sendable {
 
     static func json(_ body: [String: Any]) throws(KubeError) -> Data {
         do {
-            return try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+            return try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])
         } catch {
             throw KubeError(kind: .badRequest, message: "could not encode the request body: \(error)")
         }

@@ -1,0 +1,154 @@
+import Foundation
+import Testing
+@testable import TrimtabCore
+import TrimtabKube
+import TrimtabKubeSandbox
+
+/// Every actuator against the sandbox API server: dry-run, apply, rollback and conflicts.
+@Suite("Actuators against the sandbox API server")
+struct ActuatorTests {
+    static let knobs: [(Knob, Double, Double)] = [
+        (.replicas, 4, 7),
+        (.configMap(name: "api-config", key: "DB_POOL_SIZE"), 20, 28),
+        (.configMap(name: "api-config", key: "DB_POOL_SIZE", restart: true), 20, 28),
+        (.env(name: "DB_POOL_SIZE", container: nil), 20, 28),
+        (.env(name: "CACHE_TTL_SECONDS", container: "app"), 60, 120),
+    ]
+
+    @Test(arguments: knobs)
+    func dryRunChangesNothing(knob: Knob, from: Double, to: Double) async throws {
+        let cluster = try await ClusterFixture.start()
+        let before = cluster.sandbox.store.resourceVersion
+        let outcomes = try await cluster.executor().execute(onePlan(knob, from: from, to: to, mode: .dryRun), assessment: assessment(),
+                                                            mode: .dryRun, time: 1_000_000)
+        #expect(outcomes.map(\.result) == [.wouldApply], "\(outcomes)")
+        #expect(outcomes.first?.detail.contains("accepted it with dryRun=All") == true)
+        #expect(cluster.value(knob) == KnobValue.text(from))
+        #expect(cluster.sandbox.store.resourceVersion == before, "a dry-run stored something")
+        #expect(cluster.successfulWrites.isEmpty)
+        #expect(cluster.sandbox.requests.contains { $0.method != "GET" && $0.query.contains("dryRun=All") })
+        #expect(try cluster.journal.entries().isEmpty, "a dry-run journals nothing")
+        await cluster.stop()
+    }
+
+    @Test(arguments: knobs)
+    func applyJournalsAnnotatesRecordsAndRollsBack(knob: Knob, from: Double, to: Double) async throws {
+        let cluster = try await ClusterFixture.start()
+        let executor = cluster.executor()
+        let outcomes = try await executor.execute(onePlan(knob, from: from, to: to), assessment: assessment(), mode: .enforce, time: 1_000_000)
+        #expect(outcomes.map(\.result) == [.applied], "\(outcomes)")
+        #expect(cluster.value(knob) == KnobValue.text(to))
+        let entry = try #require(try cluster.journal.entries().first)
+        #expect(entry.state == .applied && entry.before == KnobValue.text(from) && entry.after == KnobValue.text(to))
+        #expect(entry.id == outcomes.first?.journalID)
+        // The annotation holds the previous value; the Event says what and why.
+        let annotation = try #require(cluster.deployment?[path: ["metadata", "annotations", Executor.lastChangeAnnotation]]?.stringValue)
+        #expect(annotation.contains("\"from\":\"\(KnobValue.text(from))\"") && annotation.contains("\"id\":\"\(entry.id)\""))
+        let event = try #require(cluster.events.first { $0["reason"]?.stringValue == "TrimtabChanged" })
+        #expect(event["message"]?.stringValue?.contains("because the test says so") == true)
+        if case .configMap(_, _, true) = knob {
+            #expect(cluster.deployment?[path: ["spec", "template", "metadata", "annotations", "kubectl.kubernetes.io/restartedAt"]] != nil)
+        }
+        if case .configMap = knob {
+            #expect(cluster.sandbox.object(apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "api-config")?[path: ["data", "OTHER"]] == "kept")
+        }
+        if case .env = knob {
+            // A strategic merge patch by name: the other variable is untouched.
+            #expect(cluster.value(.env(name: "DB_POOL_SIZE", container: nil)) != nil && cluster.value(.env(name: "CACHE_TTL_SECONDS", container: nil)) != nil)
+        }
+
+        let event2 = try await executor.rollback(entry, reason: "test rollback", time: 1_000_100, force: false)
+        #expect(event2.state == .rolledBack)
+        #expect(cluster.value(knob) == KnobValue.text(from))
+        #expect(try cluster.journal.entry(id: entry.id)?.state == .rolledBack)
+        #expect(cluster.events.contains { $0["reason"]?.stringValue == "TrimtabRolledBack" && $0["type"]?.stringValue == "Warning" })
+        await cluster.stop()
+    }
+
+    @Test func aVariableThatWasAbsentIsRemovedOnRollback() async throws {
+        let cluster = try await ClusterFixture.start()
+        let executor = cluster.executor()
+        // The plan was made from a value of 0 for a variable the pod template does not set: no match.
+        let outcomes = try await executor.execute(onePlan(.env(name: "NEW_KNOB", container: nil), from: 0, to: 5), assessment: assessment(),
+                                                  mode: .enforce, time: 1_000_000)
+        #expect(outcomes.map(\.result) == [.conflict])
+        #expect(cluster.value(.env(name: "NEW_KNOB", container: nil)) == nil)
+        // A journaled change from nothing is restored to nothing.
+        var entry = JournalEntry(id: "cabsent01", actionID: "x", target: ClusterFixture.target,
+                                 workload: WorkloadRef(kind: "Deployment", namespace: "shop", name: "api"), action: "test",
+                                 knob: .env(name: "NEW_KNOB", container: nil), before: nil, after: "5", reason: "r", evidence: [],
+                                 baseline: .of(nil, trigger: ""), state: .applied, createdAt: 1, verifyAfterSeconds: 1, rollbackIfScoreDropsBy: 1)
+        entry.appliedAt = 1
+        _ = try await cluster.client.patch(.deployments, namespace: "shop", name: "api", .strategicMerge,
+                                           body: ["spec": ["template": ["spec": ["containers": [["name": "app", "env": [["name": "NEW_KNOB", "value": "5"]]]]]]]],
+                                           dryRun: false)
+        try cluster.journal.save(entry)
+        _ = try await executor.rollback(entry, reason: "test", time: 2, force: false)
+        #expect(cluster.value(.env(name: "NEW_KNOB", container: nil)) == nil)
+        #expect(cluster.value(.env(name: "DB_POOL_SIZE", container: nil)) == "20")
+        await cluster.stop()
+    }
+
+    @Test(arguments: knobs)
+    func aConcurrentChangeToTheValueIsNeverOverwritten(knob: Knob, from: Double, to: Double) async throws {
+        let cluster = try await ClusterFixture.start()
+        let other = KnobValue.text(from + 1)
+        let path = knob == .replicas ? "/deployments/api/scale" : (knob.description.hasPrefix("configMap") ? "/configmaps/api-config" : "/deployments/api")
+        cluster.sandbox.afterNextRequest(method: "GET", pathContaining: path) { store in
+            Self.change(knob, to: other, in: store)
+        }
+        let outcomes = try await cluster.executor().execute(onePlan(knob, from: from, to: to), assessment: assessment(), mode: .enforce, time: 1_000_000)
+        #expect(outcomes.map(\.result) == [.conflict], "\(outcomes)")
+        #expect(cluster.value(knob) == other, "Trimtab overwrote another writer's value")
+        #expect(cluster.sandbox.requests.contains { $0.status == 409 })
+        #expect(try cluster.journal.entries().map(\.state) == [.superseded])
+        await cluster.stop()
+    }
+
+    @Test func aConcurrentChangeElsewhereIsReadAgainAndTheDecisionStands() async throws {
+        let cluster = try await ClusterFixture.start()
+        cluster.sandbox.afterNextRequest(method: "GET", pathContaining: "/deployments/api/scale") { store in
+            _ = try? store.mutate(apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "api") {
+                $0[path: ["metadata", "labels", "touched-by"]] = "someone-else"
+            }
+        }
+        let outcomes = try await cluster.executor().execute(onePlan(.replicas, from: 4, to: 7), assessment: assessment(), mode: .enforce, time: 1_000_000)
+        #expect(outcomes.map(\.result) == [.applied])
+        #expect(cluster.value(.replicas) == "7")
+        #expect(cluster.deployment?[path: ["metadata", "labels", "touched-by"]] == "someone-else")
+        #expect(cluster.sandbox.requests.filter { $0.method == "PUT" }.map(\.status) == [409, 200])
+        await cluster.stop()
+    }
+
+    @Test func aStalePlanIsNotWritten() async throws {
+        let cluster = try await ClusterFixture.start(objects: ClusterFixture.seed(replicas: 5))
+        let outcomes = try await cluster.executor().execute(onePlan(.replicas, from: 4, to: 7), assessment: assessment(), mode: .enforce, time: 1_000_000)
+        #expect(outcomes.map(\.result) == [.conflict])
+        #expect(outcomes[0].detail.contains("holds 5 for replicas, not the 4 the plan was made from"))
+        #expect(cluster.value(.replicas) == "5")
+        #expect(try cluster.journal.entries().isEmpty)
+        await cluster.stop()
+    }
+
+    /// Changes a knob's value in the store, as another writer would.
+    static func change(_ knob: Knob, to value: String, in store: ObjectStore) {
+        switch knob {
+        case .replicas:
+            _ = try? store.mutate(apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "api") {
+                $0[path: ["spec", "replicas"]] = .number(Double(value) ?? 0)
+            }
+        case .configMap(let name, let key, _):
+            _ = try? store.mutate(apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: name) { $0[path: ["data", key]] = .string(value) }
+        case .env(let name, _):
+            _ = try? store.mutate(apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "api") { object in
+                var containers = object[path: ["spec", "template", "spec", "containers"]]?.arrayValue ?? []
+                var env = containers[0]["env"]?.arrayValue ?? []
+                if let index = env.firstIndex(where: { $0["name"]?.stringValue == name }) { env[index]["value"] = .string(value) }
+                containers[0]["env"] = .array(env)
+                object[path: ["spec", "template", "spec", "containers"]] = .array(containers)
+            }
+        default:
+            break
+        }
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+import Testing
+@testable import TrimtabCore
+import TrimtabKube
+import TrimtabKubeSandbox
+import TrimtabSandbox
+
+/// Captures what this process writes to standard error while `body` runs.
+func capturingStandardError<T>(_ body: () async throws -> T) async rethrows -> (T, String) {
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("trimtab-stderr-\(UUID().uuidString)").path
+    FileManager.default.createFile(atPath: file, contents: nil)
+    let saved = dup(2)
+    let fd = open(file, O_WRONLY)
+    dup2(fd, 2)
+    close(fd)
+    defer { try? FileManager.default.removeItem(atPath: file) }
+    do {
+        let result = try await body()
+        dup2(saved, 2)
+        close(saved)
+        return (result, (try? String(contentsOfFile: file, encoding: .utf8)) ?? "")
+    } catch {
+        dup2(saved, 2)
+        close(saved)
+        throw error
+    }
+}
+
+/// The demo's metrics in a real Prometheus and the demo's workloads in the sandbox API server, with
+/// an HPA on `checkout` pinned at its maximum: `trimtab analyze --apply` as an operator runs it.
+@Suite("analyze --apply, history and rollback against Prometheus and the sandbox API server", .serialized)
+struct ClusterCommandTests {
+    static let token = "s3cr3t-operator-token-d41d8cd9"
+    static let password = "pr0m-passw0rd-77aa"
+
+    static func checkoutHPA() -> JSONValue {
+        ["apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+         "metadata": ["name": "checkout", "namespace": "shop"],
+         "spec": ["scaleTargetRef": ["apiVersion": "apps/v1", "kind": "Deployment", "name": "checkout"],
+                  "minReplicas": 2, "maxReplicas": 4]]
+    }
+
+    func env(_ sandbox: KubeSandbox, _ deployment: String, _ name: String) -> String? {
+        let containers = sandbox.object(apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: deployment)?[path: ["spec", "template", "spec", "containers"]]?.arrayValue ?? []
+        return containers.first?["env"]?.arrayValue?.first { $0["name"]?.stringValue == name }?["value"]?.stringValue
+    }
+
+    func replicas(_ sandbox: KubeSandbox, _ deployment: String) -> Int? {
+        sandbox.object(apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: deployment)?[path: ["spec", "replicas"]]?.intValue
+    }
+
+    @Test func applyThenHistoryThenRollback() async throws {
+        let step = DemoScenario.scrapeInterval
+        let end = (alignedNow() / step).rounded(.down) * step
+        var configuration = KubeSandbox.Configuration.demo
+        configuration.grants[Self.token] = .admin(user: "system:serviceaccount:trimtab:trimtab")
+        configuration.objects.append(Self.checkoutHPA())
+        let sandbox = try await KubeSandbox.start(configuration: configuration)
+        try await withTemporaryDirectory { dir in
+            let kubeconfig = dir.appendingPathComponent("kubeconfig").path
+            try sandbox.kubeconfig(token: Self.token, tokenInServerPath: false).write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+            let journal = dir.appendingPathComponent("journal").path
+            let markdown = dir.appendingPathComponent("apply.md").path
+            let json = dir.appendingPathComponent("apply.json").path
+            let (codes, errors) = try await capturingStandardError {
+                try await withPrometheus(DemoScenario.openMetrics(end: end)) { prometheus in
+                    // Credentials in the Prometheus URL: sent as basic auth, never shown.
+                    let url = prometheus.url.replacingOccurrences(of: "http://", with: "http://trimtab:\(Self.password)@")
+                    let base = ["analyze", "--prometheus", url, "--at", "\(Int(end))", "--kubeconfig", kubeconfig, "--journal", journal]
+                    let dry = await trimtab(base + ["--output", dir.appendingPathComponent("dry.md").path])
+                    let apply = await trimtab(base + ["--apply", "--output", markdown])
+                    // A second run at the same time plans the same actions: nothing is applied twice.
+                    let again = await trimtab(base + ["--apply", "--output", json, "--format", "json"])
+                    return [dry, apply, again]
+                }
+            }
+            #expect(codes == [0, 0, 0], "\(errors)")
+
+            // The dry-run asked the API server and changed nothing; the report says so.
+            let dry = try String(contentsOfFile: dir.appendingPathComponent("dry.md").path, encoding: .utf8)
+            #expect(dry.contains("## Changes on the cluster"))
+            #expect(dry.contains("would-apply"))
+
+            // checkout is CPU-bound, but its HPA owns the replicas: they are never written, and the
+            // plan proposes raising the HPA's maxReplicas instead (held: the policy only proposes).
+            #expect(replicas(sandbox, "checkout") == 4)
+            #expect(!sandbox.requests.contains { $0.method != "GET" && $0.path.contains("/deployments/checkout") })
+            let text = try String(contentsOfFile: markdown, encoding: .utf8)
+            #expect(text.contains("| shop/checkout | autoscalerMax | hpa checkout maxReplicas | 4 → 6 | ⏸ held: autoscaler |"), "\(text)")
+            #expect(text.contains("HorizontalPodAutoscaler checkout owns its replicas"))
+
+            // The pool-bound, cache-cold and idle services were changed.
+            #expect(env(sandbox, "payments", "DB_POOL_SIZE") == "28")
+            #expect(env(sandbox, "search", "CACHE_TTL_SECONDS") == "120")
+            #expect(replicas(sandbox, "catalog") == 3)
+            let entries = try FileJournal(directory: journal).entries()
+            #expect(entries.count == 3)
+            #expect(entries.allSatisfy { $0.state == .applied })
+            let report = try ReportEncoding.decode(try String(contentsOfFile: json, encoding: .utf8))
+            // The journal's changes put those knobs in cooldown: the second run holds them.
+            #expect(report.execution?.outcomes.isEmpty == true)
+            let cooling = report.plan?.held.filter { $0.failedRules.contains { $0.rule == "cooldown" } }.map(\.target.description).sorted()
+            #expect(cooling == ["shop/catalog", "shop/payments", "shop/search"])
+            #expect(report.context.mode == .enforce)
+
+            // history, then rollback --last of one target.
+            let (historyCode, _) = await capturingStandardError { await trimtab(["history", "--journal", journal]) }
+            #expect(historyCode == 0)
+            let rollback = await trimtab(["rollback", "--last", "shop/payments", "--kubeconfig", kubeconfig, "--journal", journal])
+            #expect(rollback == 0)
+            #expect(env(sandbox, "payments", "DB_POOL_SIZE") == "20")
+            let states = try FileJournal(directory: journal).entries().map { "\($0.target) \($0.state.rawValue)" }.sorted()
+            #expect(states == ["shop/catalog applied", "shop/payments rolled-back", "shop/search applied"])
+            // Rolling back what is already rolled back is refused.
+            let id = try #require(try FileJournal(directory: journal).entries().first { $0.target.description == "shop/payments" }?.id)
+            let (again, refusal) = await capturingStandardError {
+                await trimtab(["rollback", id, "--kubeconfig", kubeconfig, "--journal", journal])
+            }
+            #expect(again == 1)
+            #expect(refusal.contains("is rolled-back; only applied or verified changes can be rolled back"))
+
+            // No secret anywhere: reports, journal, what was printed.
+            var everything = errors + refusal + text + dry + (try String(contentsOfFile: json, encoding: .utf8))
+            for file in try FileManager.default.contentsOfDirectory(atPath: journal) {
+                everything += try String(contentsOfFile: (journal as NSString).appendingPathComponent(file), encoding: .utf8)
+            }
+            #expect(!everything.contains(Self.token))
+            #expect(!everything.contains(Self.password))
+            #expect(everything.contains("shop/payments"))
+        }
+        await sandbox.stop()
+    }
+
+    @Test func aForbiddenClusterIsReportedAndChangesNothing() async throws {
+        let step = DemoScenario.scrapeInterval
+        let end = (alignedNow() / step).rounded(.down) * step
+        let sandbox = try await KubeSandbox.start(configuration: .demo)
+        try await withTemporaryDirectory { dir in
+            let kubeconfig = dir.appendingPathComponent("kubeconfig").path
+            try sandbox.kubeconfig(token: KubeSandbox.viewerToken, tokenInServerPath: false).write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+            let journal = dir.appendingPathComponent("journal").path
+            let markdown = dir.appendingPathComponent("dry.md").path
+            let (codes, errors) = try await capturingStandardError {
+                try await withPrometheus(DemoScenario.openMetrics(end: end)) { prometheus in
+                    let base = ["analyze", "--prometheus", prometheus.url, "--at", "\(Int(end))", "--kubeconfig", kubeconfig, "--journal", journal, "--quiet"]
+                    return [await trimtab(base + ["--output", markdown]), await trimtab(base + ["--apply", "--output", dir.appendingPathComponent("apply.md").path])]
+                }
+            }
+            // A dry-run that would be refused is a finding (0); an enforced change refused is an error (4).
+            #expect(codes == [0, 4])
+            let text = try String(contentsOfFile: markdown, encoding: .utf8)
+            #expect(text.contains("would-be-rejected"))
+            #expect(text.contains(#"cannot patch resource \"deployments\" in API group \"apps\" in the namespace \"shop\""#) || text.contains(#"cannot patch resource "deployments" in API group "apps""#), "\(text)")
+            #expect(errors.contains("missing verb"))
+            #expect(!errors.contains(KubeSandbox.viewerToken) && !text.contains(KubeSandbox.viewerToken))
+            #expect(env(sandbox, "payments", "DB_POOL_SIZE") == "20")
+            #expect(try FileJournal(directory: journal).entries().allSatisfy { $0.state == .notApplied })
+        }
+        await sandbox.stop()
+    }
+}

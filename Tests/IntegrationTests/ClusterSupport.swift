@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+@testable import TrimtabCore
+import TrimtabKube
+import TrimtabKubeSandbox
+
+/// A sandbox API server with one Deployment `shop/api` (4 replicas; container `app` with env
+/// DB_POOL_SIZE=20 and CACHE_TTL_SECONDS=60), a ConfigMap `api-config` (DB_POOL_SIZE=20), a journal in
+/// a temporary directory, and a client and executor on them.
+struct ClusterFixture {
+    static let target = TargetID(labelNames: ["namespace", "deployment"], labelValues: ["shop", "api"])
+    static let operatorToken = "op-token-4f1c9a7e"
+    static let readOnlyToken = "ro-token-0b8d2e61"
+
+    let sandbox: KubeSandbox
+    let client: KubeClient
+    let http: HTTPEndpointClient
+    let journalDirectory: String
+    var journal: FileJournal { FileJournal(directory: journalDirectory) }
+    let policy: Policy
+
+    static func seed(replicas: Int = 4) -> [JSONValue] {
+        let labels: JSONValue = ["app": "api"]
+        return [
+            ["apiVersion": "apps/v1", "kind": "Deployment",
+             "metadata": ["name": "api", "namespace": "shop", "labels": labels],
+             "spec": ["replicas": .number(Double(replicas)), "selector": ["matchLabels": labels],
+                      "template": ["metadata": ["labels": labels],
+                                   "spec": ["containers": [["name": "app", "image": "shop/api:1",
+                                                            "env": [["name": "DB_POOL_SIZE", "value": "20"],
+                                                                    ["name": "CACHE_TTL_SECONDS", "value": "60"]]]]]]]],
+            ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "api-config", "namespace": "shop"],
+             "data": ["DB_POOL_SIZE": "20", "OTHER": "kept"]],
+        ]
+    }
+
+    /// Starts it; `grants` defaults to an operator token that may do anything and a read-only one.
+    static func start(objects: [JSONValue] = seed(), token: String = operatorToken,
+                      grants: [String: Grant] = [operatorToken: .admin(user: "system:serviceaccount:trimtab:trimtab"),
+                                                 readOnlyToken: .viewer(user: "system:serviceaccount:trimtab:trimtab")],
+                      policy: Policy = Policy(name: "test", indicators: [], checks: [])) async throws -> ClusterFixture {
+        let sandbox = try await KubeSandbox.start(configuration: .init(grants: grants, objects: objects))
+        let client = try KubeClient(KubeConfiguration(server: sandbox.url, token: token, timeoutSeconds: 5), maxRetries: 3, maxRetryAfterSeconds: 2)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trimtab-journal-\(UUID().uuidString)").path
+        return ClusterFixture(sandbox: sandbox, client: client, http: HTTPEndpointClient(timeoutSeconds: 5),
+                              journalDirectory: directory, policy: policy)
+    }
+
+    func executor(hooks: Executor.Hooks = Executor.Hooks(), client: KubeClient? = nil) -> Executor {
+        Executor(client: client ?? self.client, http: http, journal: journal, policy: policy, hooks: hooks)
+    }
+
+    func stop() async {
+        await client.shutdown()
+        await http.shutdown()
+        await sandbox.stop()
+        try? FileManager.default.removeItem(atPath: journalDirectory)
+    }
+
+    /// What the sandbox holds for a knob of `shop/api`, read from its store.
+    func value(_ knob: Knob) -> String? {
+        switch knob {
+        case .replicas:
+            return sandbox.object(apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "api")?[path: ["spec", "replicas"]]?.intValue.map(String.init)
+        case .configMap(let name, let key, _):
+            return sandbox.object(apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: name)?[path: ["data", key]]?.stringValue
+        case .env(let name, _):
+            let containers = sandbox.object(apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "api")?[path: ["spec", "template", "spec", "containers"]]?.arrayValue ?? []
+            return containers.first?["env"]?.arrayValue?.first { $0["name"]?.stringValue == name }?["value"]?.stringValue
+        case .autoscalerMaxReplicas(let name):
+            return sandbox.object(apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", namespace: "shop", name: name)?[path: ["spec", "maxReplicas"]]?.intValue.map(String.init)
+        case .http:
+            return nil
+        }
+    }
+
+    var deployment: JSONValue? { sandbox.object(apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "api") }
+
+    /// The Events recorded on `shop/api`.
+    var events: [JSONValue] {
+        sandbox.store.objects(apiVersion: "v1", kind: "Event", namespace: "shop").filter { $0[path: ["involvedObject", "name"]]?.stringValue == "api" }
+    }
+
+    /// Writes to the cluster (not reads) that the sandbox answered with a success.
+    var successfulWrites: [RecordedRequest] {
+        sandbox.requests.filter { $0.method != "GET" && ($0.status ?? 0) < 300 && !$0.query.contains("dryRun") }
+    }
+}
+
+/// A plan of one proposed action on `shop/api`, as the planner would make it.
+func onePlan(_ knob: Knob, from current: Double, to proposed: Double, time: Double = 1_000_000, mode: PolicyMode = .enforce) -> Plan {
+    let action = PlannedAction(id: "\(ClusterFixture.target)/\(knob)@\(Int(time))", target: ClusterFixture.target, action: "test",
+                               knob: knob, current: current, proposed: proposed, reason: "because the test says so",
+                               trigger: "latency_p95", evidence: [], rules: [RuleResult("test", true, "ok")], decision: .proposed, benefit: 1)
+    return Plan(time: time, mode: mode, actions: [action], considered: [], recommendations: [])
+}
+
+/// An assessment in which `shop/api` scores `score`.
+func assessment(score: Double = 50, time: Double = 1_000_000) -> Assessment {
+    Assessment(policy: "test", time: time, score: score, status: .degraded, unknownReason: nil,
+               targets: [TargetAssessment(target: ClusterFixture.target, score: score, status: .degraded, coverage: 1, checks: [])],
+               bottlenecks: [], failures: [:], notes: [])
+}
