@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import TrimtabCore
+import TrimtabKube
+import TrimtabKubeSandbox
 import TrimtabPrometheus
 import TrimtabSandbox
 
@@ -8,12 +10,20 @@ import TrimtabSandbox
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run an analysis against a local Prometheus filled with a synthetic history. No cluster needed.",
+        abstract: "Run an analysis against a local Prometheus and a sandbox cluster. No real cluster needed.",
         discussion: """
-        Backfills three hours of metrics for six services in namespace `shop` (CPU-bound, a one-minute \
-        spike, healthy, pool-bound, cache-cold, gone quiet) with promtool, starts Prometheus on \
-        127.0.0.1 on a free port, runs `trimtab analyze` with the default policy and `trimtab report` \
-        over the last hour, writes the reports and stops Prometheus. Needs Debian's prometheus package (scripts/demo installs it).
+        Backfills three hours of metrics for seven services in namespace `shop` (CPU-bound, a one-minute \
+        spike, healthy and idle, pool-bound, error spike, cache-cold, gone quiet) with promtool, starts \
+        Prometheus on 127.0.0.1 on a free port, and starts the sandbox Kubernetes API server with the \
+        same services as Deployments (and an HPA on inventory). Then runs `trimtab analyze` with the \
+        default policy against both: the plan is checked by the API server with dryRun=All (or applied \
+        to the sandbox with --apply, journaled in .demo/journal), and `trimtab report` over the last \
+        hour. Writes the reports and stops both servers. Needs Debian's prometheus package (scripts/demo \
+        installs it).
+
+        Examples:
+          trimtab demo
+          trimtab demo --apply --keep-running      # then: kubectl --kubeconfig .demo/kubectl.kubeconfig get deploy,events
         """
     )
 
@@ -22,8 +32,11 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Directory for the reports (demo.md, demo.json and demo-report.md).", valueName: "dir"))
     var outputDirectory: String = "reports"
 
-    @Flag(help: "Keep Prometheus running after the report, until interrupted, to explore the data.")
+    @Flag(help: "Keep Prometheus and the sandbox API server running after the report, until interrupted, to explore.")
     var keepRunning = false
+
+    @Flag(help: "Apply the plan to the sandbox cluster (journaled in .demo/journal) instead of only dry-running it.")
+    var apply = false
 
     func run() async throws {
         let policy = try self.policy.loadOrExit()
@@ -38,9 +51,24 @@ struct DemoCommand: AsyncParsableCommand {
             throw TrimtabExit.metricsUnavailable
         }
         defer { sandbox.stop() }
+        let cluster = try await KubeSandbox.start(configuration: .demo)
+        let kubeconfig = ".demo/kubeconfig", kubectlConfig = ".demo/kubectl.kubeconfig", journal = ".demo/journal"
+        try AnalysisRun.write(cluster.kubeconfig(token: KubeSandbox.adminToken, namespace: KubeSandbox.demoNamespace, tokenInServerPath: false),
+                              to: kubeconfig)
+        // kubectl sends no token over plain http, so its kubeconfig carries it in the server's path.
+        try AnalysisRun.write(cluster.kubeconfig(token: KubeSandbox.adminToken, namespace: KubeSandbox.demoNamespace), to: kubectlConfig)
+        // The sandbox starts afresh, so the journal does too.
+        try? FileManager.default.removeItem(atPath: journal)
+        printError("started the sandbox API server at \(cluster.url) (kubeconfig \(kubeconfig))")
+        let kube = try KubeClient(try KubeConfiguration.load(kubeconfigAt: kubeconfig))
+        let endpoints = HTTPEndpointClient()
+        let executor = Executor(client: kube, http: endpoints, journal: FileJournal(directory: journal), policy: policy)
         let client = try PrometheusClient(PrometheusConfiguration(url: sandbox.url))
-        let run = AnalysisRun(policy: policy, source: client, time: end)
+        let run = AnalysisRun(policy: policy, source: client, time: end,
+                              cluster: ClusterCycle(executor: executor, mode: apply ? .enforce : .dryRun))
         let outcome = await run.execute(progress: { printError($0) })
+        await kube.shutdown()
+        await endpoints.shutdown()
         // And the period report over the last hour, against the hour before.
         let (period, _) = await ReportCommand.build(policy: policy, source: client, period: ReportPeriod(start: end - 3600, end: end))
         await client.shutdown()
@@ -54,10 +82,14 @@ struct DemoCommand: AsyncParsableCommand {
         try AnalysisRun.write(PeriodMarkdown.render(period), to: periodPath)
         print("period report: \(periodPath)")
         if keepRunning {
-            print("Prometheus is running at \(sandbox.url); try: trimtab analyze --prometheus \(sandbox.url) --at \(Int(end))")
-            print("press Ctrl-C to stop it")
+            print("Prometheus is running at \(sandbox.url); the sandbox API server at \(cluster.url). Try:")
+            print("  trimtab analyze --prometheus \(sandbox.url) --at \(Int(end)) --kubeconfig \(kubeconfig) --journal \(journal) --apply")
+            print("  kubectl --kubeconfig \(kubectlConfig) get deployments,hpa,events")
+            print("  trimtab history --journal \(journal); trimtab rollback --last --kubeconfig \(kubeconfig) --journal \(journal)")
+            print("press Ctrl-C to stop them")
             for _ in 0..<(24 * 3600) { try await Task.sleep(for: .seconds(1)) }
         }
+        await cluster.stop()
     }
 }
 
@@ -66,7 +98,7 @@ struct SandboxCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sandbox",
         abstract: "Synthetic data for trying policies without a cluster.",
-        subcommands: [HistoryCommand.self]
+        subcommands: [HistoryCommand.self, KubeSandboxCommand.self]
     )
 
     struct HistoryCommand: ParsableCommand {
