@@ -53,10 +53,7 @@ struct DemoCommand: AsyncParsableCommand {
         defer { sandbox.stop() }
         let cluster = try await KubeSandbox.start(configuration: .demo)
         let kubeconfig = ".demo/kubeconfig", kubectlConfig = ".demo/kubectl.kubeconfig", journal = ".demo/journal"
-        try AnalysisRun.write(cluster.kubeconfig(token: KubeSandbox.adminToken, namespace: KubeSandbox.demoNamespace, tokenInServerPath: false),
-                              to: kubeconfig)
-        // kubectl sends no token over plain http, so its kubeconfig carries it in the server's path.
-        try AnalysisRun.write(cluster.kubeconfig(token: KubeSandbox.adminToken, namespace: KubeSandbox.demoNamespace), to: kubectlConfig)
+        try KubeSandboxCommand.writeKubeconfigs(for: cluster, trimtab: kubeconfig, kubectl: kubectlConfig)
         // The sandbox starts afresh, so the journal does too.
         try? FileManager.default.removeItem(atPath: journal)
         printError("started the sandbox API server at \(cluster.url) (kubeconfig \(kubeconfig))")

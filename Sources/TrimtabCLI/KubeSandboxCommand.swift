@@ -14,11 +14,12 @@ struct KubeSandboxCommand: AsyncParsableCommand {
         Deployments roll out instantly. With --seed demo (the default) namespace `shop` holds the demo's \
         services, the ConfigMap shop-config and an HPA on inventory. Nothing is kept after it stops.
 
-        It writes a kubeconfig with two contexts in namespace shop: trimtab-sandbox (the admin token, \
+        It writes two kubeconfigs with two contexts in namespace shop: trimtab-sandbox (the admin token, \
         current) and trimtab-sandbox-viewer (a read-only token). kubectl never sends a token over \
-        plain HTTP, so each context's server URL carries its token as a path prefix (/token/TOKEN). Try:
+        plain HTTP, so the kubectl copy (.demo/kubectl.kubeconfig) carries each token as a path prefix \
+        of the server URL (/token/TOKEN); trimtab's (.demo/kubeconfig) sends it as a header. Try:
           trimtab sandbox kube &
-          export KUBECONFIG=$PWD/.demo/kubeconfig
+          export KUBECONFIG=$PWD/.demo/kubectl.kubeconfig
           kubectl get deployments
           kubectl get deploy checkout -o yaml
           kubectl scale deployment/checkout --replicas=5
@@ -38,8 +39,11 @@ struct KubeSandboxCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The port on 127.0.0.1; 0 picks a free one.", valueName: "port"))
     var port: Int = 0
 
-    @Option(help: ArgumentHelp("Where to write the kubeconfig.", valueName: "path"))
+    @Option(help: ArgumentHelp("Where to write the kubeconfig for trimtab (the token in an Authorization header).", valueName: "path"))
     var kubeconfig: String = ".demo/kubeconfig"
+
+    @Option(help: ArgumentHelp("Where to write the kubeconfig for kubectl (the token in the server's path).", valueName: "path"))
+    var kubectlKubeconfig: String = ".demo/kubectl.kubeconfig"
 
     @Option(help: ArgumentHelp("The objects to start with: demo (namespace shop) or none.", valueName: "seed"))
     var seed: Seed = .demo
@@ -62,28 +66,39 @@ struct KubeSandboxCommand: AsyncParsableCommand {
             printError("error: could not start the sandbox API server: \(error)")
             throw TrimtabExit.invalidInput
         }
-        let path = URL(fileURLWithPath: kubeconfig).standardizedFileURL.path
         do {
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            let namespace = KubeSandbox.demoNamespace
-            let text = sandbox.kubeconfig(contexts: [
-                KubeconfigContext(name: "trimtab-sandbox", token: KubeSandbox.adminToken, namespace: namespace),
-                KubeconfigContext(name: "trimtab-sandbox-viewer", token: KubeSandbox.viewerToken, namespace: namespace),
-            ])
-            // The file holds a token: readable by its owner only, as kubectl writes its own.
-            guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-                throw CocoaError(.fileWriteUnknown)
-            }
+            try Self.writeKubeconfigs(for: sandbox, trimtab: kubeconfig, kubectl: kubectlKubeconfig)
         } catch {
-            printError("error: could not write the kubeconfig \(kubeconfig): \(error)")
+            printError("error: could not write the kubeconfigs \(kubeconfig), \(kubectlKubeconfig): \(error)")
             await sandbox.stop()
             throw TrimtabExit.invalidInput
         }
         // Standard output, unbuffered, so a script reading the line sees it at once.
-        FileHandle.standardOutput.write(Data("sandbox API server at \(sandbox.url); kubeconfig \(kubeconfig) (export KUBECONFIG=\(path))\n".utf8))
+        let kubectlPath = URL(fileURLWithPath: kubectlKubeconfig).standardizedFileURL.path
+        FileHandle.standardOutput.write(Data("sandbox API server at \(sandbox.url); kubeconfig \(kubeconfig) for trimtab, \(kubectlKubeconfig) for kubectl (export KUBECONFIG=\(kubectlPath))\n".utf8))
         await Self.waitForInterrupt(orSeconds: seconds)
         await sandbox.stop()
         printError("sandbox API server stopped")
+    }
+
+    /// Writes the two kubeconfigs, each with an admin context (current) and a read-only one, readable
+    /// by their owner only. kubectl sends no token over plain http, so its copy carries the token in the
+    /// server's path; trimtab's sends it as a header, like a real cluster's, and never shows it.
+    static func writeKubeconfigs(for sandbox: KubeSandbox, trimtab: String, kubectl: String) throws {
+        let namespace = KubeSandbox.demoNamespace
+        let contexts = [
+            KubeconfigContext(name: "trimtab-sandbox", token: KubeSandbox.adminToken, namespace: namespace),
+            KubeconfigContext(name: "trimtab-sandbox-viewer", token: KubeSandbox.viewerToken, namespace: namespace),
+        ]
+        for (path, inPath) in [(trimtab, false), (kubectl, true)] {
+            let file = URL(fileURLWithPath: path).standardizedFileURL.path
+            try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try? FileManager.default.removeItem(atPath: file)
+            let text = sandbox.kubeconfig(contexts: contexts, tokenInServerPath: inPath)
+            guard FileManager.default.createFile(atPath: file, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file])
+            }
+        }
     }
 
     /// Returns on SIGINT or SIGTERM, or after `seconds` when given.

@@ -22,7 +22,7 @@ extension Executor {
                 entry.appliedAt = time
                 try journal.save(entry)
                 let notes = await record(entry, reason: "TrimtabChanged", type: "Normal",
-                                         message: "Trimtab set \(entry.knob) from \(entry.before ?? "nothing") to \(entry.after) (change \(entry.id), confirmed after a restart): \(entry.reason)", time: time)
+                                         message: "Trimtab set \(entry.knob) from \(entry.before ?? "nothing") to \(entry.after) (change \(entry.id), confirmed after a restart): \(entry.reason)")
                 if !notes.isEmpty { entry.notes += notes; try journal.save(entry) }
                 events.append(event(entry, "the change had landed before the restart; its bookkeeping is finished"))
             case .markNotApplied:
@@ -131,7 +131,7 @@ extension Executor {
             entry.move(to: .rolledBack, at: time, note: "restored \(entry.before ?? "nothing") (\(reason))")
             try journal.save(entry)
             let notes = await record(entry, reason: "TrimtabRolledBack", type: "Warning",
-                                     message: "Trimtab restored \(entry.knob) from \(entry.after) to \(entry.before ?? "nothing") (change \(entry.id)): \(reason)", time: time)
+                                     message: "Trimtab restored \(entry.knob) from \(entry.after) to \(entry.before ?? "nothing") (change \(entry.id)): \(reason)")
             if !notes.isEmpty { entry.notes += notes; try journal.save(entry) }
             return event(entry, "restored \(entry.before ?? "nothing"): \(reason)")
         } catch let error as RollbackError {

@@ -98,7 +98,7 @@ public struct Executor: Sendable {
                 entry.move(to: .applied, at: time, note: "\(action.knob) set to \(after); verified after \(PolicyDuration.format(entry.verifyAfterSeconds))")
                 try journal.save(entry)
                 let extras = await record(entry, reason: "TrimtabChanged", type: "Normal",
-                                          message: "Trimtab set \(action.knob) from \(entry.before ?? "nothing") to \(after) (change \(id)): \(action.reason)", time: time)
+                                          message: "Trimtab set \(action.knob) from \(entry.before ?? "nothing") to \(after) (change \(id)): \(action.reason)")
                 if !extras.isEmpty {
                     entry.notes += extras
                     try journal.save(entry)
@@ -149,9 +149,10 @@ public struct Executor: Sendable {
 
     /// Records a change where `kubectl describe` shows it: an Event on the workload and an annotation
     /// with the previous value. Best effort: a failure is noted, the change stands.
-    func record(_ entry: JournalEntry, reason: String, type: String, message: String, time: Double) async -> [String] {
+    func record(_ entry: JournalEntry, reason: String, type: String, message: String) async -> [String] {
         var notes: [String] = []
-        let stamp = Formatting.time(time)
+        // The journal keeps the cycle's evaluation time; what an operator reads in kubectl is when it happened.
+        let stamp = Formatting.time(Date().timeIntervalSince1970)
         let annotation: [String: Any] = ["id": entry.id, "knob": entry.knob.description, "from": entry.before ?? NSNull(),
                                          "to": entry.after, "state": entry.state.rawValue, "at": stamp]
         do {

@@ -8,7 +8,7 @@ import TrimtabSandbox
 /// Captures what this process writes to standard error while `body` runs.
 func capturingStandardError<T>(_ body: () async throws -> T) async rethrows -> (T, String) {
     let file = FileManager.default.temporaryDirectory.appendingPathComponent("trimtab-stderr-\(UUID().uuidString)").path
-    FileManager.default.createFile(atPath: file, contents: nil)
+    _ = FileManager.default.createFile(atPath: file, contents: nil)
     let saved = dup(2)
     let fd = open(file, O_WRONLY)
     dup2(fd, 2)
