@@ -90,7 +90,7 @@ let package = Package(
         // Benchmarks that print figures: swift run -c release trimtab-bench
         .executableTarget(
             name: "trimtab-bench",
-            dependencies: ["TrimtabCLI", "TrimtabCore", "TrimtabPrometheus", "TrimtabSandbox"],
+            dependencies: ["TrimtabCLI", "TrimtabCore", "TrimtabPrometheus", "TrimtabSandbox", "TrimtabKube", "TrimtabKubeSandbox"],
             path: "benchmarks/TrimtabBenchmarks",
             swiftSettings: strict
         ),

@@ -4,6 +4,8 @@
 import Foundation
 import TrimtabCLI
 import TrimtabCore
+import TrimtabKube
+import TrimtabKubeSandbox
 import TrimtabPrometheus
 import TrimtabSandbox
 
@@ -98,3 +100,49 @@ for (namespace, count) in sizes {
     print(String(format: "%7d  %7d  %14.1f  %11.1f", count, queries, ms, ms / baseWall))
 }
 sandbox.stop()
+
+// 3. The cluster side against the sandbox API server: reading the facts (one list of workloads and one of
+// HPAs per namespace, whatever the number of targets) and dry-running one change per workload.
+print("\ncluster side against the sandbox API server on 127.0.0.1")
+print("workloads  facts requests  facts ms  dry-run requests  dry-run ms  ms/change  ratio to 10")
+var baseChange = 0.0
+for count in [10, 100, 1000] {
+    let objects: [JSONValue] = (0..<count).map { index in
+        let labels: JSONValue = ["app": .string("d\(index)")]
+        return ["apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": ["name": .string("d\(index)"), "namespace": "bench", "labels": labels],
+                "spec": ["replicas": 4, "selector": ["matchLabels": labels],
+                         "template": ["metadata": ["labels": labels], "spec": ["containers": [["name": "app", "image": "bench:1"]]]]]]
+    }
+    let cluster = try await KubeSandbox.start(configuration: .init(objects: objects))
+    let kube = try KubeClient(KubeConfiguration(server: cluster.url, token: KubeSandbox.adminToken))
+    let targets = (0..<count).map { TargetID(labelNames: ["namespace", "deployment"], labelValues: ["bench", "d\($0)"]) }
+    var benchPolicy = policy
+    benchPolicy.targets.namespace = "bench"
+    let started = clock.now
+    let facts = try await ClusterFacts.read(targets: targets, policy: benchPolicy, client: kube)
+    let factsSeconds = seconds(clock.now - started)
+    precondition(facts.autoscalers.isEmpty)
+    let factsRequests = cluster.requests.count
+    cluster.clearRequests()
+    let actions = targets.map { target in
+        PlannedAction(id: "\(target)/replicas@1", target: target, action: "scale", knob: .replicas, current: 4, proposed: 6,
+                      reason: "bench", trigger: "latency", evidence: [], rules: [], decision: .proposed, benefit: 1)
+    }
+    let plan = Plan(time: 1, mode: .dryRun, actions: actions, considered: [], recommendations: [])
+    let journal = FileJournal(directory: FileManager.default.temporaryDirectory.appendingPathComponent("bench-journal-\(UUID().uuidString)").path)
+    let executor = Executor(client: kube, http: HTTPEndpointClient(), journal: journal, policy: benchPolicy)
+    let assessment = Assessment(policy: "bench", time: 1, score: nil, status: .unknown, unknownReason: nil, targets: [], bottlenecks: [],
+                                failures: [:], notes: [])
+    let dryStart = clock.now
+    let outcomes = try await executor.execute(plan, assessment: assessment, mode: .dryRun, time: 1)
+    let drySeconds = seconds(clock.now - dryStart)
+    precondition(outcomes.allSatisfy { $0.result == .wouldApply }, "\(outcomes.first { $0.result != .wouldApply }?.detail ?? "")")
+    let perChange = drySeconds * 1000 / Double(count)
+    if count == 10 { baseChange = perChange }
+    print(String(format: "%9d  %14d  %8.1f  %16d  %10.1f  %9.2f  %11.2f", count, factsRequests, factsSeconds * 1000,
+                 cluster.requests.count, drySeconds * 1000, perChange, perChange / baseChange))
+    await kube.shutdown()
+    await executor.http.shutdown()
+    await cluster.stop()
+}

@@ -72,5 +72,18 @@ public struct Assessment: Sendable, Equatable, Codable {
     /// Things an operator should know that are not check results: source warnings, unattributed series.
     public var notes: [String]
 
+    public init(policy: String, time: Double, score: Double?, status: HealthStatus, unknownReason: String? = nil,
+                targets: [TargetAssessment], bottlenecks: [Bottleneck] = [], failures: [String: String] = [:], notes: [String] = []) {
+        self.policy = policy
+        self.time = time
+        self.score = score
+        self.status = status
+        self.unknownReason = unknownReason
+        self.targets = targets
+        self.bottlenecks = bottlenecks
+        self.failures = failures
+        self.notes = notes
+    }
+
     public var knownTargetCount: Int { targets.filter { $0.score != nil }.count }
 }

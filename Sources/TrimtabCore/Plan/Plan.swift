@@ -104,6 +104,22 @@ public struct PlannedAction: Sendable, Equatable, Codable {
     public var benefit: Double
 
     public var failedRules: [RuleResult] { rules.filter { !$0.passed } }
+
+    public init(id: String, target: TargetID, action: String, knob: Knob, current: Double, proposed: Double, reason: String,
+                trigger: String, evidence: [Evidence], rules: [RuleResult], decision: Decision, benefit: Double) {
+        self.id = id
+        self.target = target
+        self.action = action
+        self.knob = knob
+        self.current = current
+        self.proposed = proposed
+        self.reason = reason
+        self.trigger = trigger
+        self.evidence = evidence
+        self.rules = rules
+        self.decision = decision
+        self.benefit = benefit
+    }
 }
 
 /// Advice for what Trimtab cannot change itself.
@@ -128,6 +144,14 @@ public struct Plan: Sendable, Equatable, Codable {
     /// Why rules did not lead to an action: "scale on shop/api: cpu_utilization is not in breach".
     public var considered: [String]
     public var recommendations: [Recommendation]
+
+    public init(time: Double, mode: PolicyMode, actions: [PlannedAction], considered: [String] = [], recommendations: [Recommendation] = []) {
+        self.time = time
+        self.mode = mode
+        self.actions = actions
+        self.considered = considered
+        self.recommendations = recommendations
+    }
 
     public var proposed: [PlannedAction] { actions.filter { $0.decision == .proposed } }
     public var held: [PlannedAction] { actions.filter { $0.decision == .held } }
