@@ -120,7 +120,8 @@ let package = Package(
         .testTarget(name: "TrimtabKubeSandboxTests", dependencies: ["TrimtabKubeSandbox"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TrimtabCLI", "TrimtabSandbox", "TrimtabPrometheus", "TrimtabCore", "TrimtabKube", "TrimtabKubeSandbox"],
+            dependencies: ["TrimtabCLI", "TrimtabSandbox", "TrimtabPrometheus", "TrimtabCore", "TrimtabKube", "TrimtabKubeSandbox",
+                           "TrimtabTestSupport"],
             swiftSettings: strict
         ),
     ]

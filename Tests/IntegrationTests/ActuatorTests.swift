@@ -3,6 +3,7 @@ import Testing
 @testable import TrimtabCore
 import TrimtabKube
 import TrimtabKubeSandbox
+import TrimtabTestSupport
 
 /// Every actuator against the sandbox API server: dry-run, apply, rollback and conflicts.
 @Suite("Actuators against the sandbox API server")
@@ -150,5 +151,39 @@ struct ActuatorTests {
         default:
             break
         }
+    }
+}
+
+/// The admin-endpoint knob through the executor: the Event and annotation still go to the workload.
+@Suite("Actuators: an application's admin endpoint, through the executor")
+struct EndpointKnobTests {
+    @Test func dryRunApplyConflictAndRollback() async throws {
+        let cluster = try await ClusterFixture.start()
+        let endpoint = AdminEndpoint("20")
+        let server = try await ScriptedHTTPServer { endpoint.answer($0) }
+        let knob = Knob.http(url: server.url + "/admin/pool-size")
+        let executor = cluster.executor()
+
+        let dry = try await executor.execute(onePlan(knob, from: 20, to: 28, mode: .dryRun), assessment: assessment(), mode: .dryRun, time: 1_000_000)
+        #expect(dry.map(\.result) == [.wouldApply])
+        #expect(dry[0].detail.contains("no server-side dry-run"))
+        #expect(endpoint.current == "20")
+        #expect(!server.requests.contains { $0.method == "PUT" })
+
+        let applied = try await executor.execute(onePlan(knob, from: 20, to: 28), assessment: assessment(), mode: .enforce, time: 1_000_000)
+        #expect(applied.map(\.result) == [.applied])
+        #expect(endpoint.current == "28")
+        #expect(cluster.events.contains { $0["reason"]?.stringValue == "TrimtabChanged" })
+        let entry = try #require(try cluster.journal.entries().first)
+
+        // Someone else set it meanwhile: a rollback refuses to overwrite that.
+        endpoint.set("30")
+        await #expect(throws: Executor.RollbackError.self) { _ = try await executor.rollback(entry, reason: "by hand", time: 1_000_100, force: false) }
+        #expect(endpoint.current == "30")
+        endpoint.set("28")
+        _ = try await executor.rollback(entry, reason: "by hand", time: 1_000_100, force: false)
+        #expect(endpoint.current == "20")
+        await server.stop()
+        await cluster.stop()
     }
 }
