@@ -54,7 +54,8 @@ struct RollbackCommand: AsyncParsableCommand {
         }
         let entry: JournalEntry
         if let id, !last {
-            guard let found = entries.first(where: { $0.id == id }) else {
+            // The journal id, or the plan's action id (target/knob@time) the report shows.
+            guard let found = entries.first(where: { $0.id == id || $0.actionID == id }) else {
                 printError("error: no change \(id) in the journal \(kube.journalDirectory) (\(entries.count) entries; see trimtab history)")
                 throw TrimtabExit.invalidInput
             }

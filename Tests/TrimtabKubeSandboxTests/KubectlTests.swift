@@ -2,8 +2,8 @@ import Foundation
 import Testing
 import TrimtabKubeSandbox
 
-/// The real kubectl against the sandbox. CI installs kubectl (Debian package `kubectl`), so its
-/// absence fails the test rather than skipping it.
+/// The real kubectl against the sandbox. These machines ship one, and `.ci/run` installs Debian's
+/// `kubernetes-client` where they do not, so its absence fails the test rather than skipping it.
 @Suite("kubectl against the sandbox")
 struct KubectlTests {
     static let kubectl = "/usr/bin/kubectl"
@@ -39,7 +39,7 @@ struct KubectlTests {
     @Test("get, describe-free reads, scale, annotate, and a forbidden scale with the viewer token")
     func kubectlWorks() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: KubectlTests.kubectl),
-                     "kubectl is not installed at /usr/bin/kubectl; install Debian's kubectl package (CI does)")
+                     "kubectl is not installed at /usr/bin/kubectl; apt-get install kubernetes-client (.ci/run does)")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kube-sandbox-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
