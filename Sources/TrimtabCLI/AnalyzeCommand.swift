@@ -74,7 +74,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
         if kube.given || mode == .enforce {
             let kubeClient_ = try kube.clientOrExit()
             kubeClient = kubeClient_
-            let executor = Executor(client: kubeClient_, http: endpoints, journal: FileJournal(directory: kube.journalDirectory), policy: policy)
+            let executor = Executor(client: kubeClient_, http: endpoints, journal: kube.journalStore(client: kubeClient_), policy: policy)
             cluster = ClusterCycle(executor: executor, mode: mode)
         }
         let run = AnalysisRun(policy: policy, source: client, time: time, maxConcurrentQueries: prometheus.maxConcurrentQueries,

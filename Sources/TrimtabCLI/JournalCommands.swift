@@ -46,9 +46,23 @@ struct RollbackCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let journal = FileJournal(directory: kube.journalDirectory)
+        let client = try kube.clientOrExit()
+        let endpoints = HTTPEndpointClient()
+        do {
+            try await rollback(client: client, endpoints: endpoints)
+            await client.shutdown()
+            await endpoints.shutdown()
+        } catch {
+            await client.shutdown()
+            await endpoints.shutdown()
+            throw error
+        }
+    }
+
+    func rollback(client: KubeClient, endpoints: HTTPEndpointClient) async throws {
+        let journal = kube.journalStore(client: client)
         let entries: [JournalEntry]
-        do { entries = try journal.entries() } catch {
+        do { entries = try await journal.entries() } catch {
             printError("error: \(error)")
             throw TrimtabExit.invalidInput
         }
@@ -56,7 +70,7 @@ struct RollbackCommand: AsyncParsableCommand {
         if let id, !last {
             // The journal id, or the plan's action id (target/knob@time) the report shows.
             guard let found = entries.first(where: { $0.id == id || $0.actionID == id }) else {
-                printError("error: no change \(id) in the journal \(kube.journalDirectory) (\(entries.count) entries; see trimtab history)")
+                printError("error: no change \(id) in the \(journal.location) (\(entries.count) entries; see trimtab history)")
                 throw TrimtabExit.invalidInput
             }
             entry = found
@@ -64,24 +78,18 @@ struct RollbackCommand: AsyncParsableCommand {
             let target = id
             let candidates = entries.filter { [.applied, .verified].contains($0.state) && (target == nil || $0.target.description == target) }
             guard let found = candidates.max(by: { ($0.appliedAt ?? 0, $0.createdAt) < ($1.appliedAt ?? 0, $1.createdAt) }) else {
-                printError("error: no applied change\(target.map { " of \($0)" } ?? "") to roll back in \(kube.journalDirectory)")
+                printError("error: no applied change\(target.map { " of \($0)" } ?? "") to roll back in the \(journal.location)")
                 throw TrimtabExit.invalidInput
             }
             entry = found
         }
-        let client = try kube.clientOrExit()
-        let endpoints = HTTPEndpointClient()
         let policy = Policy(name: "rollback", indicators: [], checks: [])
         let executor = Executor(client: client, http: endpoints, journal: journal, policy: policy)
         let time = Date().timeIntervalSince1970.rounded(.down)
         do {
             let event = try await executor.rollback(entry, reason: reason, time: time, force: force, dryRun: dryRun)
             print("\(event.journalID) \(event.target) \(event.knob): \(event.detail)")
-            await client.shutdown()
-            await endpoints.shutdown()
         } catch {
-            await client.shutdown()
-            await endpoints.shutdown()
             printError("error: \(error)")
             if case .kube = error { throw TrimtabExit.clusterFailed }
             throw TrimtabExit.invalidInput
@@ -90,7 +98,7 @@ struct RollbackCommand: AsyncParsableCommand {
 }
 
 /// `trimtab history`: the journal, newest first.
-struct JournalHistoryCommand: ParsableCommand {
+struct JournalHistoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
         abstract: "List the changes Trimtab made or began, newest first, from the journal.",
@@ -108,8 +116,7 @@ struct JournalHistoryCommand: ParsableCommand {
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case table, json }
 
-    @Option(help: ArgumentHelp("The directory of the change journal (default $TRIMTAB_JOURNAL, else .trimtab/journal).", valueName: "dir"))
-    var journal: String?
+    @OptionGroup(title: "Journal (and the cluster, for a journal in a ConfigMap)") var kube: KubeOptions
 
     @Option(help: ArgumentHelp("Only this target, e.g. shop/checkout.", valueName: "target"))
     var target: String?
@@ -120,12 +127,28 @@ struct JournalHistoryCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Show every state change of each entry.")
     var verbose = false
 
-    func run() throws {
-        let directory = journal ?? ProcessInfo.processInfo.environment["TRIMTAB_JOURNAL"].flatMap { $0.isEmpty ? nil : $0 } ?? ".trimtab/journal"
+    func run() async throws {
         var entries: [JournalEntry]
-        do { entries = try FileJournal(directory: directory).entries() } catch {
-            printError("error: \(error)")
-            throw TrimtabExit.invalidInput
+        let location: String
+        if kube.journalConfigMap != nil {
+            let client = try kube.clientOrExit()
+            let journal = kube.journalStore(client: client)
+            location = journal.location
+            do {
+                entries = try await journal.entries()
+                await client.shutdown()
+            } catch {
+                await client.shutdown()
+                printError("error: \(error)")
+                throw TrimtabExit.invalidInput
+            }
+        } else {
+            let journal = FileJournal(directory: kube.journalLocation)
+            location = journal.location
+            do { entries = try journal.entries() } catch {
+                printError("error: \(error)")
+                throw TrimtabExit.invalidInput
+            }
         }
         if let target { entries = entries.filter { $0.target.description == target } }
         entries.reverse()
@@ -136,7 +159,7 @@ struct JournalHistoryCommand: ParsableCommand {
             print(String(decoding: try encoder.encode(entries), as: UTF8.self))
         case .table:
             if entries.isEmpty {
-                print("no changes in the journal \(directory)" + (target.map { " for \($0)" } ?? ""))
+                print("no changes in the \(location)" + (target.map { " for \($0)" } ?? ""))
                 return
             }
             for entry in entries {

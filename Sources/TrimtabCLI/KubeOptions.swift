@@ -18,16 +18,42 @@ struct KubeOptions: ParsableArguments {
     var kubeTimeout: String = "15s"
 
     @Option(help: ArgumentHelp(
-        "The directory of the change journal.",
-        discussion: "Defaults to $TRIMTAB_JOURNAL, else .trimtab/journal. Keep it on durable storage: it is what rollback and crash recovery read.",
-        valueName: "dir"))
+        "Where the change journal is: a directory, or configmap:NAMESPACE/NAME in the cluster.",
+        discussion: "Defaults to $TRIMTAB_JOURNAL, else .trimtab/journal. Keep it durable: it is what rollback, cooldowns and crash recovery read.",
+        valueName: "dir|configmap:ns/name"))
     var journal: String?
 
     /// Whether any cluster option was given.
     var given: Bool { kubeconfig != nil || context != nil || inCluster }
 
-    var journalDirectory: String {
+    var journalLocation: String {
         journal ?? ProcessInfo.processInfo.environment["TRIMTAB_JOURNAL"].flatMap { $0.isEmpty ? nil : $0 } ?? ".trimtab/journal"
+    }
+
+    /// The ConfigMap of a `configmap:NAMESPACE/NAME` journal location, nil for a directory.
+    var journalConfigMap: (namespace: String, name: String)? {
+        let location = journalLocation
+        guard location.hasPrefix("configmap:") else { return nil }
+        let parts = location.dropFirst("configmap:".count).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return ("", "") }
+        return (parts[0], parts[1])
+    }
+
+    func validateJournal() throws {
+        if let found = journalConfigMap, found.namespace.isEmpty {
+            throw ValidationError("--journal '\(journalLocation)' is not configmap:NAMESPACE/NAME")
+        }
+    }
+
+    /// The journal: a directory, or a ConfigMap through `client`.
+    func journalStore(client: KubeClient) -> any JournalStore {
+        if let found = journalConfigMap { return ConfigMapJournal(client: client, namespace: found.namespace, name: found.name) }
+        return FileJournal(directory: journalLocation)
+    }
+
+    func validate() throws {
+        try validateJournal()
+        _ = try timeoutSeconds()
     }
 
     func timeoutSeconds() throws -> Double {

@@ -37,12 +37,12 @@ public struct ClusterCycle: Sendable {
                 report.journal += try await executor.recover(time: time)
                 report.journal += try await executor.verify(assessment, time: time)
             } else {
-                let open = try executor.journal.entries().filter { $0.state.isOpen }
+                let open = try await executor.journal.entries().filter { $0.state.isOpen }
                 if !open.isEmpty {
                     report.notes.append("\(open.count) journal entr\(open.count == 1 ? "y waits" : "ies wait") to be recovered or verified; a run with --apply does that.")
                 }
             }
-            let history = try executor.journal.entries().flatMap(\.changeRecords)
+            let history = try await executor.journal.entries().flatMap(\.changeRecords)
             let context = PlanContext(history: history, frozenTargets: facts.frozen, autoscalers: facts.autoscalers)
             var plan = Planner.plan(assessment, snapshot: snapshot, policy: policy, context: context)
             plan.mode = mode

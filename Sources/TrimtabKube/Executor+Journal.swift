@@ -8,7 +8,7 @@ extension Executor {
     /// object holds now, and closed accordingly. A begun change is never written again.
     public func recover(time: Double) async throws(JournalError) -> [JournalEvent] {
         var events: [JournalEvent] = []
-        for var entry in try journal.entries() where entry.state == .begun || entry.state == .rollingBack {
+        for var entry in try await journal.entries() where entry.state == .begun || entry.state == .rollingBack {
             let reading: KnobReading
             do {
                 reading = try await actuator(for: entry).read()
@@ -20,31 +20,31 @@ extension Executor {
             case .markApplied:
                 entry.move(to: .applied, at: time, note: "found applied after a restart (the object holds \(entry.after)); verified after \(PolicyDuration.format(entry.verifyAfterSeconds))")
                 entry.appliedAt = time
-                try journal.save(entry)
+                try await journal.save(entry)
                 let notes = await record(entry, reason: "TrimtabChanged", type: "Normal",
                                          message: "Trimtab set \(entry.knob) from \(entry.before ?? "nothing") to \(entry.after) (change \(entry.id), confirmed after a restart): \(entry.reason)")
-                if !notes.isEmpty { entry.notes += notes; try journal.save(entry) }
+                if !notes.isEmpty { entry.notes += notes; try await journal.save(entry) }
                 events.append(event(entry, "the change had landed before the restart; its bookkeeping is finished"))
             case .markNotApplied:
                 entry.move(to: .notApplied, at: time, note: "found unapplied after a restart (the object holds \(reading.value ?? "nothing")); not retried, the next cycle decides afresh")
-                try journal.save(entry)
+                try await journal.save(entry)
                 events.append(event(entry, "the change never landed; closed without applying it"))
             case .markRolledBack:
                 entry.move(to: .rolledBack, at: time, note: "the rollback had landed before the restart")
-                try journal.save(entry)
+                try await journal.save(entry)
                 events.append(event(entry, "the rollback had landed before the restart"))
             case .redoRollback:
                 do {
                     _ = try await writeResolvingConflict(try actuator(for: entry), entry.before, over: reading, expected: entry.after)
                     entry.move(to: .rolledBack, at: time, note: "the rollback was finished after a restart")
-                    try journal.save(entry)
+                    try await journal.save(entry)
                     events.append(event(entry, "the rollback was finished after a restart"))
                 } catch {
                     events.append(event(entry, "the rollback could not be finished: \(error)"))
                 }
             case .markSuperseded(let observed):
                 entry.move(to: .superseded, at: time, note: "the object holds \(observed ?? "nothing"), neither \(entry.before ?? "nothing") nor \(entry.after): someone else changed it; left alone")
-                try journal.save(entry)
+                try await journal.save(entry)
                 events.append(event(entry, "someone else changed it meanwhile (it holds \(observed ?? "nothing")); left alone"))
             case .none:
                 break
@@ -62,7 +62,7 @@ extension Executor {
     /// Judges every applied change whose window has passed, keeping it or rolling it back.
     public func verify(_ assessment: Assessment, time: Double) async throws(JournalError) -> [JournalEvent] {
         var events: [JournalEvent] = []
-        for var entry in try journal.entries() where entry.state == .applied {
+        for var entry in try await journal.entries() where entry.state == .applied {
             let target = assessment.targets.first { $0.target == entry.target }
             switch Verification.judge(entry, now: target, time: time, cycleUnknown: !assessment.failures.isEmpty) {
             case .wait:
@@ -71,7 +71,7 @@ extension Executor {
                 events.append(event(entry, "not judged yet: \(why)"))
             case .keep(let why):
                 entry.move(to: .verified, at: time, note: why)
-                try journal.save(entry)
+                try await journal.save(entry)
                 events.append(event(entry, "kept: \(why)"))
             case .rollBack(let why):
                 do {
@@ -122,17 +122,17 @@ extension Executor {
                 return event(entry, "would restore \(entry.before ?? "nothing") (now \(reading.value ?? "nothing")): the API server accepted it with dryRun=All")
             }
             entry.move(to: .rollingBack, at: time, note: reason)
-            try journal.save(entry)
+            try await journal.save(entry)
             guard try await writeResolvingConflict(actuator, entry.before, over: reading, expected: reading.value) else {
                 entry.move(to: .superseded, at: time, note: "another writer changed \(entry.knob) during the rollback; left alone")
-                try journal.save(entry)
+                try await journal.save(entry)
                 return event(entry, "another writer changed it during the rollback; left alone")
             }
             entry.move(to: .rolledBack, at: time, note: "restored \(entry.before ?? "nothing") (\(reason))")
-            try journal.save(entry)
+            try await journal.save(entry)
             let notes = await record(entry, reason: "TrimtabRolledBack", type: "Warning",
                                      message: "Trimtab restored \(entry.knob) from \(entry.after) to \(entry.before ?? "nothing") (change \(entry.id)): \(reason)")
-            if !notes.isEmpty { entry.notes += notes; try journal.save(entry) }
+            if !notes.isEmpty { entry.notes += notes; try await journal.save(entry) }
             return event(entry, "restored \(entry.before ?? "nothing"): \(reason)")
         } catch let error as RollbackError {
             throw error

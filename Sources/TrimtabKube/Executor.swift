@@ -44,7 +44,7 @@ public struct Executor: Sendable {
     public func execute(_ plan: Plan, assessment: Assessment, mode: PolicyMode, time: Double) async throws(JournalError) -> [ActionOutcome] {
         var outcomes: [ActionOutcome] = []
         var stopped: String?
-        let known = Set(try journal.entries().map(\.id))
+        let known = Set(try await journal.entries().map(\.id))
         for action in plan.actions {
             func outcome(_ result: ActionOutcome.Result, _ detail: String, journal id: String? = nil) {
                 outcomes.append(ActionOutcome(actionID: action.id, target: action.target, knob: action.knob, result: result, journalID: id, detail: detail))
@@ -85,34 +85,34 @@ public struct Executor: Sendable {
                                          createdAt: time, verifyAfterSeconds: policy.safety.verifyAfterSeconds,
                                          rollbackIfScoreDropsBy: policy.safety.rollbackIfScoreDropsBy)
                 entry.notes.append("\(Formatting.time(time)) begun: \(reading.value ?? "nothing") → \(after)")
-                try journal.save(entry)
+                try await journal.save(entry)
                 try hooks.afterBegin?(entry)
                 let written = try await writeResolvingConflict(actuator, entry.after, over: reading, expected: entry.before)
                 if written { try hooks.afterApply?(entry) }
                 guard written else {
                     entry.move(to: .superseded, at: time, note: "another writer changed \(action.knob) between read and write; not overwritten")
-                    try journal.save(entry)
+                    try await journal.save(entry)
                     outcome(.conflict, "another writer changed \(action.knob) of \(workload) between read and write (409); not overwritten", journal: id)
                     continue
                 }
                 entry.move(to: .applied, at: time, note: "\(action.knob) set to \(after); verified after \(PolicyDuration.format(entry.verifyAfterSeconds))")
-                try journal.save(entry)
+                try await journal.save(entry)
                 let extras = await record(entry, reason: "TrimtabChanged", type: "Normal",
                                           message: "Trimtab set \(action.knob) from \(entry.before ?? "nothing") to \(after) (change \(id)): \(action.reason)")
                 if !extras.isEmpty {
                     entry.notes += extras
-                    try journal.save(entry)
+                    try await journal.save(entry)
                 }
                 outcome(.applied, "set \(action.knob) of \(workload) from \(entry.before ?? "nothing") to \(after)", journal: id)
             } catch let error as KubeError {
-                let journaled = (try? journal.entry(id: id)) ?? nil
+                let journaled = (try? await journal.entry(id: id)) ?? nil
                 if var entry = journaled, entry.state == .begun {
                     if error.kind == .timeout || error.kind == .connection {
                         // The write may or may not have landed: the next run reads the object and resolves the entry.
                         outcome(.uncertain, "\(error); the journal entry stays begun and the next run finds out whether it landed", journal: id)
                     } else {
                         entry.move(to: .notApplied, at: time, note: "the API server refused it: \(error)")
-                        try journal.save(entry)
+                        try await journal.save(entry)
                         outcome(.rejected, error.description, journal: id)
                     }
                 } else {

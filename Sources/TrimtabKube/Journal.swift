@@ -3,13 +3,15 @@ import TrimtabCore
 
 /// Where journal entries are kept. Every save is whole or not at all.
 public protocol JournalStore: Sendable {
-    func entries() throws(JournalError) -> [JournalEntry]
-    func save(_ entry: JournalEntry) throws(JournalError)
+    /// Where, for messages: "journal /var/lib/trimtab/journal", "ConfigMap trimtab/trimtab-journal".
+    var location: String { get }
+    func entries() async throws(JournalError) -> [JournalEntry]
+    func save(_ entry: JournalEntry) async throws(JournalError)
 }
 
 extension JournalStore {
-    public func entry(id: String) throws(JournalError) -> JournalEntry? {
-        try entries().first { $0.id == id }
+    public func entry(id: String) async throws(JournalError) -> JournalEntry? {
+        try await entries().first { $0.id == id }
     }
 }
 
@@ -25,6 +27,8 @@ public struct FileJournal: JournalStore {
     public init(directory: String) {
         self.directory = directory
     }
+
+    public var location: String { "journal \(directory)" }
 
     public func entries() throws(JournalError) -> [JournalEntry] {
         let manager = FileManager.default

@@ -61,7 +61,7 @@ struct ActuatorTests {
         let event2 = try await executor.rollback(entry, reason: "test rollback", time: 1_000_100, force: false)
         #expect(event2.state == .rolledBack)
         #expect(cluster.value(knob) == KnobValue.text(from))
-        #expect(try cluster.journal.entry(id: entry.id)?.state == .rolledBack)
+        #expect(try await cluster.journal.entry(id: entry.id)?.state == .rolledBack)
         #expect(cluster.events.contains { $0["reason"]?.stringValue == "TrimtabRolledBack" && $0["type"]?.stringValue == "Warning" })
         await cluster.stop()
     }

@@ -158,4 +158,30 @@ struct ClusterCommandTests {
         }
         await sandbox.stop()
     }
+
+    @Test func theJournalCanLiveInAConfigMap() async throws {
+        let step = DemoScenario.scrapeInterval
+        let end = (alignedNow() / step).rounded(.down) * step
+        var configuration = KubeSandbox.Configuration.demo
+        configuration.grants[Self.token] = .admin(user: "system:serviceaccount:trimtab:trimtab")
+        let sandbox = try await KubeSandbox.start(configuration: configuration)
+        try await withTemporaryDirectory { dir in
+            let kubeconfig = dir.appendingPathComponent("kubeconfig").path
+            try sandbox.kubeconfig(token: Self.token, tokenInServerPath: false).write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+            let journal = ["--kubeconfig", kubeconfig, "--journal", "configmap:trimtab/trimtab-journal"]
+            let code = try await withPrometheus(DemoScenario.openMetrics(end: end)) { prometheus in
+                await trimtab(["analyze", "--prometheus", prometheus.url, "--at", "\(Int(end))", "--apply", "--quiet",
+                               "--output", dir.appendingPathComponent("apply.md").path] + journal)
+            }
+            #expect(code == 0)
+            let data = sandbox.object(apiVersion: "v1", kind: "ConfigMap", namespace: "trimtab", name: "trimtab-journal")?["data"]?.objectValue ?? [:]
+            #expect(data.count == 4)
+            #expect(env(sandbox, "search", "CACHE_TTL_SECONDS") == "120")
+            #expect(await trimtab(["history"] + journal) == 0)
+            #expect(await trimtab(["rollback", "--last", "shop/search"] + journal) == 0)
+            #expect(env(sandbox, "search", "CACHE_TTL_SECONDS") == "60")
+            #expect(await trimtab(["history", "--journal", "configmap:nonsense"]) == 64)
+        }
+        await sandbox.stop()
+    }
 }
