@@ -155,11 +155,14 @@ public struct Executor: Sendable {
         let stamp = Formatting.time(Date().timeIntervalSince1970)
         let annotation: [String: Any] = ["id": entry.id, "knob": entry.knob.description, "from": entry.before ?? NSNull(),
                                          "to": entry.after, "state": entry.state.rawValue, "at": stamp]
+        // The patched workload comes back whole: its uid ties the Event to it, as `kubectl describe` looks events up by uid.
+        var uid: String?
         do {
             let resource = try KubeResource.workload(kind: entry.workload.kind)
             let text = String(decoding: try KubeClient.json(annotation), as: UTF8.self)
-            try await client.patch(resource, namespace: entry.workload.namespace, name: entry.workload.name, .merge,
-                                   body: ["metadata": ["annotations": [Self.lastChangeAnnotation: text]]], dryRun: false)
+            let answer = try await client.patch(resource, namespace: entry.workload.namespace, name: entry.workload.name, .merge,
+                                                body: ["metadata": ["annotations": [Self.lastChangeAnnotation: text]]], dryRun: false)
+            uid = (try? JSONDecoder().decode(WorkloadObject.self, from: answer))?.metadata.uid
         } catch {
             notes.append("\(stamp) could not annotate \(entry.workload): \(error)")
         }
@@ -167,7 +170,7 @@ public struct Executor: Sendable {
             "apiVersion": "v1", "kind": "Event",
             "metadata": ["generateName": "\(entry.workload.name).trimtab-", "namespace": entry.workload.namespace],
             "involvedObject": ["apiVersion": "apps/v1", "kind": entry.workload.kind, "name": entry.workload.name,
-                               "namespace": entry.workload.namespace],
+                               "namespace": entry.workload.namespace].merging(uid.map { ["uid": $0] } ?? [:]) { a, _ in a },
             "reason": reason, "message": String(message.prefix(1000)), "type": type,
             "source": ["component": "trimtab"], "reportingComponent": "trimtab",
             "reportingInstance": ProcessInfo.processInfo.hostName,

@@ -47,6 +47,7 @@ struct ActuatorTests {
         #expect(annotation.contains("\"from\":\"\(KnobValue.text(from))\"") && annotation.contains("\"id\":\"\(entry.id)\""))
         let event = try #require(cluster.events.first { $0["reason"]?.stringValue == "TrimtabChanged" })
         #expect(event["message"]?.stringValue?.contains("because the test says so") == true)
+        #expect(event[path: ["involvedObject", "uid"]] == cluster.deployment?[path: ["metadata", "uid"]])
         if case .configMap(_, _, true) = knob {
             #expect(cluster.deployment?[path: ["spec", "template", "metadata", "annotations", "kubectl.kubernetes.io/restartedAt"]] != nil)
         }
