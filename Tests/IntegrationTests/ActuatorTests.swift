@@ -14,6 +14,7 @@ struct ActuatorTests {
         (.configMap(name: "api-config", key: "DB_POOL_SIZE", restart: true), 20, 28),
         (.env(name: "DB_POOL_SIZE", container: nil), 20, 28),
         (.env(name: "CACHE_TTL_SECONDS", container: "app"), 60, 120),
+        (.autoscalerMaxReplicas(name: "api-hpa"), 4, 7),
     ]
 
     @Test(arguments: knobs)
@@ -95,7 +96,13 @@ struct ActuatorTests {
     func aConcurrentChangeToTheValueIsNeverOverwritten(knob: Knob, from: Double, to: Double) async throws {
         let cluster = try await ClusterFixture.start()
         let other = KnobValue.text(from + 1)
-        let path = knob == .replicas ? "/deployments/api/scale" : (knob.description.hasPrefix("configMap") ? "/configmaps/api-config" : "/deployments/api")
+        let path: String
+        switch knob {
+        case .replicas: path = "/deployments/api/scale"
+        case .configMap: path = "/configmaps/api-config"
+        case .autoscalerMaxReplicas: path = "/horizontalpodautoscalers/api-hpa"
+        default: path = "/deployments/api"
+        }
         cluster.sandbox.afterNextRequest(method: "GET", pathContaining: path) { store in
             Self.change(knob, to: other, in: store)
         }
@@ -149,7 +156,11 @@ struct ActuatorTests {
                 containers[0]["env"] = .array(env)
                 object[path: ["spec", "template", "spec", "containers"]] = .array(containers)
             }
-        default:
+        case .autoscalerMaxReplicas(let name):
+            _ = try? store.mutate(apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", namespace: "shop", name: name) {
+                $0[path: ["spec", "maxReplicas"]] = .number(Double(value) ?? 0)
+            }
+        case .http:
             break
         }
     }
@@ -185,6 +196,34 @@ struct EndpointKnobTests {
         _ = try await executor.rollback(entry, reason: "by hand", time: 1_000_100, force: false)
         #expect(endpoint.current == "20")
         await server.stop()
+        await cluster.stop()
+    }
+}
+
+@Suite("Actuators: a StatefulSet's replicas")
+struct StatefulSetTests {
+    @Test func scalesThroughItsScaleSubresourceAndRollsBack() async throws {
+        let labels: JSONValue = ["app": "db"]
+        let statefulSet: JSONValue = [
+            "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": ["name": "db", "namespace": "shop"],
+            "spec": ["replicas": 3, "serviceName": "db", "selector": ["matchLabels": labels],
+                     "template": ["metadata": ["labels": labels], "spec": ["containers": [["name": "db", "image": "db:1"]]]]],
+        ]
+        let policy = Policy(name: "sts", targets: TargetSelector(kind: "StatefulSet", groupBy: ["namespace", "statefulset"]), indicators: [], checks: [])
+        let cluster = try await ClusterFixture.start(objects: [statefulSet], policy: policy)
+        let target = TargetID(labelNames: ["namespace", "statefulset"], labelValues: ["shop", "db"])
+        let action = PlannedAction(id: "shop/db/replicas@1", target: target, action: "scale", knob: .replicas, current: 3, proposed: 5,
+                                   reason: "test", trigger: "", evidence: [], rules: [], decision: .proposed, benefit: 1)
+        let executor = cluster.executor()
+        let outcomes = try await executor.execute(Plan(time: 1, mode: .enforce, actions: [action]), assessment: assessment(), mode: .enforce, time: 1)
+        #expect(outcomes.map(\.result) == [.applied], "\(outcomes)")
+        func replicas() -> Int? { cluster.sandbox.object(apiVersion: "apps/v1", kind: "StatefulSet", namespace: "shop", name: "db")?[path: ["spec", "replicas"]]?.intValue }
+        #expect(replicas() == 5)
+        #expect(cluster.sandbox.requests.contains { $0.method == "PUT" && $0.path == "/apis/apps/v1/namespaces/shop/statefulsets/db/scale" })
+        let entry = try #require(try cluster.journal.entries().first)
+        #expect(entry.workload == WorkloadRef(kind: "StatefulSet", namespace: "shop", name: "db"))
+        _ = try await executor.rollback(entry, reason: "test", time: 2, force: false)
+        #expect(replicas() == 3)
         await cluster.stop()
     }
 }

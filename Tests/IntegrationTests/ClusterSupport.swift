@@ -5,7 +5,8 @@ import TrimtabKube
 import TrimtabKubeSandbox
 
 /// A sandbox API server with one Deployment `shop/api` (4 replicas; container `app` with env
-/// DB_POOL_SIZE=20 and CACHE_TTL_SECONDS=60), a ConfigMap `api-config` (DB_POOL_SIZE=20), a journal in
+/// DB_POOL_SIZE=20 and CACHE_TTL_SECONDS=60), a ConfigMap `api-config` (DB_POOL_SIZE=20), an HPA
+/// `api-hpa` on it (maxReplicas 4), a journal in
 /// a temporary directory, and a client and executor on them.
 struct ClusterFixture {
     static let target = TargetID(labelNames: ["namespace", "deployment"], labelValues: ["shop", "api"])
@@ -31,6 +32,8 @@ struct ClusterFixture {
                                                                     ["name": "CACHE_TTL_SECONDS", "value": "60"]]]]]]]],
             ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "api-config", "namespace": "shop"],
              "data": ["DB_POOL_SIZE": "20", "OTHER": "kept"]],
+            ["apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": ["name": "api-hpa", "namespace": "shop"],
+             "spec": ["scaleTargetRef": ["apiVersion": "apps/v1", "kind": "Deployment", "name": "api"], "minReplicas": 2, "maxReplicas": 4]],
         ]
     }
 
