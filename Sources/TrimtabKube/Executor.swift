@@ -83,7 +83,8 @@ public struct Executor: Sendable {
                                          knob: action.knob, before: reading.value, after: after, reason: action.reason,
                                          evidence: action.evidence, baseline: .of(target, trigger: action.trigger), state: .begun,
                                          createdAt: time, verifyAfterSeconds: policy.safety.verifyAfterSeconds,
-                                         rollbackIfScoreDropsBy: policy.safety.rollbackIfScoreDropsBy)
+                                         rollbackIfScoreDropsBy: policy.safety.rollbackIfScoreDropsBy,
+                                         minImprovement: policy.safety.minImprovement)
                 entry.notes.append("\(Formatting.time(time)) begun: \(reading.value ?? "nothing") → \(after)")
                 try await journal.save(entry)
                 try hooks.afterBegin?(entry)

@@ -184,4 +184,32 @@ struct ClusterCommandTests {
         }
         await sandbox.stop()
     }
+
+    /// The demo's metrics do not respond to changes, so a change made ten minutes earlier did not help:
+    /// the next run judges it against real data and rolls it back, except the scale-in, which did no harm.
+    @Test func aChangeThatDidNotHelpIsRolledBackOnTheNextRun() async throws {
+        let step = DemoScenario.scrapeInterval
+        let end = (alignedNow() / step).rounded(.down) * step
+        let sandbox = try await KubeSandbox.start(configuration: .demo)
+        try await withTemporaryDirectory { dir in
+            let kubeconfig = dir.appendingPathComponent("kubeconfig").path
+            try sandbox.kubeconfig(token: KubeSandbox.adminToken, tokenInServerPath: false).write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+            let journal = dir.appendingPathComponent("journal").path
+            let codes = try await withPrometheus(DemoScenario.openMetrics(end: end)) { prometheus in
+                let base = ["analyze", "--prometheus", prometheus.url, "--kubeconfig", kubeconfig, "--journal", journal, "--apply", "--quiet"]
+                return [await trimtab(base + ["--at", "\(Int(end - 600))", "--output", dir.appendingPathComponent("first.md").path]),
+                        await trimtab(base + ["--at", "\(Int(end))", "--output", dir.appendingPathComponent("second.md").path])]
+            }
+            #expect(codes == [0, 0])
+            let states = Dictionary(uniqueKeysWithValues: try FileJournal(directory: journal).entries().map { ($0.target.description, $0.state) })
+            #expect(states == ["shop/checkout": .rolledBack, "shop/payments": .rolledBack, "shop/search": .rolledBack, "shop/catalog": .verified])
+            #expect(replicas(sandbox, "checkout") == 4 && env(sandbox, "payments", "DB_POOL_SIZE") == "20")
+            #expect(replicas(sandbox, "catalog") == 3)
+            let second = try String(contentsOfFile: dir.appendingPathComponent("second.md").path, encoding: .utf8)
+            #expect(second.contains("**rolled-back**, restored 4: verification: latency_p95 did not improve"), "\(second)")
+            // The rollbacks put those knobs in cooldown: the same changes are not proposed again at once.
+            #expect(!second.contains("| shop/checkout | replicas | ✅ applied"))
+        }
+        await sandbox.stop()
+    }
 }

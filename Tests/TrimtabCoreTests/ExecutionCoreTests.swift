@@ -81,6 +81,29 @@ struct ExecutionCoreTests {
         #expect(why.contains("did not improve"))
     }
 
+    /// Before the change the trigger was 2.4 s; the policy asks for 5 % better unless it left breach.
+    @Test(arguments: [
+        (2.3, true, false),   // 4.2 % better, still in breach: noise, not help
+        (2.28, true, true),   // 5 % better
+        (2.2, true, true),    // 8.3 % better
+        (2.39, false, true),  // barely moved, but out of breach
+    ])
+    func verificationAsksForAnImprovementBeyondNoise(after: Double, stillInBreach: Bool, kept: Bool) {
+        let now = Self.targetAssessment(score: 40, latency: after, breaching: stillInBreach ? ["latency_p95", "cpu_utilization"] : ["cpu_utilization"])
+        let verdict = Verification.judge(Self.entry(), now: now, time: 1400, cycleUnknown: false)
+        if case .keep = verdict { #expect(kept, "\(verdict)") } else { #expect(!kept, "\(verdict)") }
+    }
+
+    @Test func theLeastImprovementIsAPolicySetting() throws {
+        let text = plannerPolicy.replacingOccurrences(of: "safety: {cooldown: 10m, maxChangesPerHour: 6}",
+                                                      with: "safety: {cooldown: 10m, maxChangesPerHour: 6, minImprovement: 20%}")
+        #expect(try PolicyLoader.load(text: text, file: "p.yaml").safety.minImprovement == 0.2)
+        #expect(try PolicyLoader.load(text: plannerPolicy, file: "p.yaml").safety.minImprovement == 0.05)
+        let bad = plannerPolicy.replacingOccurrences(of: "safety: {cooldown: 10m, maxChangesPerHour: 6}",
+                                                     with: "safety: {cooldown: 10m, maxChangesPerHour: 6, minImprovement: 150%}")
+        #expect(throws: PolicyError.self) { try PolicyLoader.load(text: bad, file: "p.yaml") }
+    }
+
     @Test func verificationRollsBackAScoreDrop() {
         let verdict = Verification.judge(Self.entry(), now: Self.targetAssessment(score: 29, latency: 1.0, breaching: ["latency_p95", "cpu_utilization"]),
                                          time: 1400, cycleUnknown: false)

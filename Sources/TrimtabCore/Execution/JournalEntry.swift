@@ -100,12 +100,15 @@ public struct JournalEntry: Sendable, Equatable, Codable {
     /// When the change is judged (applied time plus the policy's `verifyAfter`).
     public var verifyAfterSeconds: Double
     public var rollbackIfScoreDropsBy: Double
+    /// The least relative improvement of the trigger that counts as help (absent in older entries: 5 %).
+    public var minImprovement: Double?
     /// What happened, in order, in words ("applied at …", "rolled back: …").
     public var notes: [String]
 
     public init(id: String, actionID: String, target: TargetID, workload: WorkloadRef, action: String, knob: Knob,
                 before: String?, after: String, reason: String, evidence: [Evidence], baseline: VerificationBaseline,
-                state: JournalState, createdAt: Double, verifyAfterSeconds: Double, rollbackIfScoreDropsBy: Double) {
+                state: JournalState, createdAt: Double, verifyAfterSeconds: Double, rollbackIfScoreDropsBy: Double,
+                minImprovement: Double = 0.05) {
         self.id = id
         self.actionID = actionID
         self.target = target
@@ -123,6 +126,7 @@ public struct JournalEntry: Sendable, Equatable, Codable {
         self.updatedAt = createdAt
         self.verifyAfterSeconds = verifyAfterSeconds
         self.rollbackIfScoreDropsBy = rollbackIfScoreDropsBy
+        self.minImprovement = minImprovement
         self.notes = []
     }
 

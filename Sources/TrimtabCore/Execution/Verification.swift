@@ -38,12 +38,14 @@ public enum Verification {
             guard let check = target.checks.first(where: { $0.check == trigger }), let after = check.value else {
                 return .undetermined("\(trigger) has no current value")
             }
-            let improved = check.worse == .higher ? after < before : after > before
             let value = { (number: Double) in Formatting.value(number, unit: check.unit) }
-            if !improved {
-                return .rollBack("\(trigger) did not improve: \(value(before)) before the change, \(value(after)) \(PolicyDuration.format(time - applied)) after")
+            let gain = (check.worse == .higher ? before - after : after - before) / max(abs(before), 1e-12)
+            let least = entry.minImprovement ?? 0.05
+            // Out of breach is help; otherwise the value must have moved by more than noise.
+            if check.status != .ok && gain < least {
+                return .rollBack("\(trigger) did not improve: \(value(before)) before the change, \(value(after)) \(PolicyDuration.format(time - applied)) after (\(Formatting.number(gain * 100)) %, less than the \(Formatting.number(least * 100)) % the policy asks, and still in breach)")
             }
-            return .keep("\(trigger) improved from \(value(before)) to \(value(after)); score \(Formatting.score(baseline.score)) → \(Formatting.score(target.score))")
+            return .keep("\(trigger) improved from \(value(before)) to \(value(after))\(check.status == .ok ? ", out of breach" : ""); score \(Formatting.score(baseline.score)) → \(Formatting.score(target.score))")
         }
         return .keep("no check fell into breach and the score held (\(Formatting.score(baseline.score)) → \(Formatting.score(target.score)))")
     }

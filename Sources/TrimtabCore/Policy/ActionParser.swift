@@ -3,7 +3,7 @@ import Yams
 /// Reads `spec.actions` and `spec.safety`.
 enum ActionParser {
     static func readSafety(_ node: Node, into fragment: inout PolicyFragment, _ reader: inout NodeReader) {
-        let keys = ["cooldown", "maxChangesPerHour", "freeze", "verifyAfter", "rollbackIfScoreDropsBy"]
+        let keys = ["cooldown", "maxChangesPerHour", "freeze", "verifyAfter", "rollbackIfScoreDropsBy", "minImprovement"]
         guard let entries = reader.mapping(node, "spec.safety", allowed: keys) else { return }
         for item in entries {
             let path = "spec.safety.\(item.key)"
@@ -15,6 +15,10 @@ enum ActionParser {
             case "rollbackIfScoreDropsBy":
                 if let value = reader.positiveNumber(item.value, path) {
                     if value > 100 { reader.error(item.value, "\(path) is a score difference from 0 to 100, found \(value)") } else { fragment.rollbackIfScoreDropsBy = value }
+                }
+            case "minImprovement":
+                if let value = ratio(item.value, path, &reader) {
+                    if value >= 1 { reader.error(item.value, "\(path) is a share below 100 %, found \(value)") } else { fragment.minImprovement = value }
                 }
             default: break
             }

@@ -230,13 +230,17 @@ public struct SafetySettings: Sendable, Equatable, Codable {
     public var verifyAfterSeconds: Double
     /// A change is rolled back when the target's score falls by more than this.
     public var rollbackIfScoreDropsBy: Double
+    /// How much better (as a share of its value at the change) the bottleneck's indicator must be at
+    /// verification, unless it is out of breach: a change that moved it less did not help.
+    public var minImprovement: Double
 
     public init(cooldownSeconds: Double = 600, maxChangesPerHour: Int = 6, freeze: Bool = false,
-                verifyAfterSeconds: Double = 300, rollbackIfScoreDropsBy: Double = 10) {
+                verifyAfterSeconds: Double = 300, rollbackIfScoreDropsBy: Double = 10, minImprovement: Double = 0.05) {
         self.cooldownSeconds = cooldownSeconds
         self.maxChangesPerHour = maxChangesPerHour
         self.freeze = freeze
         self.verifyAfterSeconds = verifyAfterSeconds
         self.rollbackIfScoreDropsBy = rollbackIfScoreDropsBy
+        self.minImprovement = minImprovement
     }
 }

@@ -74,4 +74,5 @@ struct PolicyFragment: Sendable {
     var freeze: Bool?
     var verifyAfterSeconds: Double?
     var rollbackIfScoreDropsBy: Double?
+    var minImprovement: Double?
 }

@@ -58,6 +58,7 @@ public enum PolicyLoader {
             result.freeze = fragment.freeze ?? result.freeze
             result.verifyAfterSeconds = fragment.verifyAfterSeconds ?? result.verifyAfterSeconds
             result.rollbackIfScoreDropsBy = fragment.rollbackIfScoreDropsBy ?? result.rollbackIfScoreDropsBy
+            result.minImprovement = fragment.minImprovement ?? result.minImprovement
             for indicator in fragment.indicators {
                 if let index = result.indicators.firstIndex(where: { $0.name == indicator.name }) {
                     var existing = result.indicators[index]
@@ -219,7 +220,8 @@ public enum PolicyLoader {
                                     maxChangesPerHour: fragment.maxChangesPerHour ?? defaults.maxChangesPerHour,
                                     freeze: fragment.freeze ?? defaults.freeze,
                                     verifyAfterSeconds: fragment.verifyAfterSeconds ?? defaults.verifyAfterSeconds,
-                                    rollbackIfScoreDropsBy: fragment.rollbackIfScoreDropsBy ?? defaults.rollbackIfScoreDropsBy)
+                                    rollbackIfScoreDropsBy: fragment.rollbackIfScoreDropsBy ?? defaults.rollbackIfScoreDropsBy,
+                                    minImprovement: fragment.minImprovement ?? defaults.minImprovement)
 
         let evaluation = EvaluationSettings(stepSeconds: fragment.stepSeconds ?? 30, lookbackSeconds: fragment.lookbackSeconds ?? 3600,
                                             minCoverage: fragment.minCoverage ?? 0.5,
