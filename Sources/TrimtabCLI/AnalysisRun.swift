@@ -83,7 +83,8 @@ public struct AnalysisRun: Sendable {
         if let execution = report.execution {
             let counts = Dictionary(grouping: execution.outcomes, by: \.result).mapValues(\.count)
             let parts = counts.keys.sorted { $0.rawValue < $1.rawValue }.map { "\(counts[$0] ?? 0) \($0.rawValue)" }
-            line += "; cluster: " + (parts.isEmpty ? "nothing to do" : parts.joined(separator: ", "))
+            line += "; cluster: " + (parts.isEmpty ? (execution.errors.isEmpty ? "nothing to do" : "not read") : parts.joined(separator: ", "))
+            if !execution.errors.isEmpty { line += ", \(execution.errors.count) error\(execution.errors.count == 1 ? "" : "s")" }
             if !execution.journal.isEmpty { line += "; \(execution.journal.count) earlier changes handled" }
         }
         if !assessment.failures.isEmpty { line += "; \(assessment.failures.count) queries failed" }

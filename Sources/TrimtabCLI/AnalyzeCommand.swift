@@ -64,18 +64,21 @@ struct AnalyzeCommand: AsyncParsableCommand {
     func run() async throws {
         let policy = try self.policy.loadOrExit()
         let time = try TimeArgument.parse(at)
-        let client = try prometheus.clientOrExit()
-        let quiet = self.quiet
         if apply && dryRun { throw ValidationError("--apply and --dry-run contradict each other") }
         let mode: PolicyMode = apply ? .enforce : dryRun ? .dryRun : policy.mode
-        var cluster: ClusterCycle?
-        var kubeClient: KubeClient?
+        // Each client is made once nothing before it can fail, and every path after shuts them down.
+        let kubeClient: KubeClient? = kube.given || mode == .enforce ? try kube.clientOrExit() : nil
+        let client: PrometheusClient
+        do {
+            client = try prometheus.clientOrExit()
+        } catch {
+            await kubeClient?.shutdown()
+            throw error
+        }
         let endpoints = HTTPEndpointClient()
-        if kube.given || mode == .enforce {
-            let kubeClient_ = try kube.clientOrExit()
-            kubeClient = kubeClient_
-            let executor = Executor(client: kubeClient_, http: endpoints, journal: kube.journalStore(client: kubeClient_), policy: policy)
-            cluster = ClusterCycle(executor: executor, mode: mode)
+        let cluster = kubeClient.map { kubeClient in
+            ClusterCycle(executor: Executor(client: kubeClient, http: endpoints, journal: kube.journalStore(client: kubeClient), policy: policy),
+                         mode: mode)
         }
         let run = AnalysisRun(policy: policy, source: client, time: time, maxConcurrentQueries: prometheus.maxConcurrentQueries,
                               cluster: cluster)
@@ -99,14 +102,12 @@ struct AnalyzeCommand: AsyncParsableCommand {
         } else {
             print("\(summary)\nreport: \(path)")
         }
+        for error in outcome.clusterErrors { printError("error: \(error)") }
         if !outcome.errors.isEmpty {
             reportMetricsErrors(outcome.errors)
             throw TrimtabExit.metricsUnavailable
         }
-        if !outcome.clusterErrors.isEmpty {
-            for error in outcome.clusterErrors { printError("error: \(error)") }
-            throw TrimtabExit.clusterFailed
-        }
+        if !outcome.clusterErrors.isEmpty { throw TrimtabExit.clusterFailed }
     }
 }
 

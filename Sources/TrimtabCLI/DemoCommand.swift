@@ -52,23 +52,38 @@ struct DemoCommand: AsyncParsableCommand {
         }
         defer { sandbox.stop() }
         let cluster = try await KubeSandbox.start(configuration: .demo)
+        let outcome: AnalysisRun.Outcome
+        let period: PeriodReport
         let kubeconfig = ".demo/kubeconfig", kubectlConfig = ".demo/kubectl.kubeconfig", journal = ".demo/journal"
-        try KubeSandboxCommand.writeKubeconfigs(for: cluster, trimtab: kubeconfig, kubectl: kubectlConfig)
-        // The sandbox starts afresh, so the journal does too.
-        try? FileManager.default.removeItem(atPath: journal)
-        printError("started the sandbox API server at \(cluster.url) (kubeconfig \(kubeconfig))")
-        let kube = try KubeClient(try KubeConfiguration.load(kubeconfigAt: kubeconfig))
-        let endpoints = HTTPEndpointClient()
-        let executor = Executor(client: kube, http: endpoints, journal: FileJournal(directory: journal), policy: policy)
-        let client = try PrometheusClient(PrometheusConfiguration(url: sandbox.url))
-        let run = AnalysisRun(policy: policy, source: client, time: end,
-                              cluster: ClusterCycle(executor: executor, mode: apply ? .enforce : .dryRun))
-        let outcome = await run.execute(progress: { printError($0) })
-        await kube.shutdown()
-        await endpoints.shutdown()
-        // And the period report over the last hour, against the hour before.
-        let (period, _) = await ReportCommand.build(policy: policy, source: client, period: ReportPeriod(start: end - 3600, end: end))
-        await client.shutdown()
+        do {
+            try KubeSandboxCommand.writeKubeconfigs(for: cluster, trimtab: kubeconfig, kubectl: kubectlConfig)
+            // The sandbox starts afresh, so the journal does too.
+            try? FileManager.default.removeItem(atPath: journal)
+            printError("started the sandbox API server at \(cluster.url) (kubeconfig \(kubeconfig))")
+            // Each client is made once nothing before it can fail, and shut down on every path after.
+            let kube = try KubeClient(try KubeConfiguration.load(kubeconfigAt: kubeconfig))
+            let client: PrometheusClient
+            do {
+                client = try PrometheusClient(PrometheusConfiguration(url: sandbox.url))
+            } catch {
+                await kube.shutdown()
+                throw error
+            }
+            let endpoints = HTTPEndpointClient()
+            let executor = Executor(client: kube, http: endpoints, journal: FileJournal(directory: journal), policy: policy)
+            let run = AnalysisRun(policy: policy, source: client, time: end,
+                                  cluster: ClusterCycle(executor: executor, mode: apply ? .enforce : .dryRun))
+            outcome = await run.execute(progress: { printError($0) })
+            await kube.shutdown()
+            await endpoints.shutdown()
+            // And the period report over the last hour, against the hour before.
+            (period, _) = await ReportCommand.build(policy: policy, source: client, period: ReportPeriod(start: end - 3600, end: end))
+            await client.shutdown()
+        } catch {
+            await cluster.stop()
+            printError("error: \(error)")
+            throw TrimtabExit.invalidInput
+        }
         let json = (outputDirectory as NSString).appendingPathComponent("demo.json")
         try AnalysisRun.write(try AnalysisRun.render(outcome.report, as: .json), to: json)
         try AnalyzeCommand.deliver(outcome, format: .markdown,

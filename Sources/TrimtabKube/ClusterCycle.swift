@@ -27,8 +27,8 @@ public struct ClusterCycle: Sendable {
         do {
             facts = try await ClusterFacts.read(targets: assessment.targets.map(\.target), policy: policy, client: executor.client)
         } catch {
-            errors.append("could not read the cluster: \(error)")
-            report.notes.append("The cluster could not be read, so nothing was planned against it or changed.")
+            errors.append("could not read the cluster, so nothing was planned against it or changed: \(error)")
+            report.errors = errors
             return Outcome(plan: nil, execution: report, errors: errors)
         }
         report.notes += facts.notes
@@ -50,9 +50,11 @@ public struct ClusterCycle: Sendable {
             for outcome in report.outcomes where [.rejected, .uncertain].contains(outcome.result) || outcome.detail.hasPrefix("not tried") {
                 errors.append("\(outcome.target) \(outcome.knob): \(outcome.detail)")
             }
+            report.errors = errors
             return Outcome(plan: plan, execution: report, errors: errors)
         } catch {
             errors.append("the journal failed, so nothing more was changed: \(error)")
+            report.errors = errors
             return Outcome(plan: nil, execution: report, errors: errors)
         }
     }

@@ -212,4 +212,52 @@ struct ClusterCommandTests {
         }
         await sandbox.stop()
     }
+
+    /// Bad cluster input ends cleanly, with every HTTP client shut down (an unclosed one aborts the process).
+    @Test func badClusterInputIsAClearErrorAndNothingCrashes() async throws {
+        try await withTemporaryDirectory { dir in
+            let output = dir.appendingPathComponent("r.md").path
+            // A valid kubeconfig, so its client exists when the Prometheus URL is refused.
+            let kubeconfig = dir.appendingPathComponent("kubeconfig").path
+            try "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters: [{name: k, cluster: {server: 'http://127.0.0.1:1'}}]\ncontexts: [{name: c, context: {cluster: k}}]\n"
+                .write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+            let (codes, errors) = await capturingStandardError {
+                [await trimtab(["analyze", "--prometheus", "http://127.0.0.1:1", "--kubeconfig", dir.appendingPathComponent("nope").path, "--output", output]),
+                 await trimtab(["analyze", "--prometheus", "http://127.0.0.1:1", "--apply", "--dry-run", "--output", output]),
+                 await trimtab(["analyze", "--prometheus", "not a url", "--kubeconfig", kubeconfig, "--output", output]),
+                 await trimtab(["analyze", "--prometheus", "http://127.0.0.1:1", "--journal", "configmap:x", "--output", output])]
+            }
+            #expect(codes == [1, 64, 1, 64], "\(errors)")
+            #expect(errors.contains("could not read the kubeconfig"))
+            #expect(!FileManager.default.fileExists(atPath: output))
+        }
+    }
+
+    @Test func anUnreachableClusterIsReportedWithExitFour() async throws {
+        let step = DemoScenario.scrapeInterval
+        let end = (alignedNow() / step).rounded(.down) * step
+        try await withTemporaryDirectory { dir in
+            let kubeconfig = dir.appendingPathComponent("kubeconfig").path
+            try """
+            apiVersion: v1
+            kind: Config
+            current-context: c
+            clusters: [{name: k, cluster: {server: "http://127.0.0.1:\(try FreePort.find())"}}]
+            users: [{name: u, user: {token: \(Self.token)}}]
+            contexts: [{name: c, context: {cluster: k, user: u}}]
+            """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+            let output = dir.appendingPathComponent("r.md").path
+            let (code, errors) = try await capturingStandardError {
+                try await withPrometheus(DemoScenario.openMetrics(end: end)) { prometheus in
+                    await trimtab(["analyze", "--prometheus", prometheus.url, "--at", "\(Int(end))", "--kubeconfig", kubeconfig,
+                                   "--journal", dir.appendingPathComponent("journal").path, "--output", output, "--kube-timeout", "3s"])
+                }
+            }
+            #expect(code == 4)
+            let text = try String(contentsOfFile: output, encoding: .utf8)
+            #expect(text.contains("⛔ could not read the cluster, so nothing was planned against it or changed"))
+            #expect(errors.contains("could not reach the API server"))
+            #expect(!errors.contains(Self.token) && !text.contains(Self.token))
+        }
+    }
 }

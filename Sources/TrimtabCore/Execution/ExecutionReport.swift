@@ -62,13 +62,17 @@ public struct ExecutionReport: Sendable, Equatable, Codable {
     public var journal: [JournalEvent]
     /// Cluster facts the plan used, in words ("shop/inventory: HorizontalPodAutoscaler inventory owns its replicas").
     public var notes: [String]
+    /// What went wrong on the cluster side: reading it, the journal, a refused change.
+    public var errors: [String]
 
-    public init(mode: PolicyMode, cluster: String, outcomes: [ActionOutcome] = [], journal: [JournalEvent] = [], notes: [String] = []) {
+    public init(mode: PolicyMode, cluster: String, outcomes: [ActionOutcome] = [], journal: [JournalEvent] = [], notes: [String] = [],
+                errors: [String] = []) {
         self.mode = mode
         self.cluster = cluster
         self.outcomes = outcomes
         self.journal = journal
         self.notes = notes
+        self.errors = errors
     }
 }
 
@@ -79,6 +83,8 @@ enum ExecutionMarkdown {
         out.append("Cluster \(execution.cluster), mode **\(execution.mode.rawValue)**"
                    + (execution.mode == .dryRun ? ": each proposed change was sent with `dryRun=All`, so the API server judged it and stored nothing." : ": proposed changes were journaled, then applied."))
         out.append("")
+        for error in execution.errors { out.append("⛔ \(Formatting.cell(error))") }
+        if !execution.errors.isEmpty { out.append("") }
         if execution.outcomes.isEmpty {
             out.append("No change was proposed.")
             out.append("")
