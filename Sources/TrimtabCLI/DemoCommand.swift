@@ -99,7 +99,8 @@ struct DemoCommand: AsyncParsableCommand {
             print("  kubectl --kubeconfig \(kubectlConfig) get deployments,hpa,events")
             print("  trimtab history --journal \(journal); trimtab rollback --last --kubeconfig \(kubeconfig) --journal \(journal)")
             print("press Ctrl-C to stop them")
-            for _ in 0..<(24 * 3600) { try await Task.sleep(for: .seconds(1)) }
+            // SIGINT or SIGTERM ends the wait, so both servers are stopped and Prometheus is never orphaned.
+            await KubeSandboxCommand.waitForInterrupt(orSeconds: 24 * 3600)
         }
         await cluster.stop()
     }
