@@ -14,8 +14,18 @@ public enum TrimtabExit {
     public static let clusterFailed = ExitCode(4)
 }
 
+/// Where `printError` writes instead of standard error, for a task and its children: tests read what a
+/// command line printed without taking over the process's file descriptor 2.
+public enum ErrorOutput {
+    @TaskLocal public static var capture: (@Sendable (String) -> Void)?
+}
+
 /// Prints to standard error, for progress and diagnostics, keeping standard output for results.
 func printError(_ text: String) {
+    if let capture = ErrorOutput.capture {
+        capture(text + "\n")
+        return
+    }
     var stderr = StandardError()
     print(text, to: &stderr)
 }

@@ -3,27 +3,21 @@ import Testing
 @testable import TrimtabCore
 import TrimtabKube
 import TrimtabKubeSandbox
+import TrimtabCLI
 import TrimtabSandbox
 
-/// Captures what this process writes to standard error while `body` runs.
+/// Captures what the commands run by `body` print to standard error.
 func capturingStandardError<T>(_ body: () async throws -> T) async rethrows -> (T, String) {
-    let file = FileManager.default.temporaryDirectory.appendingPathComponent("trimtab-stderr-\(UUID().uuidString)").path
-    _ = FileManager.default.createFile(atPath: file, contents: nil)
-    let saved = dup(2)
-    let fd = open(file, O_WRONLY)
-    dup2(fd, 2)
-    close(fd)
-    defer { try? FileManager.default.removeItem(atPath: file) }
-    do {
-        let result = try await body()
-        dup2(saved, 2)
-        close(saved)
-        return (result, (try? String(contentsOfFile: file, encoding: .utf8)) ?? "")
-    } catch {
-        dup2(saved, 2)
-        close(saved)
-        throw error
-    }
+    let text = CapturedText()
+    let result = try await ErrorOutput.$capture.withValue({ text.append($0) }) { try await body() }
+    return (result, text.value)
+}
+
+final class CapturedText: @unchecked Sendable {
+    private let lock = NSLock()
+    private var text = ""
+    func append(_ more: String) { lock.withLock { text += more } }
+    var value: String { lock.withLock { text } }
 }
 
 /// The demo's metrics in a real Prometheus and the demo's workloads in the sandbox API server, with
