@@ -128,27 +128,17 @@ struct JournalHistoryCommand: AsyncParsableCommand {
     var verbose = false
 
     func run() async throws {
+        // Only a journal in a ConfigMap needs the cluster.
+        let client = kube.journalConfigMap != nil ? try kube.clientOrExit() : nil
+        let journal: any JournalStore = client.map { kube.journalStore(client: $0) } ?? FileJournal(directory: kube.journalLocation)
         var entries: [JournalEntry]
-        let location: String
-        if kube.journalConfigMap != nil {
-            let client = try kube.clientOrExit()
-            let journal = kube.journalStore(client: client)
-            location = journal.location
-            do {
-                entries = try await journal.entries()
-                await client.shutdown()
-            } catch {
-                await client.shutdown()
-                printError("error: \(error)")
-                throw TrimtabExit.invalidInput
-            }
-        } else {
-            let journal = FileJournal(directory: kube.journalLocation)
-            location = journal.location
-            do { entries = try journal.entries() } catch {
-                printError("error: \(error)")
-                throw TrimtabExit.invalidInput
-            }
+        do {
+            entries = try await journal.entries()
+            await client?.shutdown()
+        } catch {
+            await client?.shutdown()
+            printError("error: \(error)")
+            throw TrimtabExit.invalidInput
         }
         if let target { entries = entries.filter { $0.target.description == target } }
         entries.reverse()
@@ -159,7 +149,7 @@ struct JournalHistoryCommand: AsyncParsableCommand {
             print(String(decoding: try encoder.encode(entries), as: UTF8.self))
         case .table:
             if entries.isEmpty {
-                print("no changes in the \(location)" + (target.map { " for \($0)" } ?? ""))
+                print("no changes in the \(journal.location)" + (target.map { " for \($0)" } ?? ""))
                 return
             }
             for entry in entries {

@@ -36,13 +36,14 @@ public struct ClusterCycle: Sendable {
             if mode == .enforce {
                 report.journal += try await executor.recover(time: time)
                 report.journal += try await executor.verify(assessment, time: time)
-            } else {
-                let open = try await executor.journal.entries().filter { $0.state.isOpen }
-                if !open.isEmpty {
-                    report.notes.append("\(open.count) journal entr\(open.count == 1 ? "y waits" : "ies wait") to be recovered or verified; a run with --apply does that.")
-                }
             }
-            let history = try await executor.journal.entries().flatMap(\.changeRecords)
+            // Read after recovery and verification, which change entries.
+            let entries = try await executor.journal.entries()
+            let open = entries.filter { $0.state.isOpen }.count
+            if mode != .enforce && open > 0 {
+                report.notes.append("\(open) journal entr\(open == 1 ? "y waits" : "ies wait") to be recovered or verified; a run with --apply does that.")
+            }
+            let history = entries.flatMap(\.changeRecords)
             let context = PlanContext(history: history, frozenTargets: facts.frozen, autoscalers: facts.autoscalers)
             var plan = Planner.plan(assessment, snapshot: snapshot, policy: policy, context: context)
             plan.mode = mode

@@ -113,8 +113,7 @@ extension Executor {
         do {
             let actuator = try actuator(for: entry)
             let reading = try await actuator.read()
-            let holdsAfter = reading.value == entry.after || KnobValue.matches(reading.value, Double(entry.after) ?? .nan)
-            if !holdsAfter && !force {
+            if !entry.holdsAfter(reading.value) && !force {
                 throw RollbackError.notRollbackable("\(entry.workload) holds \(reading.value ?? "nothing") for \(entry.knob), not the \(entry.after) change \(entry.id) set: someone changed it since, and restoring \(entry.before ?? "nothing") would overwrite that. Use --force to restore anyway.")
             }
             if dryRun {

@@ -34,15 +34,6 @@ struct ClusterCommandTests {
                   "minReplicas": 2, "maxReplicas": 4]]
     }
 
-    func env(_ sandbox: KubeSandbox, _ deployment: String, _ name: String) -> String? {
-        let containers = sandbox.object(apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: deployment)?[path: ["spec", "template", "spec", "containers"]]?.arrayValue ?? []
-        return containers.first?["env"]?.arrayValue?.first { $0["name"]?.stringValue == name }?["value"]?.stringValue
-    }
-
-    func replicas(_ sandbox: KubeSandbox, _ deployment: String) -> Int? {
-        sandbox.object(apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: deployment)?[path: ["spec", "replicas"]]?.intValue
-    }
-
     @Test func applyThenHistoryThenRollback() async throws {
         let step = DemoScenario.scrapeInterval
         let end = (alignedNow() / step).rounded(.down) * step
@@ -77,16 +68,16 @@ struct ClusterCommandTests {
 
             // checkout is CPU-bound, but its HPA owns the replicas: they are never written, and the
             // plan proposes raising the HPA's maxReplicas instead (held: the policy only proposes).
-            #expect(replicas(sandbox, "checkout") == 4)
+            #expect(replicas(in: sandbox, of: "checkout") == 4)
             #expect(!sandbox.requests.contains { $0.method != "GET" && $0.path.contains("/deployments/checkout") })
             let text = try String(contentsOfFile: markdown, encoding: .utf8)
             #expect(text.contains("| shop/checkout | autoscalerMax | hpa checkout maxReplicas | 4 → 6 | ⏸ held: autoscaler |"), "\(text)")
             #expect(text.contains("HorizontalPodAutoscaler checkout owns its replicas"))
 
             // The pool-bound, cache-cold and idle services were changed.
-            #expect(env(sandbox, "payments", "DB_POOL_SIZE") == "28")
-            #expect(env(sandbox, "search", "CACHE_TTL_SECONDS") == "120")
-            #expect(replicas(sandbox, "catalog") == 3)
+            #expect(env("DB_POOL_SIZE", in: sandbox, of: "payments") == "28")
+            #expect(env("CACHE_TTL_SECONDS", in: sandbox, of: "search") == "120")
+            #expect(replicas(in: sandbox, of: "catalog") == 3)
             let entries = try FileJournal(directory: journal).entries()
             #expect(entries.count == 3)
             #expect(entries.allSatisfy { $0.state == .applied })
@@ -102,7 +93,7 @@ struct ClusterCommandTests {
             #expect(historyCode == 0)
             let rollback = await trimtab(["rollback", "--last", "shop/payments", "--kubeconfig", kubeconfig, "--journal", journal])
             #expect(rollback == 0)
-            #expect(env(sandbox, "payments", "DB_POOL_SIZE") == "20")
+            #expect(env("DB_POOL_SIZE", in: sandbox, of: "payments") == "20")
             let states = try FileJournal(directory: journal).entries().map { "\($0.target) \($0.state.rawValue)" }.sorted()
             #expect(states == ["shop/catalog applied", "shop/payments rolled-back", "shop/search applied"])
             // Rolling back what is already rolled back is refused.
@@ -147,7 +138,7 @@ struct ClusterCommandTests {
             #expect(text.contains(#"cannot patch resource \"deployments\" in API group \"apps\" in the namespace \"shop\""#) || text.contains(#"cannot patch resource "deployments" in API group "apps""#), "\(text)")
             #expect(errors.contains("missing verb"))
             #expect(!errors.contains(KubeSandbox.viewerToken) && !text.contains(KubeSandbox.viewerToken))
-            #expect(env(sandbox, "payments", "DB_POOL_SIZE") == "20")
+            #expect(env("DB_POOL_SIZE", in: sandbox, of: "payments") == "20")
             #expect(try FileJournal(directory: journal).entries().allSatisfy { $0.state == .notApplied })
         }
         await sandbox.stop()
@@ -170,10 +161,10 @@ struct ClusterCommandTests {
             #expect(code == 0)
             let data = sandbox.object(apiVersion: "v1", kind: "ConfigMap", namespace: "trimtab", name: "trimtab-journal")?["data"]?.objectValue ?? [:]
             #expect(data.count == 4)
-            #expect(env(sandbox, "search", "CACHE_TTL_SECONDS") == "120")
+            #expect(env("CACHE_TTL_SECONDS", in: sandbox, of: "search") == "120")
             #expect(await trimtab(["history"] + journal) == 0)
             #expect(await trimtab(["rollback", "--last", "shop/search"] + journal) == 0)
-            #expect(env(sandbox, "search", "CACHE_TTL_SECONDS") == "60")
+            #expect(env("CACHE_TTL_SECONDS", in: sandbox, of: "search") == "60")
             #expect(await trimtab(["history", "--journal", "configmap:nonsense"]) == 64)
         }
         await sandbox.stop()
@@ -197,8 +188,8 @@ struct ClusterCommandTests {
             #expect(codes == [0, 0])
             let states = Dictionary(uniqueKeysWithValues: try FileJournal(directory: journal).entries().map { ($0.target.description, $0.state) })
             #expect(states == ["shop/checkout": .rolledBack, "shop/payments": .rolledBack, "shop/search": .rolledBack, "shop/catalog": .verified])
-            #expect(replicas(sandbox, "checkout") == 4 && env(sandbox, "payments", "DB_POOL_SIZE") == "20")
-            #expect(replicas(sandbox, "catalog") == 3)
+            #expect(replicas(in: sandbox, of: "checkout") == 4 && env("DB_POOL_SIZE", in: sandbox, of: "payments") == "20")
+            #expect(replicas(in: sandbox, of: "catalog") == 3)
             let second = try String(contentsOfFile: dir.appendingPathComponent("second.md").path, encoding: .utf8)
             #expect(second.contains("**rolled-back**, restored 4: verification: latency_p95 did not improve"), "\(second)")
             // The rollbacks put those knobs in cooldown: the same changes are not proposed again at once.

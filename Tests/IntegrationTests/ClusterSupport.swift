@@ -64,12 +64,11 @@ struct ClusterFixture {
     func value(_ knob: Knob) -> String? {
         switch knob {
         case .replicas:
-            return sandbox.object(apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "api")?[path: ["spec", "replicas"]]?.intValue.map(String.init)
+            return replicas(in: sandbox, of: "api").map(String.init)
         case .configMap(let name, let key, _):
             return sandbox.object(apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: name)?[path: ["data", key]]?.stringValue
         case .env(let name, _):
-            let containers = sandbox.object(apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "api")?[path: ["spec", "template", "spec", "containers"]]?.arrayValue ?? []
-            return containers.first?["env"]?.arrayValue?.first { $0["name"]?.stringValue == name }?["value"]?.stringValue
+            return env(name, in: sandbox, of: "api")
         case .autoscalerMaxReplicas(let name):
             return sandbox.object(apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", namespace: "shop", name: name)?[path: ["spec", "maxReplicas"]]?.intValue.map(String.init)
         case .http:
@@ -88,6 +87,17 @@ struct ClusterFixture {
     var successfulWrites: [RecordedRequest] {
         sandbox.requests.filter { $0.method != "GET" && ($0.status ?? 0) < 300 && !$0.query.contains("dryRun") }
     }
+}
+
+/// The replica count of a Deployment in namespace `shop`, as the sandbox stores it.
+func replicas(in sandbox: KubeSandbox, of deployment: String) -> Int? {
+    sandbox.object(apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: deployment)?[path: ["spec", "replicas"]]?.intValue
+}
+
+/// An env var of the first container of a Deployment in namespace `shop`, as the sandbox stores it.
+func env(_ name: String, in sandbox: KubeSandbox, of deployment: String) -> String? {
+    let containers = sandbox.object(apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: deployment)?[path: ["spec", "template", "spec", "containers"]]?.arrayValue ?? []
+    return containers.first?["env"]?.arrayValue?.first { $0["name"]?.stringValue == name }?["value"]?.stringValue
 }
 
 /// A plan of one proposed action on `shop/api`, as the planner would make it.

@@ -149,6 +149,16 @@ public struct JournalEntry: Sendable, Equatable, Codable {
         notes.append("\(Formatting.time(time)) \(state.rawValue): \(note)")
     }
 
+    /// Whether a value read from the object is the one the change wrote (`"6"` and `"6.0"` both are 6).
+    public func holdsAfter(_ observed: String?) -> Bool {
+        observed == after || KnobValue.matches(observed, Double(after) ?? .nan)
+    }
+
+    /// Whether a value read from the object is the one the change replaced (`nil`: absent).
+    public func holdsBefore(_ observed: String?) -> Bool {
+        observed == before || (before.flatMap(Double.init).map { KnobValue.matches(observed, $0) } ?? false)
+    }
+
     /// The change as the planner's history sees it (for cooldowns and the rate limit).
     public var changeRecords: [ChangeRecord] {
         guard let applied = appliedAt, [.applied, .verified, .rolledBack, .rollingBack].contains(state) else { return [] }

@@ -71,9 +71,7 @@ public enum Recovery {
     /// Never re-applies a begun change: a change found unapplied is closed, and the next cycle decides
     /// afresh from current data. So nothing is applied twice.
     public static func decide(_ entry: JournalEntry, observed: String?) -> RecoveryDecision {
-        let holdsAfter = observed == entry.after || (observed.map { KnobValue.matches($0, Double(entry.after) ?? .nan) } ?? false)
-        let holdsBefore = observed == entry.before
-            || (entry.before.flatMap(Double.init).map { KnobValue.matches(observed, $0) } ?? false)
+        let holdsAfter = entry.holdsAfter(observed), holdsBefore = entry.holdsBefore(observed)
         switch entry.state {
         case .begun:
             if holdsAfter { return .markApplied }
