@@ -106,7 +106,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "TrimtabCoreTests", dependencies: ["TrimtabCore"], swiftSettings: strict),
+        .testTarget(name: "TrimtabCoreTests", dependencies: ["TrimtabCore"], exclude: ["Golden"], swiftSettings: strict),
         .testTarget(
             name: "TrimtabPrometheusTests",
             dependencies: ["TrimtabPrometheus", "TrimtabTestSupport"],

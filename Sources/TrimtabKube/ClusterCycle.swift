@@ -33,7 +33,11 @@ public struct ClusterCycle: Sendable {
         }
         report.notes += facts.notes
         do {
-            if mode == .enforce {
+            if !assessment.isComplete {
+                // Nothing is written on incomplete data, not even a recovery's bookkeeping: the
+                // planner holds every change, and open entries wait for a whole cycle.
+                report.notes.append("\(assessment.failures.count) indicator quer\(assessment.failures.count == 1 ? "y" : "ies") failed, so no change is applied, verified, recovered or rolled back this cycle.")
+            } else if mode == .enforce {
                 report.journal += try await executor.recover(time: time)
                 report.journal += try await executor.verify(assessment, time: time)
             }

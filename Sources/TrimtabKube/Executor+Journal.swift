@@ -64,7 +64,7 @@ extension Executor {
         var events: [JournalEvent] = []
         for var entry in try await journal.entries() where entry.state == .applied {
             let target = assessment.targets.first { $0.target == entry.target }
-            switch Verification.judge(entry, now: target, time: time, cycleUnknown: !assessment.failures.isEmpty) {
+            switch Verification.judge(entry, now: target, time: time, cycleUnknown: !assessment.isComplete) {
             case .wait:
                 continue
             case .undetermined(let why):

@@ -118,6 +118,9 @@ public final class PrometheusClient: Sendable {
         try await post("/api/v1/query_range", form: [
             ("query", promql), ("start", Self.timestamp(start)), ("end", Self.timestamp(end)),
             ("step", Self.timestamp(step)), ("timeout", timeoutParameter),
+            // Thanos answers a query some stores could not serve with a warning unless told to fail
+            // instead; Prometheus, Mimir and VictoriaMetrics ignore the parameter.
+            ("partial_response", "false"),
         ], query: promql)
     }
 

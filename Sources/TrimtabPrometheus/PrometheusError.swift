@@ -15,6 +15,8 @@ public enum PrometheusError: Error, Sendable, Equatable, CustomStringConvertible
     case malformedResponse(server: String, query: String, detail: String)
     /// No answer: connection refused, DNS, TLS.
     case connection(server: String, query: String, detail: String)
+    /// The answer carried warnings (a partial response, dropped series): its data may be incomplete.
+    case partialResponse(server: String, query: String, warnings: [String])
     /// A credential file could not be read.
     case credentials(detail: String)
 
@@ -22,7 +24,7 @@ public enum PrometheusError: Error, Sendable, Equatable, CustomStringConvertible
         switch self {
         case .badQuery(_, let query, _), .execution(_, let query, _), .timeout(_, let query, _),
              .unavailable(_, let query, _, _), .http(_, let query, _, _), .malformedResponse(_, let query, _),
-             .connection(_, let query, _):
+             .connection(_, let query, _), .partialResponse(_, let query, _):
             return query
         case .credentials:
             return nil
@@ -38,7 +40,7 @@ public enum PrometheusError: Error, Sendable, Equatable, CustomStringConvertible
         case .unavailable(let server, _, let status, _): return "Prometheus at \(server) answered \(status) (\(HTTPStatusText.reason(status)))"
         case .http(let server, _, let status, _): return "Prometheus at \(server) answered \(status) (\(HTTPStatusText.reason(status)))"
         case .credentials(let detail): return detail
-        case .badQuery, .execution, .malformedResponse: return description
+        case .badQuery, .execution, .malformedResponse, .partialResponse: return description
         }
     }
 
@@ -59,6 +61,8 @@ public enum PrometheusError: Error, Sendable, Equatable, CustomStringConvertible
             return "Prometheus at \(server) sent an answer that is not Prometheus API JSON (\(detail)) for query \(query); is the URL a Prometheus-compatible server?"
         case .connection(let server, let query, let detail):
             return "could not reach Prometheus at \(server) (\(detail)) for query \(query); check the --prometheus URL and that the server is up"
+        case .partialResponse(let server, let query, let warnings):
+            return "Prometheus at \(server) answered with warnings, so the data may be partial (\(warnings.joined(separator: "; "))) for query \(query); no action is taken on incomplete data"
         case .credentials(let detail):
             return detail
         }

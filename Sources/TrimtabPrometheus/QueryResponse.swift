@@ -22,11 +22,17 @@ public struct QueryResponse: Sendable, Equatable {
     }
 
     public var result: Result
+    /// Warnings the server sent with the answer. Thanos, Mimir and Prometheus use them for partial
+    /// responses and dropped series, so an answer with warnings is incomplete data.
     public var warnings: [String]
+    /// Informational notes (Prometheus 2.45+ `infos`, such as "metric might not be a counter"): shown,
+    /// never a reason to doubt the data.
+    public var infos: [String]
 
-    public init(result: Result, warnings: [String] = []) {
+    public init(result: Result, warnings: [String] = [], infos: [String] = []) {
         self.result = result
         self.warnings = warnings
+        self.infos = infos
     }
 }
 
@@ -119,6 +125,6 @@ extension QueryResponse {
         default:
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "resultType \(data.resultType) does not match its result"))
         }
-        return (envelope, QueryResponse(result: result, warnings: (envelope.warnings ?? []) + (envelope.infos ?? [])))
+        return (envelope, QueryResponse(result: result, warnings: envelope.warnings ?? [], infos: envelope.infos ?? []))
     }
 }

@@ -52,7 +52,11 @@ public struct SnapshotReader: Sendable {
                 group.addTask {
                     do throws(PrometheusError) {
                         let response = try await source.queryRange(query.promql, start: query.start, end: query.end, step: query.step)
-                        return (IndicatorData.from(response.result.series, query: query, groupBy: groupBy, warnings: response.warnings), nil)
+                        if !response.warnings.isEmpty {
+                            // A partial answer is not data to act on: the indicator counts as failed.
+                            throw PrometheusError.partialResponse(server: source.displayName, query: query.promql, warnings: response.warnings)
+                        }
+                        return (IndicatorData.from(response.result.series, query: query, groupBy: groupBy, warnings: response.infos), nil)
                     } catch {
                         return (IndicatorData.failed(query, message: error.description), error)
                     }

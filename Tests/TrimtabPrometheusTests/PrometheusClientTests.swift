@@ -24,17 +24,20 @@ func withServer<T>(timeout: Double = 5, _ script: @escaping @Sendable (ScriptedH
     }
 }
 
-let matrixBody = """
+let matrixResult = """
 {"status":"success","data":{"resultType":"matrix","result":[
  {"metric":{"namespace":"shop","deployment":"a"},"values":[[1000,"0.5"],[1030,"NaN"],[1060,"+Inf"],[1090,"-Inf"]]},
  {"metric":{"namespace":"shop","deployment":"b"},"values":[[1060,"2"]]}
-]},"warnings":["results truncated"]}
+]}
 """
+let matrixBody = matrixResult + "}"
+/// The same answer with a partial-response warning and an informational note, as Thanos and Prometheus 2.45+ send them.
+let matrixBodyWithWarnings = matrixResult + #","warnings":["results truncated"],"infos":["PromQL info: metric might not be a counter"]}"#
 
 @Suite("Prometheus client: answers and every error path")
 struct PrometheusClientTests {
     @Test func decodesAMatrixWithSpecialValuesAndWarnings() async throws {
-        let response = try await withServer({ _ in .respond(status: 200, body: matrixBody) }) { client, server in
+        let response = try await withServer({ _ in .respond(status: 200, body: matrixBodyWithWarnings) }) { client, server in
             let response = try await client.queryRange("up{job=\"a b\"}", start: 1000, end: 1090, step: 30)
             let request = try #require(server.requests.first)
             #expect(request.method == "POST")
@@ -43,9 +46,12 @@ struct PrometheusClientTests {
             #expect(request.form["query"] == "up{job=\"a b\"}")
             #expect(request.form["start"] == "1000.000" && request.form["end"] == "1090.000" && request.form["step"] == "30.000")
             #expect(request.form["timeout"] == "5s")
+            // Thanos fails loudly instead of answering partially.
+            #expect(request.form["partial_response"] == "false")
             return response
         }
         #expect(response.warnings == ["results truncated"])
+        #expect(response.infos == ["PromQL info: metric might not be a counter"])
         guard case .matrix(let series) = response.result else { Issue.record("not a matrix"); return }
         #expect(series.count == 2)
         let values = series[0].samples.map(\.value)
@@ -255,6 +261,23 @@ struct SnapshotReaderTests {
             #expect(assessment.status == .unknown)
             #expect(assessment.score == nil)
             #expect(assessment.failures["b"]?.contains("answered 503 (Service Unavailable): too many queries") == true)
+        }
+    }
+
+    /// A partial answer fails its indicator (no action on it); an informational note is only a note.
+    @Test func aWarningFailsTheIndicatorAndAnInfoDoesNot() async throws {
+        let policy = try PolicyLoader.load(text: Self.policyText, file: "p.yaml")
+        try await withServer({ request in
+            if request.form["query"]?.contains("(b{") == true { return .respond(status: 200, body: matrixBodyWithWarnings) }
+            return .respond(status: 200, body: matrixResult + #","infos":["PromQL info: metric might not be a counter"]}"#)
+        }) { client, _ in
+            let result = await SnapshotReader(source: client).read(policy: policy, at: 1090)
+            #expect(result.errors.count == 1)
+            let assessment = Assessor.assess(result.snapshot, policy: policy)
+            #expect(!assessment.isComplete)
+            #expect(assessment.failures.keys.sorted() == ["b"])
+            #expect(assessment.failures["b"]?.contains("answered with warnings, so the data may be partial (results truncated)") == true)
+            #expect(assessment.notes.contains("Prometheus noted for indicator a: PromQL info: metric might not be a counter"))
         }
     }
 

@@ -86,4 +86,8 @@ public struct Assessment: Sendable, Equatable, Codable {
     }
 
     public var knownTargetCount: Int { targets.filter { $0.score != nil }.count }
+
+    /// Whether every query of the cycle answered in full. An incomplete cycle changes nothing: no
+    /// change is applied, verified or rolled back on it.
+    public var isComplete: Bool { failures.isEmpty }
 }

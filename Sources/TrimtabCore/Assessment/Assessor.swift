@@ -8,9 +8,13 @@ public enum Assessor {
         // Health is judged from the indicators checks read; those only actions read are the planner's.
         let checked = Set(policy.checks.map(\.indicator))
         let judged = snapshot.indicators.values.filter { checked.contains($0.indicator) }
-        for data in judged.sorted(by: { $0.indicator < $1.indicator }) {
+        // Every failed query counts, scored or read only by an action: a cycle with any of them is
+        // incomplete, is unknown, and changes nothing.
+        for data in snapshot.indicators.values {
             if let failure = data.failure { failures[data.indicator] = failure.message }
-            for warning in data.warnings { notes.append("Prometheus warned for indicator \(data.indicator): \(warning)") }
+        }
+        for data in judged.sorted(by: { $0.indicator < $1.indicator }) {
+            for note in data.warnings { notes.append("Prometheus noted for indicator \(data.indicator): \(note)") }
             if data.unattributed > 0 {
                 notes.append("indicator \(data.indicator): \(data.unattributed) series lacked a groupBy label (\(policy.targets.groupBy.joined(separator: ", "))) and were ignored; aggregate the query `by ($by)`")
             }
@@ -39,7 +43,7 @@ public enum Assessor {
         var reason: String?
         let known = targets.filter { $0.score != nil }
         if !failures.isEmpty {
-            reason = "\(failures.count) of \(judged.count) indicator queries failed; a cycle with a query error is unknown and takes no action"
+            reason = "\(failures.count) of \(snapshot.indicators.count) indicator queries failed (\(failures.keys.sorted().joined(separator: ", "))); a cycle with a query error is unknown and takes no action"
         } else if targets.isEmpty {
             reason = "no targets: the indicator queries returned no series for the policy's targets"
         } else if Double(known.count) < policy.evaluation.minCoverage * Double(targets.count) {

@@ -22,7 +22,7 @@ public enum Planner {
         var recommendations: [Recommendation] = []
         for target in assessment.targets {
             let planning = TargetPlanning(target: target, snapshot: snapshot, policy: policy, context: context,
-                                          cycleUnknown: !assessment.failures.isEmpty)
+                                          cycleUnknown: !assessment.isComplete)
             let result = planning.run()
             drafts += result.drafts.map { (target.target, $0) }
             considered += result.considered

@@ -88,7 +88,8 @@ public struct IndicatorData: Sendable, Equatable {
     public var ambiguous: [TargetID: Int]
     /// Series that lacked a groupBy label and so belong to no target.
     public var unattributed: Int
-    /// Warnings the metrics source returned with the answer.
+    /// Informational notes the metrics source returned with the answer (never partial-data warnings,
+    /// which fail the indicator).
     public var warnings: [String]
     public var failure: Failure?
 
