@@ -121,7 +121,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["TrimtabCLI", "TrimtabSandbox", "TrimtabPrometheus", "TrimtabCore", "TrimtabKube", "TrimtabKubeSandbox",
-                           "TrimtabTestSupport"],
+                           "TrimtabTestSupport", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
     ]

@@ -2,11 +2,21 @@
 public enum DefaultPolicy {
     public static let file = "policies/default.yaml (built in)"
     public static let yaml = #"""
-# Trimtab's default policy: the common indicators of an HTTP service on Kubernetes.
+# Trimtab's default policy: the common indicators of an HTTP service on Kubernetes, read from the
+# metrics a cluster monitored the usual way already has (kube-prometheus-stack):
 #
-# It expects series labelled with `namespace` and `deployment` (relabel cAdvisor and
-# kube-state-metrics series, or record them with rules). Copy this file, change the queries to
-# your metric names, and lint it with `trimtab policy lint`.
+# - CPU and memory from cAdvisor (per pod and container), requests, limits, pod phases and replicas
+#   from kube-state-metrics;
+# - each pod joined to its Deployment through the kubernetes-mixin's recording rule
+#   namespace_workload_pod:kube_pod_owner:relabel (labels `workload`, `workload_type`); a cluster
+#   without the mixin gets it from deploy/prometheus/rules.yaml;
+# - latency and errors from the client libraries' http_request_duration_seconds histogram and
+#   http_requests_total counter (by `code`), the connection pool from OpenTelemetry's
+#   db_client_connections_* gauges and the cache from Micrometer's cache_gets_total and
+#   cache_evictions_total, all scraped per pod (labels `namespace` and `pod`).
+#
+# Copy it (`trimtab policy default > mine.yaml`), change the metric names to yours, and check it
+# with `trimtab policy lint` and against your Prometheus with `trimtab policy check --prometheus URL`.
 apiVersion: trimtab/v1
 kind: Policy
 metadata:
@@ -15,57 +25,133 @@ metadata:
 spec:
   mode: dry-run
   targets:
-    kind: Deployment
-    groupBy: [namespace, deployment]
+    kind: Deployment          # StatefulSet works too: change `replicas` below to kube_statefulset_replicas
+    groupBy: [namespace, workload]
   evaluation:
     step: 30s          # resolution of the range queries
     lookback: 1h       # history read beyond the longest `for`, to tell since when a breach holds
     minCoverage: 0.5   # share of check weight that must be known for a score
+  # $namespaceSelector matches the namespace on raw series; $selector matches the targets on the
+  # mixin's owner series, which every query joins `on (namespace, pod)` to name the workload.
   indicators:
+    request_rate:
+      query: |-
+        sum by ($by) (
+          rate(http_requests_total{$namespaceSelector}[5m])
+          * on (namespace, pod) group_left (workload) namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}
+        )
+      unit: per-second
+      description: requests per second over all pods
     latency_p95:
-      query: histogram_quantile(0.95, sum by ($by, le) (rate(http_request_duration_seconds_bucket{$selector}[5m])))
+      query: |-
+        histogram_quantile(0.95, sum by ($by, le) (
+          rate(http_request_duration_seconds_bucket{$namespaceSelector}[5m])
+          * on (namespace, pod) group_left (workload) namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}
+        ))
       unit: seconds
       description: 95th percentile of request duration
     error_ratio:
-      query: sum by ($by) (rate(http_requests_total{$selector,code=~"5.."}[5m])) / sum by ($by) (rate(http_requests_total{$selector}[5m]))
+      # A service that never failed has no code="5xx" series at all: `or … * 0` makes that a 0, not "no data".
+      query: |-
+        (
+          sum by ($by) (
+            rate(http_requests_total{$namespaceSelector, code=~"5.."}[5m])
+            * on (namespace, pod) group_left (workload) namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}
+          )
+          or
+          0 * sum by ($by) (
+            rate(http_requests_total{$namespaceSelector}[5m])
+            * on (namespace, pod) group_left (workload) namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}
+          )
+        )
+        / sum by ($by) (
+          rate(http_requests_total{$namespaceSelector}[5m])
+          * on (namespace, pod) group_left (workload) namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}
+        )
       unit: ratio
       description: share of requests answered with a 5xx status
     cpu_utilization:
-      query: sum by ($by) (rate(container_cpu_usage_seconds_total{$selector}[5m])) / sum by ($by) (kube_pod_container_resource_requests{$selector,resource="cpu"})
+      # Containers that request CPU (a sidecar without requests is left out, and so is cAdvisor's
+      # pod-level cgroup, which has no container label), against the requests of running pods.
+      query: |-
+        sum by ($by) (
+          (rate(container_cpu_usage_seconds_total{$namespaceSelector, container!=""}[5m])
+            and on (namespace, pod, container) kube_pod_container_resource_requests{resource="cpu"})
+          * on (namespace, pod) group_left (workload) namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}
+        )
+        / sum by ($by) (
+          kube_pod_container_resource_requests{$namespaceSelector, resource="cpu"}
+          * on (namespace, pod) group_left () max by (namespace, pod) (kube_pod_status_phase{phase=~"Pending|Running"} == 1)
+          * on (namespace, pod) group_left (workload) namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}
+        )
       unit: ratio
       description: CPU used as a share of CPU requested
     memory_utilization:
-      query: sum by ($by) (container_memory_working_set_bytes{$selector}) / sum by ($by) (kube_pod_container_resource_limits{$selector,resource="memory"})
+      query: |-
+        sum by ($by) (
+          (container_memory_working_set_bytes{$namespaceSelector, container!=""}
+            and on (namespace, pod, container) kube_pod_container_resource_limits{resource="memory"})
+          * on (namespace, pod) group_left (workload) namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}
+        )
+        / sum by ($by) (
+          kube_pod_container_resource_limits{$namespaceSelector, resource="memory"}
+          * on (namespace, pod) group_left () max by (namespace, pod) (kube_pod_status_phase{phase=~"Pending|Running"} == 1)
+          * on (namespace, pod) group_left (workload) namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}
+        )
       unit: ratio
       description: working set as a share of the memory limit
     pool_utilization:
-      query: sum by ($by) (db_pool_connections_in_use{$selector}) / sum by ($by) (db_pool_connections_max{$selector})
+      query: |-
+        sum by ($by) (
+          db_client_connections_usage{$namespaceSelector, state="used"}
+          * on (namespace, pod) group_left (workload) namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}
+        )
+        / sum by ($by) (
+          db_client_connections_max{$namespaceSelector}
+          * on (namespace, pod) group_left (workload) namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}
+        )
       unit: ratio
       description: database connections in use as a share of the pool size
     cache_hit_ratio:
-      query: sum by ($by) (rate(cache_hits_total{$selector}[5m])) / (sum by ($by) (rate(cache_hits_total{$selector}[5m])) + sum by ($by) (rate(cache_misses_total{$selector}[5m])))
+      query: |-
+        sum by ($by) (
+          rate(cache_gets_total{$namespaceSelector, result="hit"}[5m])
+          * on (namespace, pod) group_left (workload) namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}
+        )
+        / sum by ($by) (
+          rate(cache_gets_total{$namespaceSelector}[5m])
+          * on (namespace, pod) group_left (workload) namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}
+        )
       unit: ratio
       description: share of cache lookups that hit
-    # Read by the actions below, not scored.
+    # Read by the actions below, not scored. The cache TTL has no indicator: few applications export
+    # it, so it is read from the knob (the CACHE_TTL_SECONDS variable in the pod template).
     replicas:
-      query: sum by ($by) (kube_deployment_spec_replicas{$selector})
+      query: max by ($by) (label_replace(kube_deployment_spec_replicas{$namespaceSelector}, "workload", "$1", "deployment", "(.+)"))
       unit: count
       description: desired replicas of the deployment
     pool_size:
-      query: max by ($by) (db_pool_connections_max{$selector})
+      query: |-
+        max by ($by) (
+          db_client_connections_max{$namespaceSelector}
+          * on (namespace, pod) group_left (workload) namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}
+        )
       unit: count
       description: connection pool size per replica
-    cache_ttl_seconds:
-      query: max by ($by) (cache_ttl_seconds{$selector})
-      unit: seconds
-      description: the cache TTL the application uses
     cache_evictions:
-      query: sum by ($by) (rate(cache_evictions_total{$selector}[5m]))
+      query: |-
+        sum by ($by) (
+          rate(cache_evictions_total{$namespaceSelector}[5m])
+          * on (namespace, pod) group_left (workload) namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}
+        )
       unit: per-second
       description: cache entries evicted for room, per second
   checks:
-    latency_p95:        {worse: higher, warning: 1s,  critical: 2s,  for: 10m, weight: 3}
-    error_ratio:        {worse: higher, warning: 1%,  critical: 5%,  for: 10m, weight: 3}
+    # Under half a request per second (150 in the 5-minute rate window) a percentile or a ratio means
+    # little: one error in two requests is not a critical error ratio. Such a check shows
+    # "insufficient evidence", is not scored and causes no action.
+    latency_p95:        {worse: higher, warning: 1s,  critical: 2s,  for: 10m, weight: 3, minEvidence: {indicator: request_rate, atLeast: 0.5}}
+    error_ratio:        {worse: higher, warning: 1%,  critical: 5%,  for: 10m, weight: 3, minEvidence: {indicator: request_rate, atLeast: 0.5}}
     cpu_utilization:    {worse: higher, warning: 70%, critical: 90%, for: 10m, weight: 2}
     memory_utilization: {worse: higher, warning: 80%, critical: 95%, for: 10m, weight: 2}
     pool_utilization:   {worse: higher, warning: 70%, critical: 90%, for: 5m,  weight: 2}

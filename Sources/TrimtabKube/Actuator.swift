@@ -119,15 +119,8 @@ struct EnvActuator: Actuator {
 
     func read() async throws(KubeError) -> KnobReading {
         let object = try await client.get(WorkloadObject.self, resource, namespace: workload.namespace, name: workload.name)
-        let containers = object.spec?.template?.spec?.containers ?? []
-        guard let found = container.map({ name in containers.first { $0.name == name } }) ?? containers.first else {
-            throw KubeError(kind: .notFound, message: "\(workload) has no container \(container.map { "named \($0)" } ?? "at all"); its containers: \(containers.map(\.name).joined(separator: ", "))")
-        }
-        let env = found.env?.first { $0.name == variable }
-        if env?.valueFrom != nil {
-            throw KubeError(kind: .unsupported, message: "env \(variable) of container \(found.name) in \(workload) is set from a reference (valueFrom); change it at its source, or point the policy's knob at that ConfigMap key")
-        }
-        return KnobReading(value: env?.value, version: object.metadata.resourceVersion, location: found.name)
+        let found = try object.env(variable, container: container, of: workload)
+        return KnobReading(value: found.value, version: object.metadata.resourceVersion, location: found.container)
     }
 
     func write(_ value: String?, over reading: KnobReading, dryRun: Bool) async throws(KubeError) {

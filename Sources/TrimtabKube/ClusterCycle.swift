@@ -25,7 +25,7 @@ public struct ClusterCycle: Sendable {
         // Facts first: without them the plan could fight an autoscaler or touch a frozen workload.
         let facts: ClusterFacts
         do {
-            facts = try await ClusterFacts.read(targets: assessment.targets.map(\.target), policy: policy, client: executor.client)
+            facts = try await ClusterFacts.read(targets: assessment.targets.map(\.target), policy: policy, client: executor.client, http: executor.http)
         } catch {
             errors.append("could not read the cluster, so nothing was planned against it or changed: \(error)")
             report.errors = errors
@@ -48,7 +48,8 @@ public struct ClusterCycle: Sendable {
                 report.notes.append("\(open) journal entr\(open == 1 ? "y waits" : "ies wait") to be recovered or verified; a run with --apply does that.")
             }
             let history = entries.flatMap(\.changeRecords)
-            let context = PlanContext(history: history, frozenTargets: facts.frozen, autoscalers: facts.autoscalers)
+            let context = PlanContext(history: history, frozenTargets: facts.frozen, autoscalers: facts.autoscalers,
+                                      knobValues: facts.knobValues, clusterRead: true)
             var plan = Planner.plan(assessment, snapshot: snapshot, policy: policy, context: context)
             plan.mode = mode
             report.outcomes = try await executor.execute(plan, assessment: assessment, mode: mode, time: time)

@@ -5,6 +5,8 @@ import TrimtabCore
 public struct ClusterFacts: Sendable {
     public var frozen: Set<TargetID> = []
     public var autoscalers: [TargetID: AutoscalerInfo] = [:]
+    /// What the knobs hold that an action reads instead of an indicator (see `Policy.knobsReadFromCluster`).
+    public var knobValues: [TargetID: [Knob: KnobState]] = [:]
     /// What the plan should know, in words.
     public var notes: [String] = []
 
@@ -12,8 +14,11 @@ public struct ClusterFacts: Sendable {
     public static let freezeAnnotation = "trimtab.io/freeze"
 
     /// Reads the facts for the targets of an assessment.
-    public static func read(targets: [TargetID], policy: Policy, client: KubeClient) async throws(KubeError) -> ClusterFacts {
+    public static func read(targets: [TargetID], policy: Policy, client: KubeClient,
+                            http: HTTPEndpointClient? = nil) async throws(KubeError) -> ClusterFacts {
         var facts = ClusterFacts()
+        let knobs = policy.knobsReadFromCluster
+        var configMaps: [String: [String: String]?] = [:]
         let resource = try KubeResource.workload(kind: policy.targets.kind)
         var byNamespace: [String: [(TargetID, WorkloadRef)]] = [:]
         for target in targets {
@@ -26,7 +31,12 @@ public struct ClusterFacts: Sendable {
             let annotations = Dictionary(workloads.items.compactMap { item in item.metadata.name.map { ($0, item.metadata.annotations ?? [:]) } },
                                          uniquingKeysWith: { a, _ in a })
             let autoscalers = try await client.list(AutoscalerList.self, .horizontalPodAutoscalers, namespace: namespace)
+            let objects = Dictionary(workloads.items.compactMap { item in item.metadata.name.map { ($0, item) } }, uniquingKeysWith: { a, _ in a })
             for (target, workload) in members {
+                for knob in knobs {
+                    facts.knobValues[target, default: [:]][knob] = await knobState(knob, of: workload, object: objects[workload.name],
+                                                                                   client: client, http: http, configMaps: &configMaps)
+                }
                 if annotations[workload.name]?[freezeAnnotation]?.lowercased() == "true" {
                     facts.frozen.insert(target)
                     facts.notes.append("\(target): frozen by the annotation \(freezeAnnotation)=true on \(workload)")
@@ -39,5 +49,49 @@ public struct ClusterFacts: Sendable {
             }
         }
         return facts
+    }
+
+    /// What one knob holds: an env var from the workload list already read, a ConfigMap key from one
+    /// read per ConfigMap, an admin endpoint from its own read. A failed read is an unknown value,
+    /// never an error of the cycle: the action that needs it is held.
+    static func knobState(_ knob: Knob, of workload: WorkloadRef, object: WorkloadObject?, client: KubeClient,
+                          http: HTTPEndpointClient?, configMaps: inout [String: [String: String]?]) async -> KnobState {
+        func number(_ text: String?, _ source: String) -> KnobState {
+            guard let text else { return .unknown("\(knob) is not set in \(source)") }
+            guard let value = KnobValue.number(text) else { return .unknown("\(knob) holds \"\(text)\" in \(source), not a number") }
+            return .value(value, source: source)
+        }
+        switch knob {
+        case .env(let name, let container):
+            guard let object else { return .unknown("\(workload) was not found") }
+            do {
+                let found = try object.env(name, container: container, of: workload)
+                return number(found.value, "the pod template of \(workload) (container \(found.container))")
+            } catch {
+                return .unknown(error.message)
+            }
+        case .configMap(let name, let key, _):
+            let id = "\(workload.namespace)/\(name)"
+            if configMaps[id] == nil {
+                do {
+                    configMaps[id] = .some(try await client.get(ConfigMapObject.self, .configMaps, namespace: workload.namespace, name: name).data ?? [:])
+                } catch {
+                    configMaps[id] = .some(nil)
+                    return .unknown("ConfigMap \(id) could not be read: \(error.message)")
+                }
+            }
+            guard let data = configMaps[id] ?? nil else { return .unknown("ConfigMap \(id) could not be read") }
+            return number(data[key], "ConfigMap \(id)")
+        case .http(let url):
+            guard let http else { return .unknown("no HTTP client to read \(url)") }
+            do {
+                let reading = try await HTTPEndpointActuator(client: http, workload: workload, url: url).read()
+                return number(reading.value, "the admin endpoint of \(workload)")
+            } catch {
+                return .unknown(error.message)
+            }
+        case .replicas, .autoscalerMaxReplicas:
+            return .unknown("\(knob) is read through its indicator")
+        }
     }
 }

@@ -1,3 +1,5 @@
+import TrimtabCore
+
 /// The parts of Kubernetes objects Trimtab reads. Unknown fields are ignored when decoding.
 public struct ObjectMeta: Codable, Sendable, Equatable {
     public var name: String?
@@ -39,6 +41,20 @@ struct WorkloadObject: Decodable {
     }
     var metadata: ObjectMeta
     var spec: Spec?
+
+    /// An environment variable of a container of the pod template (the first container when
+    /// `container` is `nil`): its literal value (`nil` when unset) and the container it is in.
+    func env(_ variable: String, container: String?, of workload: WorkloadRef) throws(KubeError) -> (value: String?, container: String) {
+        let containers = spec?.template?.spec?.containers ?? []
+        guard let found = container.map({ name in containers.first { $0.name == name } }) ?? containers.first else {
+            throw KubeError(kind: .notFound, message: "\(workload) has no container \(container.map { "named \($0)" } ?? "at all"); its containers: \(containers.map(\.name).joined(separator: ", "))")
+        }
+        let env = found.env?.first { $0.name == variable }
+        if env?.valueFrom != nil {
+            throw KubeError(kind: .unsupported, message: "env \(variable) of container \(found.name) in \(workload) is set from a reference (valueFrom); change it at its source, or point the policy's knob at that ConfigMap key")
+        }
+        return (env?.value, found.name)
+    }
 }
 
 struct WorkloadList: Decodable {

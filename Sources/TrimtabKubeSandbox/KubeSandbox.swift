@@ -122,6 +122,11 @@ public final class KubeSandbox: Sendable {
         core.runtime.withLockedValue { $0.faults.append(fault) }
     }
 
+    /// How many injected faults are still waiting to fire (a fault with a count of 3 counts 3).
+    public var pendingFaults: Int {
+        core.runtime.withLockedValue { $0.faults.reduce(0) { $0 + $1.count } }
+    }
+
     /// Removes every fault not yet used up.
     public func clearFaults() {
         core.runtime.withLockedValue { $0.faults.removeAll() }

@@ -20,12 +20,24 @@ public struct WorkloadProfile: Sendable {
     public var evictionsPerSecond: Curve
     /// Seconds before the end after which the workload stops exporting anything (it went away).
     public var silentForLast: Double
+    /// `Deployment` (pods owned through a ReplicaSet) or `StatefulSet` (pods `NAME-0`, `NAME-1`, …).
+    public var kind: String
+    /// Seconds before the end at which a Deployment rolled out a new ReplicaSet (its old pods went
+    /// away and new ones came); `nil` for no rollout in the history.
+    public var rolloutAgo: Double?
+    /// Whether one pod of the current ReplicaSet was evicted and lingers in phase `Failed`, as
+    /// evicted pods do until they are garbage-collected: kube-state-metrics still exports its requests.
+    public var evictedPod: Bool
+    /// Whether the application exports a `code="500"` series; client libraries create a label
+    /// combination only once it is first seen, so a service that never failed has none.
+    public var exportsErrors: Bool
 
     public init(namespace: String, deployment: String, requestsPerSecond: @escaping Curve = { _ in 50 },
                 latencyP95: @escaping Curve, errorRatio: @escaping Curve = { _ in 0.002 },
                 cpuUtilization: @escaping Curve = { _ in 0.4 }, memoryUtilization: @escaping Curve = { _ in 0.5 },
                 poolUtilization: Curve? = nil, cacheHitRatio: Curve? = nil, replicas: Double = 4,
-                cacheTTLSeconds: Double = 60, evictionsPerSecond: @escaping Curve = { _ in 0.1 }, silentForLast: Double = 0) {
+                cacheTTLSeconds: Double = 60, evictionsPerSecond: @escaping Curve = { _ in 0.1 }, silentForLast: Double = 0,
+                kind: String = "Deployment", rolloutAgo: Double? = 6000, evictedPod: Bool = false, exportsErrors: Bool = true) {
         self.namespace = namespace
         self.deployment = deployment
         self.requestsPerSecond = requestsPerSecond
@@ -39,67 +51,21 @@ public struct WorkloadProfile: Sendable {
         self.cacheTTLSeconds = cacheTTLSeconds
         self.evictionsPerSecond = evictionsPerSecond
         self.silentForLast = silentForLast
+        self.kind = kind
+        self.rolloutAgo = rolloutAgo
+        self.evictedPod = evictedPod
+        self.exportsErrors = exportsErrors
     }
 }
 
-/// The metrics real services export (histograms, counters, kube-state-metrics gauges), made from
-/// profiles, so the default policy's queries run unchanged against them.
+/// The metrics a cluster monitored the usual way holds for profiled workloads, in the shapes real
+/// exporters write them (see `StockMetrics`), so the default policy's queries run unchanged on them.
 public enum RawMetrics {
-    /// The histogram buckets of `http_request_duration_seconds`.
+    /// The histogram buckets of `http_request_duration_seconds` (client_golang's defaults, trimmed).
     public static let buckets: [Double] = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
-    static let cpuRequestCores = 2.0
-    static let memoryLimitBytes = 2_147_483_648.0
-    static let poolMax = 20.0
 
     public static func series(for profiles: [WorkloadProfile], start: Double, end: Double, step: Double) -> [SyntheticSeries] {
-        profiles.flatMap { series(for: $0, start: start, end: end, step: step) }
-    }
-
-    static func series(for profile: WorkloadProfile, start: Double, end: Double, step: Double) -> [SyntheticSeries] {
-        let labels = ["namespace": profile.namespace, "deployment": profile.deployment]
-        func with(_ extra: [String: String]) -> [String: String] { labels.merging(extra) { $1 } }
-        let silent = profile.silentForLast
-        let live: @Sendable (Double) -> Bool = { time in end - time >= silent }
-        func counter(_ name: String, _ extra: [String: String], _ rate: @escaping @Sendable (Double) -> Double) -> SyntheticSeries {
-            SyntheticSeries.counter(name: name, labels: with(extra), start: start, end: end, step: step) { time in
-                live(time) ? rate(end - time) : nil
-            }
-        }
-        func gauge(_ name: String, _ extra: [String: String], _ value: @escaping @Sendable (Double) -> Double) -> SyntheticSeries {
-            SyntheticSeries(name: name, labels: with(extra)) { time in live(time) ? value(end - time) : nil }
-        }
-        var result: [SyntheticSeries] = []
-        let rps = profile.requestsPerSecond
-        let p95 = profile.latencyP95
-        for bucket in buckets + [.infinity] {
-            let le = bucket == .infinity ? "+Inf" : Formatting(bucket)
-            result.append(counter("http_request_duration_seconds_bucket", ["le": le]) { ago in
-                rps(ago) * cumulativeShare(atOrBelow: bucket, p95: p95(ago))
-            })
-        }
-        let errors = profile.errorRatio
-        result.append(counter("http_requests_total", ["code": "200"]) { ago in rps(ago) * (1 - errors(ago)) })
-        result.append(counter("http_requests_total", ["code": "500"]) { ago in rps(ago) * errors(ago) })
-        let cpu = profile.cpuUtilization
-        result.append(counter("container_cpu_usage_seconds_total", [:]) { ago in cpu(ago) * cpuRequestCores })
-        result.append(gauge("kube_pod_container_resource_requests", ["resource": "cpu", "unit": "core"]) { _ in cpuRequestCores })
-        let memory = profile.memoryUtilization
-        result.append(gauge("container_memory_working_set_bytes", [:]) { ago in memory(ago) * memoryLimitBytes })
-        result.append(gauge("kube_pod_container_resource_limits", ["resource": "memory", "unit": "byte"]) { _ in memoryLimitBytes })
-        if let pool = profile.poolUtilization {
-            result.append(gauge("db_pool_connections_in_use", [:]) { ago in (pool(ago) * poolMax).rounded() })
-            result.append(gauge("db_pool_connections_max", [:]) { _ in poolMax })
-        }
-        let replicas = profile.replicas
-        result.append(gauge("kube_deployment_spec_replicas", [:]) { _ in replicas })
-        if let hits = profile.cacheHitRatio {
-            result.append(counter("cache_hits_total", [:]) { ago in rps(ago) * hits(ago) })
-            result.append(counter("cache_misses_total", [:]) { ago in rps(ago) * (1 - hits(ago)) })
-            let ttl = profile.cacheTTLSeconds
-            result.append(gauge("cache_ttl_seconds", [:]) { _ in ttl })
-            result.append(counter("cache_evictions_total", [:], profile.evictionsPerSecond))
-        }
-        return result
+        profiles.flatMap { StockMetrics(profile: $0, start: start, end: end, step: step).series() }
     }
 
     /// The share of requests at or below `bucket` such that `histogram_quantile(0.95, …)` reads `p95`
@@ -115,8 +81,10 @@ public enum RawMetrics {
         return 1
     }
 
-    private static func Formatting(_ value: Double) -> String {
-        value == value.rounded() ? String(format: "%.1f", value) : String(value)
+    /// A bucket bound as client libraries write `le`: `0.05`, `1.0`, `+Inf`.
+    static func le(_ value: Double) -> String {
+        if value == .infinity { return "+Inf" }
+        return value == value.rounded() ? String(format: "%.1f", value) : String(value)
     }
 }
 
@@ -126,7 +94,7 @@ public enum DemoScenario {
     public static let namespace = "shop"
     /// Seconds of history the demo writes.
     public static let historySeconds: Double = 3 * 3600
-    public static let scrapeInterval: Double = 15
+    public static let scrapeInterval: Double = 30
 
     public static var profiles: [WorkloadProfile] {
         [
@@ -134,14 +102,14 @@ public enum DemoScenario {
             WorkloadProfile(namespace: namespace, deployment: "checkout",
                             latencyP95: { ago in ago < 2400 ? 2.6 : 0.4 },
                             cpuUtilization: { ago in ago < 2400 ? 0.95 : 0.5 },
-                            poolUtilization: { _ in 0.4 }, cacheHitRatio: { _ in 0.9 }),
+                            poolUtilization: { _ in 0.4 }, cacheHitRatio: { _ in 0.9 }, evictedPod: true),
             // A one-minute latency spike 30 minutes ago: it must not count as a bottleneck.
             WorkloadProfile(namespace: namespace, deployment: "cart",
                             latencyP95: { ago in ago >= 1800 && ago < 1860 ? 6 : 0.3 },
                             poolUtilization: { _ in 0.3 }, cacheHitRatio: { _ in 0.93 }, replicas: 2),
             // Healthy and idle: CPU far under target for hours, so it could run on fewer replicas.
             WorkloadProfile(namespace: namespace, deployment: "catalog", latencyP95: { _ in 0.18 },
-                            cpuUtilization: { _ in 0.3 }, cacheHitRatio: { _ in 0.92 }, replicas: 6),
+                            cpuUtilization: { _ in 0.3 }, cacheHitRatio: { _ in 0.92 }, replicas: 6, evictedPod: true),
             // Pool-bound: latency in warning, the connection pool saturated, CPU low.
             WorkloadProfile(namespace: namespace, deployment: "payments",
                             latencyP95: { ago in ago < 3000 ? 1.4 : 0.5 }, cpuUtilization: { _ in 0.3 },

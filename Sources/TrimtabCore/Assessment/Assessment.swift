@@ -39,7 +39,7 @@ public struct CheckResult: Sendable, Equatable, Codable {
     /// The value at the evaluation time; `nil` when unknown.
     public var value: Double?
     public var score: Double?
-    /// Why the check is unknown, in words.
+    /// Why the check is unknown, or has too little evidence to judge (status `insufficient`), in words.
     public var unknownReason: String?
     public var bottleneck: Bottleneck?
     public var query: String

@@ -27,7 +27,8 @@ public enum Assessor {
         for target in snapshot.targets(in: checked) {
             var results: [CheckResult] = []
             for check in policy.checks(for: target.labels) {
-                results.append(result(of: check, for: target, in: snapshot, unit: units[check.indicator] ?? .none))
+                results.append(result(of: check, for: target, in: snapshot, unit: units[check.indicator] ?? .none,
+                                      evidenceUnit: check.minEvidence.flatMap { units[$0.indicator] } ?? .none))
             }
             targets.append(summarize(target, results, minCoverage: policy.evaluation.minCoverage))
         }
@@ -57,7 +58,8 @@ public enum Assessor {
                           targets: targets, bottlenecks: bottlenecks, failures: failures, notes: notes)
     }
 
-    static func result(of check: Check, for target: TargetID, in snapshot: Snapshot, unit: IndicatorUnit) -> CheckResult {
+    static func result(of check: Check, for target: TargetID, in snapshot: Snapshot, unit: IndicatorUnit,
+                       evidenceUnit: IndicatorUnit = .none) -> CheckResult {
         let data = snapshot.indicators[check.indicator]
         var result = CheckResult(check: check.name, indicator: check.indicator, unit: unit, worse: check.worse,
                                  warning: check.warning, critical: check.critical, forSeconds: check.forSeconds,
@@ -85,6 +87,23 @@ public enum Assessor {
             result.unknownReason = "stale: the last value is from \(PolicyDuration.format(snapshot.time - lastTime)) before the evaluation time"
             return result
         }
+        var judged = samples
+        if let minimum = check.minEvidence {
+            // Too little traffic to judge comes before the value: one error in two requests is no error ratio.
+            guard let evidence = snapshot.currentValue(minimum.indicator, for: target) else {
+                result.unknownReason = "the evidence it needs (\(minimum.indicator)) has no current value"
+                return result
+            }
+            if evidence < minimum.atLeast {
+                result.status = .insufficient
+                if !last.value.isNaN { result.value = last.value }
+                result.unknownReason = "\(minimum.indicator) is \(Formatting.value(evidence, unit: evidenceUnit)), under the \(Formatting.value(minimum.atLeast, unit: evidenceUnit)) this check needs to judge"
+                return result
+            }
+            // A point of the `for` window with too little evidence cannot breach: it breaks the run.
+            judged = Self.masked(samples, below: minimum, evidence: snapshot.indicators[minimum.indicator]?.series[target] ?? [],
+                                 step: step)
+        }
         if last.value.isNaN {
             result.unknownReason = "the value is NaN (often 0/0: no traffic in the rate window)"
             return result
@@ -92,13 +111,26 @@ public enum Assessor {
         result.value = last.value
         result.status = Scoring.status(value: last.value, worse: check.worse, warning: check.warning, critical: check.critical)
         result.score = Scoring.checkScore(value: last.value, worse: check.worse, warning: check.warning, critical: check.critical)
-        result.bottleneck = BreachDetector.bottleneck(samples, at: snapshot.time, step: step, check: check, unit: unit,
+        result.bottleneck = BreachDetector.bottleneck(judged, at: snapshot.time, step: step, check: check, unit: unit,
                                                       target: target, query: data.query.promql)
         return result
     }
 
+    /// The samples with NaN where the evidence at the same step was under the minimum (or missing).
+    static func masked(_ samples: [Sample], below minimum: EvidenceMinimum, evidence: [Sample], step: Double) -> [Sample] {
+        var byStep: [Int: Double] = [:]
+        for point in evidence { byStep[Int((point.time / step).rounded())] = point.value }
+        return samples.map { sample in
+            guard let amount = byStep[Int((sample.time / step).rounded())], amount >= minimum.atLeast else {
+                return Sample(time: sample.time, value: .nan)
+            }
+            return sample
+        }
+    }
+
     static func summarize(_ target: TargetID, _ results: [CheckResult], minCoverage: Double) -> TargetAssessment {
-        let totalWeight = results.reduce(0) { $0 + $1.weight }
+        // A check with too little evidence is a judgement, not missing data: it leaves the coverage alone.
+        let totalWeight = results.filter { $0.status != .insufficient }.reduce(0) { $0 + $1.weight }
         let known = results.filter { $0.score != nil }
         let knownWeight = known.reduce(0) { $0 + $1.weight }
         let coverage = totalWeight > 0 ? knownWeight / totalWeight : 0

@@ -1,13 +1,17 @@
 /// The state of one check on one target.
 public enum CheckStatus: String, Sendable, Codable, CaseIterable, Comparable {
     case ok, warning, critical, unknown
+    /// Too little evidence to judge (less traffic than the check's `minEvidence`): neither healthy
+    /// nor failing, not scored, and never the cause of an action.
+    case insufficient = "insufficient-evidence"
 
     private var rank: Int {
         switch self {
         case .ok: return 0
-        case .warning: return 1
-        case .critical: return 2
-        case .unknown: return 3
+        case .insufficient: return 1
+        case .warning: return 2
+        case .critical: return 3
+        case .unknown: return 4
         }
     }
 

@@ -178,7 +178,13 @@ public enum KnobValue {
 
     /// Whether the value the cluster holds is the planned number (`"6"` and `"6.0"` both are 6).
     public static func matches(_ text: String?, _ value: Double) -> Bool {
-        guard let text, let number = Double(text.trimmingCharacters(in: .whitespaces)) else { return false }
+        guard let number = number(text) else { return false }
         return abs(number - value) < 1e-9
+    }
+
+    /// The number a knob holds (`" 20 "` is 20), or `nil` when it holds nothing or no finite number.
+    public static func number(_ text: String?) -> Double? {
+        guard let text, let number = Double(text.trimmingCharacters(in: .whitespaces)), number.isFinite else { return nil }
+        return number
     }
 }

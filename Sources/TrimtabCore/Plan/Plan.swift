@@ -37,14 +37,29 @@ public struct PlanContext: Sendable, Equatable {
     /// Targets whose replicas a HorizontalPodAutoscaler owns (with its details in `autoscalers`, when known).
     public var autoscaledTargets: Set<TargetID>
     public var autoscalers: [TargetID: AutoscalerInfo]
+    /// What knobs hold now, read from the cluster: an action whose input (pool size, TTL) has no
+    /// indicator reads its current value here.
+    public var knobValues: [TargetID: [Knob: KnobState]]
+    /// Whether the cluster was read; without it, a knob's value is unknown.
+    public var clusterRead: Bool
 
     public init(history: [ChangeRecord] = [], frozenTargets: Set<TargetID> = [], autoscaledTargets: Set<TargetID> = [],
-                autoscalers: [TargetID: AutoscalerInfo] = [:]) {
+                autoscalers: [TargetID: AutoscalerInfo] = [:], knobValues: [TargetID: [Knob: KnobState]] = [:], clusterRead: Bool = false) {
         self.history = history
         self.frozenTargets = frozenTargets
         self.autoscaledTargets = autoscaledTargets.union(autoscalers.keys)
         self.autoscalers = autoscalers
+        self.knobValues = knobValues
+        self.clusterRead = clusterRead
     }
+}
+
+/// What one knob of one workload holds, as read from the cluster.
+public enum KnobState: Sendable, Equatable {
+    /// A number, and where it was read (`the pod template of shop/search, container app`).
+    case value(Double, source: String)
+    /// No number: unset, not a number, or the read failed; the words say which.
+    case unknown(String)
 }
 
 /// One safety rule as judged for one proposal.

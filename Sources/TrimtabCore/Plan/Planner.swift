@@ -98,6 +98,42 @@ struct TargetPlanning {
         Evidence(name: indicator, value: value, unit: unit(indicator), note: note, query: query(indicator))
     }
 
+    /// One value an action reads, and why it is unknown when it is.
+    struct Input {
+        var name: String
+        var value: Double?
+        var unknown: String
+        /// Where a value read from the cluster came from; `nil` for an indicator.
+        var source: String?
+    }
+
+    /// An indicator's current value.
+    func input(_ indicator: String) -> Input {
+        Input(name: indicator, value: value(indicator), unknown: "no current value for \(indicator)")
+    }
+
+    /// The current value of what a knob holds: from its indicator when the policy declares one, else
+    /// as read from the cluster (most applications export neither their pool size nor their TTL).
+    func knobInput(_ indicator: String, knob: Knob) -> Input {
+        if policy.indicator(named: indicator) != nil { return input(indicator) }
+        guard context.clusterRead else {
+            return Input(name: "\(knob)", value: nil,
+                         unknown: "current value of \(knob) unknown: declare an indicator \(indicator) or give a cluster (--kubeconfig or --in-cluster) to read it from")
+        }
+        switch context.knobValues[id]?[knob] {
+        case .value(let number, let source)?: return Input(name: "\(knob)", value: number, unknown: "", source: source)
+        case .unknown(let why)?: return Input(name: "\(knob)", value: nil, unknown: "current value of \(knob) unknown: \(why)")
+        case nil: return Input(name: "\(knob)", value: nil, unknown: "current value of \(knob) unknown: it was not read from the cluster")
+        }
+    }
+
+    /// The evidence of an input: an indicator with its query, or a knob with where it was read.
+    func evidence(_ input: Input, unit: IndicatorUnit) -> Evidence? {
+        guard let value = input.value else { return nil }
+        guard let source = input.source else { return evidence(input.name, value) }
+        return Evidence(name: input.name, value: value, unit: unit, note: "read from \(source)", query: nil)
+    }
+
     struct Result {
         var drafts: [Planner.Draft] = []
         var considered: [String] = []
@@ -168,15 +204,15 @@ struct TargetPlanning {
     }
 
     /// Rules every proposal passes through, besides its own.
-    func commonRules(knob: Knob, inputs: [(String, Double?)]) -> [RuleResult] {
+    func commonRules(knob: Knob, inputs: [Input]) -> [RuleResult] {
         var rules: [RuleResult] = []
-        let missing = inputs.filter { $0.1 == nil }.map(\.0)
+        let missing = inputs.filter { $0.value == nil }
         if cycleUnknown {
             rules.append(RuleResult("inputs known", false, "a query failed this cycle, so nothing is changed"))
         } else if !missing.isEmpty {
-            rules.append(RuleResult("inputs known", false, "no current value for \(missing.joined(separator: ", "))"))
+            rules.append(RuleResult("inputs known", false, missing.map(\.unknown).joined(separator: "; ")))
         } else {
-            rules.append(RuleResult("inputs known", true, inputs.map(\.0).joined(separator: ", ") + " are current"))
+            rules.append(RuleResult("inputs known", true, inputs.map(\.name).joined(separator: ", ") + " are current"))
         }
         if policy.safety.freeze {
             rules.append(RuleResult("freeze", false, "the policy sets safety.freeze"))
@@ -207,7 +243,7 @@ struct TargetPlanning {
             guard trigger != nil else { return nil }
             return Planner.Draft(action: "scale", knob: .replicas, current: replicas ?? .nan, proposed: replicas ?? .nan,
                                  reason: "cannot size the scale-out", trigger: trigger?.check ?? "", evidence: [],
-                                 rules: commonRules(knob: .replicas, inputs: [(scale.replicas, replicas), (scale.utilization, utilization)]),
+                                 rules: commonRules(knob: .replicas, inputs: [input(scale.replicas), input(scale.utilization)]),
                                  benefit: benefit(of: trigger))
         }
         let current = Int(replicas.rounded())
@@ -217,7 +253,7 @@ struct TargetPlanning {
         // Scale out only for a bottleneck with this cause; scale in only when the target is healthy.
         if trigger != nil ? decision.desired <= current : decision.desired >= current { return nil }
         var desired = decision.desired
-        var rules = commonRules(knob: .replicas, inputs: [(scale.replicas, replicas), (scale.utilization, utilization)])
+        var rules = commonRules(knob: .replicas, inputs: [input(scale.replicas), input(scale.utilization)])
         if let hpa = context.autoscalers[id] {
             let pinned = desired > current && current >= hpa.maxReplicas
             rules.append(RuleResult("autoscaler", false, pinned
@@ -280,7 +316,7 @@ struct TargetPlanning {
     /// The database budget that a scale-out must respect: from a pool rule on this policy.
     func scaleBudget() -> (connections: Int, poolSize: Int)? {
         for rule in policy.actions {
-            guard case .poolSize(let pool) = rule.action, let size = value(pool.size) else { continue }
+            guard case .poolSize(let pool) = rule.action, let size = knobInput(pool.size, knob: pool.knob).value else { continue }
             if let connections = pool.databaseConnections ?? pool.databaseConnectionsIndicator.flatMap(value).map({ Int($0) }) {
                 return (connections, Int(size.rounded()))
             }
@@ -289,21 +325,22 @@ struct TargetPlanning {
     }
 
     func poolOutcome(_ pool: PoolSizeAction, trigger: Bottleneck) -> Outcome {
-        let size = value(pool.size), utilization = value(pool.utilization), replicas = value(pool.replicas)
-        var inputs: [(String, Double?)] = [(pool.size, size), (pool.utilization, utilization), (pool.replicas, replicas)]
+        let sizeInput = knobInput(pool.size, knob: pool.knob)
+        let size = sizeInput.value, utilization = value(pool.utilization), replicas = value(pool.replicas)
+        var inputs = [sizeInput, input(pool.utilization), input(pool.replicas)]
         var throughput: Double?, hold: Double?
         if let name = pool.throughput, let holdName = pool.holdTime {
             throughput = value(name)
             hold = value(holdName)
-            inputs += [(name, throughput), (holdName, hold)]
+            inputs += [input(name), input(holdName)]
         }
         var connections = pool.databaseConnections
         if let name = pool.databaseConnectionsIndicator {
             let found = value(name)
             connections = found.map { Int($0) }
-            inputs.append((name, found))
+            inputs.append(input(name))
         }
-        guard let size, let utilization, let replicas, inputs.allSatisfy({ $0.1 != nil }) else {
+        guard let size, let utilization, let replicas, inputs.allSatisfy({ $0.value != nil }) else {
             return .draft(Planner.Draft(action: "poolSize", knob: pool.knob, current: size ?? .nan, proposed: size ?? .nan,
                                         reason: "cannot size the pool", trigger: trigger.check, evidence: [],
                                         rules: commonRules(knob: pool.knob, inputs: inputs), benefit: benefit(of: trigger)))
@@ -326,7 +363,7 @@ struct TargetPlanning {
         var rules = commonRules(knob: pool.knob, inputs: inputs)
         rules.append(RuleResult("max step", true, stepNote ?? "within \(Formatting.number(pool.maxStepPercent)) % of \(current)"))
         rules.append(RuleResult("bounds", true, "\(proposed) within \(pool.min)…\(pool.max)" + (notes.isEmpty ? "" : "; " + notes.joined(separator: "; "))))
-        var evidence = [evidence(pool.size, size), evidence(pool.utilization, utilization), evidence(pool.replicas, replicas)]
+        var evidence = [self.evidence(sizeInput, unit: .count), evidence(pool.utilization, utilization), evidence(pool.replicas, replicas)].compactMap { $0 }
         if let throughput, let hold, let name = pool.throughput, let holdName = pool.holdTime {
             evidence += [self.evidence(name, throughput), self.evidence(holdName, hold)]
         }
@@ -346,14 +383,15 @@ struct TargetPlanning {
     }
 
     func ttlOutcome(_ cache: CacheTTLAction, trigger: Bottleneck) -> Outcome {
-        let ttl = value(cache.ttl)
-        var inputs: [(String, Double?)] = [(cache.ttl, ttl)]
+        let ttlInput = knobInput(cache.ttl, knob: cache.knob)
+        let ttl = ttlInput.value
+        var inputs = [ttlInput]
         var evictions: Double?
         if let name = cache.evictions {
             evictions = value(name)
-            inputs.append((name, evictions))
+            inputs.append(input(name))
         }
-        guard let ttl, inputs.allSatisfy({ $0.1 != nil }) else {
+        guard let ttl, inputs.allSatisfy({ $0.value != nil }) else {
             return .draft(Planner.Draft(action: "cacheTTL", knob: cache.knob, current: ttl ?? .nan, proposed: ttl ?? .nan,
                                         reason: "cannot step the TTL", trigger: trigger.check, evidence: [],
                                         rules: commonRules(knob: cache.knob, inputs: inputs), benefit: benefit(of: trigger)))
@@ -377,7 +415,7 @@ struct TargetPlanning {
         }
         var rules = commonRules(knob: cache.knob, inputs: inputs)
         rules.append(RuleResult("bounds", true, "\(PolicyDuration.format(proposed)) within \(PolicyDuration.format(cache.minSeconds))…\(PolicyDuration.format(cache.maxSeconds))"))
-        var evidence = [evidence(cache.ttl, ttl)]
+        var evidence = [self.evidence(ttlInput, unit: .seconds)].compactMap { $0 }
         if let evictions, let name = cache.evictions { evidence.append(self.evidence(name, evictions)) }
         return .draft(Planner.Draft(action: "cacheTTL", knob: cache.knob, current: ttl, proposed: proposed,
                                     reason: "\(trigger.check) is a \(trigger.severity.rawValue) bottleneck; \(why)",

@@ -175,7 +175,8 @@ enum ActionParser {
         var knob: Knob?
         var min = 1, max: Int?, budget: Int?, budgetIndicator: String?
         var target = 0.7, headroom = 1.2, step = 50.0
-        let size = refs.indicator("size", fields, default: "pool_size", path, &reader) ?? "pool_size"
+        // Without an indicator of its own, the size is read from the knob in the cluster.
+        let size = refs.indicator("size", fields, default: nil, path, &reader) ?? "pool_size"
         let utilization = refs.indicator("utilization", fields, default: "pool_utilization", path, &reader) ?? "pool_utilization"
         let replicas = refs.indicator("replicas", fields, default: "replicas", path, &reader) ?? "replicas"
         let throughput = refs.indicator("throughput", fields, default: nil, path, &reader)
@@ -219,7 +220,8 @@ enum ActionParser {
         var knob: Knob?
         var min = 1.0, max: Double?, factor = 2.0, evictionsAbove = 1.0
         var memory: String?
-        let ttl = refs.indicator("ttl", fields, default: "cache_ttl_seconds", path, &reader) ?? "cache_ttl_seconds"
+        // Without an indicator of its own, the TTL is read from the knob in the cluster.
+        let ttl = refs.indicator("ttl", fields, default: nil, path, &reader) ?? "cache_ttl_seconds"
         let evictions = refs.indicator("evictions", fields, default: nil, path, &reader)
         for field in fields {
             switch field.key {

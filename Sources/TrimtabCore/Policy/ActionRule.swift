@@ -12,6 +12,16 @@ public enum Knob: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The `maxReplicas` of the HorizontalPodAutoscaler that owns the workload's replicas.
     case autoscalerMaxReplicas(name: String)
 
+    /// The name an application knows the setting by: the env var, the ConfigMap key or the URL.
+    public var settingName: String? {
+        switch self {
+        case .env(let name, _): return name
+        case .configMap(_, let key, _): return key
+        case .http(let url): return url
+        case .replicas, .autoscalerMaxReplicas: return nil
+        }
+    }
+
     public var description: String {
         switch self {
         case .replicas: return "replicas"

@@ -95,10 +95,13 @@ public struct Check: Sendable, Equatable, Codable {
     public var key: Bool
     public var description: String?
     public var location: SourceLocation?
+    /// The least evidence the check needs to judge (a request rate, say): below it the check is
+    /// *insufficient evidence*, neither healthy nor failing, and no action follows from it.
+    public var minEvidence: EvidenceMinimum?
 
     public init(name: String, indicator: String, worse: Direction, warning: Double, critical: Double,
                 forSeconds: Double = 300, weight: Double = 1, key: Bool = false, description: String? = nil,
-                location: SourceLocation? = nil) {
+                location: SourceLocation? = nil, minEvidence: EvidenceMinimum? = nil) {
         self.name = name
         self.indicator = indicator
         self.worse = worse
@@ -109,6 +112,19 @@ public struct Check: Sendable, Equatable, Codable {
         self.key = key
         self.description = description
         self.location = location
+        self.minEvidence = minEvidence
+    }
+}
+
+/// "One error in two requests is not a critical error ratio": the value of an indicator (such as the
+/// request rate) a check needs before its own value means anything.
+public struct EvidenceMinimum: Sendable, Equatable, Codable {
+    public var indicator: String
+    public var atLeast: Double
+
+    public init(indicator: String, atLeast: Double) {
+        self.indicator = indicator
+        self.atLeast = atLeast
     }
 }
 
@@ -213,8 +229,21 @@ public struct Policy: Sendable, Equatable, Codable {
 
     /// The indicators some check or action reads, in declaration order: the queries one run sends.
     public var queriedIndicators: [Indicator] {
-        let used = Set(checks.map(\.indicator) + actions.flatMap(\.action.indicators))
+        let used = Set(checks.map(\.indicator) + checks.compactMap(\.minEvidence?.indicator) + actions.flatMap(\.action.indicators))
         return indicators.filter { used.contains($0.name) }
+    }
+
+    /// The knobs whose current value an action reads from the cluster: those of pool and TTL rules
+    /// whose size or TTL indicator the policy does not declare (most applications export neither).
+    public var knobsReadFromCluster: [Knob] {
+        var seen = Set<Knob>()
+        return actions.compactMap { rule -> Knob? in
+            switch rule.action {
+            case .poolSize(let pool) where indicator(named: pool.size) == nil: return pool.knob
+            case .cacheTTL(let cache) where indicator(named: cache.ttl) == nil: return cache.knob
+            default: return nil
+            }
+        }.filter { seen.insert($0).inserted }
     }
 
     /// The checks that apply to a target, with its overrides applied (later overrides win).

@@ -33,6 +33,7 @@ struct PolicyFragment: Sendable {
         var weight: Double?
         var key: Bool?
         var description: String?
+        var minEvidence: (indicator: Located<String>, atLeast: Double)?
     }
 
     struct OverrideFragment: Sendable {

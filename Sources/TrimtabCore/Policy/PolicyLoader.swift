@@ -82,6 +82,7 @@ public enum PolicyLoader {
                     existing.weight = check.weight ?? existing.weight
                     existing.key = check.key ?? existing.key
                     existing.description = check.description ?? existing.description
+                    existing.minEvidence = check.minEvidence ?? existing.minEvidence
                     existing.location = check.location
                     result.checks[index] = existing
                 } else {
@@ -158,10 +159,16 @@ public enum PolicyLoader {
                         "critical (\(Formatting.value(critical.value.value, unit: unit ?? .none))) must be \(worse == .higher ? "above" : "below") warning (\(Formatting.value(warning.value.value, unit: unit ?? .none))) when worse is \(worse.rawValue)",
                         hint: "swap them, or change worse to \(worse == .higher ? "lower" : "higher")")
             }
+            if let evidence = item.minEvidence, !fragment.indicators.contains(where: { $0.name == evidence.indicator.value }) {
+                problem(evidence.indicator.location, "minEvidence names no indicator '\(evidence.indicator.value)'",
+                        hint: Suggestion.closest(to: evidence.indicator.value, in: Array(unitByIndicator.keys)).map { "did you mean '\($0)'?" }
+                            ?? "declare it under spec.indicators (a request rate, for example)")
+            }
             guard ok else { continue }
             checks.append(Check(name: item.name, indicator: indicatorName, worse: worse, warning: warning.value.value,
                                 critical: critical.value.value, forSeconds: item.forSeconds ?? 300, weight: item.weight ?? 1,
-                                key: item.key ?? false, description: item.description, location: item.location))
+                                key: item.key ?? false, description: item.description, location: item.location,
+                                minEvidence: item.minEvidence.map { EvidenceMinimum(indicator: $0.indicator.value, atLeast: $0.atLeast) }))
         }
         if fragment.checks.isEmpty {
             diagnostics.append(PolicyDiagnostic(start, "the policy has no checks", hint: "add spec.checks; a check names an indicator and its thresholds"))

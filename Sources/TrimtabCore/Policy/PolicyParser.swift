@@ -5,7 +5,7 @@ enum PolicyParser {
     static let topKeys = ["apiVersion", "kind", "metadata", "spec"]
     static let specKeys = ["mode", "targets", "evaluation", "indicators", "checks", "overrides", "actions", "safety"]
     static let indicatorKeys = ["query", "unit", "description"]
-    static let checkKeys = ["indicator", "worse", "warning", "critical", "for", "weight", "key", "description"]
+    static let checkKeys = ["indicator", "worse", "warning", "critical", "for", "weight", "key", "description", "minEvidence"]
 
     static func parse(_ text: String, file: String) -> (PolicyFragment?, [PolicyDiagnostic]) {
         var reader = NodeReader(file: file)
@@ -178,6 +178,23 @@ enum PolicyParser {
                 case "weight": check.weight = reader.positiveNumber(field.value, "\(path).weight")
                 case "key": check.key = reader.bool(field.value, "\(path).key")
                 case "description": check.description = reader.string(field.value, "\(path).description")
+                case "minEvidence":
+                    // {indicator: request_rate, atLeast: 0.5}: below it the check cannot judge.
+                    guard let parts = reader.mapping(field.value, "\(path).minEvidence", allowed: ["indicator", "atLeast"]) else { break }
+                    var name: Located<String>?
+                    var least: Double?
+                    for part in parts {
+                        if part.key == "indicator", let value = reader.nonEmptyString(part.value, "\(path).minEvidence.indicator") {
+                            name = Located(value: value, location: reader.location(of: part.value))
+                        }
+                        if part.key == "atLeast" { least = reader.number(part.value, "\(path).minEvidence.atLeast") }
+                    }
+                    if let name, let least {
+                        check.minEvidence = (name, least)
+                    } else {
+                        reader.error(field.value, "\(path).minEvidence needs indicator and atLeast",
+                                     hint: "write minEvidence: {indicator: request_rate, atLeast: 0.5}")
+                    }
                 default: break
                 }
             }

@@ -5,6 +5,8 @@ public enum PromQL {
         "selector": "the label matchers of the targets, without braces: every groupBy label non-empty, the namespace and matchLabels",
         "by": "the groupBy labels, comma-separated, for `sum by ($by)`",
         "namespace": "the targets' namespace, escaped for use inside double quotes",
+        "namespaceSelector": "one matcher on the namespace label, for raw series that lack the groupBy labels: namespace=\"NS\" when targets.namespace is set, else namespace!=\"\"",
+        "workloadType": "the targets' kind in lower case (deployment, statefulset), as the kubernetes-mixin's workload_type label has it",
     ]
 
     /// Whether a string is a valid Prometheus label name.
@@ -77,6 +79,8 @@ public enum PromQL {
             "selector": selector(for: targets),
             "by": targets.groupBy.joined(separator: ", "),
             "namespace": escape(targets.namespace ?? ""),
+            "namespaceSelector": targets.namespace.map { "namespace=\"\(escape($0))\"" } ?? "namespace!=\"\"",
+            "workloadType": escape(targets.kind.lowercased()),
         ]
         var out = ""
         let chars = Array(template)

@@ -7,6 +7,9 @@ public struct PolicyTest: Sendable {
         public var labels: [String: String]
         /// Values per indicator, one per interval from time 0.
         public var series: [String: [Double?]]
+        /// What knobs hold in the cluster, by env var name, ConfigMap key or endpoint URL: the current
+        /// value of an action input that has no indicator (a TTL, a pool size).
+        public var knobs: [String: Double] = [:]
     }
 
     public struct ExpectedBottleneck: Sendable, Equatable, CustomStringConvertible {
@@ -89,8 +92,13 @@ public struct PolicyTest: Sendable {
                 for (index, item) in list.enumerated() {
                     let path = "targets[\(index)]"
                     var input = TargetInput(labels: [:], series: [:])
-                    for field in reader.mapping(item, path, allowed: ["labels", "series"]) ?? [] {
+                    for field in reader.mapping(item, path, allowed: ["labels", "series", "knobs"]) ?? [] {
                         if field.key == "labels" { input.labels = reader.stringMap(field.value, "\(path).labels") ?? [:] }
+                        if field.key == "knobs" {
+                            for knob in reader.mapping(field.value, "\(path).knobs") ?? [] {
+                                if let value = reader.number(knob.value, "\(path).knobs.\(knob.key)") { input.knobs[knob.key] = value }
+                            }
+                        }
                         if field.key == "series" {
                             for series in reader.mapping(field.value, "\(path).series") ?? [] {
                                 guard let text = reader.string(series.value, "\(path).series.\(series.key)") else { continue }

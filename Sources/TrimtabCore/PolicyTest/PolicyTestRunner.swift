@@ -17,9 +17,24 @@ public enum PolicyTestRunner {
         return test.cases.map { item in
             let snapshot = snapshot(test, policy: policy, interval: interval, at: item.at)
             let assessment = Assessor.assess(snapshot, policy: policy)
-            let plan = Planner.plan(assessment, snapshot: snapshot, policy: policy)
+            let plan = Planner.plan(assessment, snapshot: snapshot, policy: policy, context: context(test, policy: policy))
             return Outcome(at: item.at, location: item.location, mismatches: compare(item, assessment, plan))
         }
+    }
+
+    /// The cluster as the test describes it: the knobs each target's `knobs` names. A test that names
+    /// none stands for a run without a cluster, where knob values are unknown.
+    static func context(_ test: PolicyTest, policy: Policy) -> PlanContext {
+        guard test.targets.contains(where: { !$0.knobs.isEmpty }) else { return PlanContext() }
+        var values: [TargetID: [Knob: KnobState]] = [:]
+        for target in test.targets {
+            let id = TargetID(labelNames: policy.targets.groupBy, labelValues: policy.targets.groupBy.map { target.labels[$0] ?? "" })
+            for knob in policy.knobsReadFromCluster {
+                values[id, default: [:]][knob] = knob.settingName.flatMap { target.knobs[$0] }
+                    .map { .value($0, source: "the test's knobs") } ?? .unknown("the test gives no value for \(knob)")
+            }
+        }
+        return PlanContext(knobValues: values, clusterRead: true)
     }
 
     /// What each indicator's range query would return at `time`: at every step, the latest input

@@ -122,7 +122,10 @@ public enum MarkdownReport {
             let unknown = target.checks.filter { $0.unknownReason != nil }
             if !unknown.isEmpty {
                 out.append("")
-                for check in unknown { out.append("- `\(check.check)` is unknown: \(check.unknownReason!)") }
+                for check in unknown {
+                    out.append(check.status == .insufficient ? "- `\(check.check)` has insufficient evidence: \(check.unknownReason!)"
+                                                             : "- `\(check.check)` is unknown: \(check.unknownReason!)")
+                }
             }
             out.append("")
         }
@@ -166,6 +169,7 @@ public enum MarkdownReport {
         case .warning: return "🟡 warning"
         case .critical: return "🔴 critical"
         case .unknown: return "⚪ unknown"
+        case .insufficient: return "⚫ insufficient evidence"
         }
     }
 
