@@ -32,8 +32,10 @@ struct AnalyzeCommand: AsyncParsableCommand {
           trimtab analyze --prometheus http://127.0.0.1:9090 --format json --output - | jq .assessment.score
 
         Exit codes: 0 the analysis ran (whatever health it found); 1 invalid policy or flags; \
-        3 Prometheus could not be read (the report is still written, and says what is unknown; no change \
-        is made); 4 the cluster could not be read or a change was refused (the report says which).
+        3 Prometheus could not be read, or answered only in part (the report is still written, and says what \
+        is unknown; no change is made); 4 the cluster could not be read or a change was refused (the report \
+        says which); 5 the policy found no targets (the error names the query that matched nothing and the \
+        groupBy labels its series lacked).
         """
     )
 
@@ -108,6 +110,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
             throw TrimtabExit.metricsUnavailable
         }
         if !outcome.clusterErrors.isEmpty { throw TrimtabExit.clusterFailed }
+        try exitIfNoTargets(outcome.report.assessment)
     }
 }
 
@@ -123,6 +126,16 @@ func emit(_ text: String, to path: String) throws {
         printError("error: could not write the report to \(path): \(error.localizedDescription)")
         throw TrimtabExit.invalidInput
     }
+}
+
+/// A policy that found no target is not a healthy run: says which query matched nothing and which
+/// groupBy labels were missing, and exits 5.
+func exitIfNoTargets(_ assessment: Assessment) throws {
+    guard assessment.targets.isEmpty, assessment.isComplete else { return }
+    printError("error: the policy found no targets, so nothing was judged")
+    for note in assessment.notes where note.hasPrefix("no target: ") { printError("  " + note.dropFirst("no target: ".count)) }
+    printError("check the queries against your Prometheus with `trimtab policy check --prometheus URL`")
+    throw TrimtabExit.noTargets
 }
 
 /// Prints query errors, one line per cause: a server that is down fails every query the same way.

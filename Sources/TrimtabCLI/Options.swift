@@ -110,7 +110,13 @@ struct PolicyOptions: ParsableArguments {
 enum TimeArgument {
     static func parse(_ text: String?, now: Date = Date()) throws -> Double {
         guard let text, text != "now" else { return now.timeIntervalSince1970.rounded(.down) }
-        if let seconds = Double(text) { return seconds }
+        if let seconds = Double(text) {
+            // nan, inf and 1e300 parse as numbers; none is a time Prometheus or a journal can hold.
+            guard seconds.isFinite, seconds >= 0, seconds <= 7_258_118_400 else {
+                throw ValidationError("--at '\(text)' is not a time between 1970 and 2200; write now, 2026-11-22T21:00:00Z, or Unix seconds")
+            }
+            return seconds
+        }
         let formatter = ISO8601DateFormatter()
         for options: ISO8601DateFormatter.Options in [[.withInternetDateTime], [.withInternetDateTime, .withFractionalSeconds]] {
             formatter.formatOptions = options

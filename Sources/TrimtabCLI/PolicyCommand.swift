@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
 import TrimtabCore
+import TrimtabPrometheus
 
 /// `trimtab policy`: work with policy files.
-struct PolicyCommand: ParsableCommand {
+struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "Check, show and start policy files.",
-        subcommands: [LintCommand.self, TestCommand.self, ShowCommand.self, DefaultCommand.self]
+        subcommands: [LintCommand.self, PolicyCheckCommand.self, TestCommand.self, ShowCommand.self, DefaultCommand.self]
     )
 
     struct LintCommand: ParsableCommand {
@@ -140,5 +141,62 @@ struct PolicyCommand: ParsableCommand {
         func run() {
             print(DefaultPolicy.yaml, terminator: "")
         }
+    }
+}
+
+/// `trimtab policy check`: runs every indicator of a policy against a real Prometheus and says what
+/// each finds, for the first hour of adapting a policy to one's own metric names.
+struct PolicyCheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Run each indicator against Prometheus and say what it finds: parse errors by file and line, targets, missing labels.",
+        discussion: """
+        Sends every indicator's query once (as analyze would, for all targets at once) and prints, per \
+        indicator: whether Prometheus could parse it (a parse error is mapped back to the policy's file, \
+        line and column), how many targets it found, the targets other indicators have and it lacks, \
+        series that lack a groupBy label (with which), targets with more than one series, and how old the \
+        newest point is. Nothing is judged or changed.
+
+        Exit codes: 0 every indicator is fine; 1 a problem was found (or the policy is invalid); \
+        3 Prometheus could not be reached.
+
+        Examples:
+          trimtab policy check --prometheus http://127.0.0.1:9090
+          trimtab policy check --prometheus http://prometheus.monitoring:9090 --policy policies/mine.yaml --namespace shop
+        """
+    )
+
+    @OptionGroup(title: "Prometheus") var prometheus: PrometheusOptions
+    @OptionGroup(title: "Policy") var policy: PolicyOptions
+
+    @Option(help: ArgumentHelp("Evaluate at this time: now, an RFC 3339 time, or Unix seconds.", valueName: "time"))
+    var at: String = "now"
+
+    func run() async throws {
+        let policy = try self.policy.loadOrExit()
+        let time = try TimeArgument.parse(at)
+        let client = try prometheus.clientOrExit()
+        let queries = IndicatorQuery.plan(for: policy, at: time, indicators: policy.indicators)
+        let reader = SnapshotReader(source: client, maxConcurrentQueries: prometheus.maxConcurrentQueries)
+        let (data, errors) = await reader.read(queries, groupBy: policy.targets.groupBy)
+        await client.shutdown()
+        if !errors.isEmpty, errors.allSatisfy({ $0.isUnreachable }) {
+            reportMetricsErrors(errors)
+            throw TrimtabExit.metricsUnavailable
+        }
+        var invalid: [String: String] = [:]
+        for error in errors {
+            if case .badQuery(_, let query, let message) = error { invalid[query] = message }
+        }
+        let inputs = data.map { PolicyCheck.Input(data: $0, invalidQueryMessage: invalid[$0.query.promql]) }
+        let findings = PolicyCheck.check(policy, inputs: inputs, time: time)
+        printOutput("policy \(policy.name) (\(policy.sources.joined(separator: ", "))) against \(client.displayName) at \(Formatting.time(time)); targets: \(policy.targets.kind) by \(policy.targets.groupBy.joined(separator: ", "))")
+        for finding in findings {
+            printOutput("\(finding.ok ? "ok  " : "FAIL") \(finding.indicator): \(finding.lines.first ?? "")")
+            for line in finding.lines.dropFirst() { printOutput("       \(line)") }
+        }
+        let failed = findings.filter { !$0.ok }.count
+        printOutput(failed == 0 ? "all \(findings.count) indicators are fine" : "\(failed) of \(findings.count) indicators have problems")
+        if failed > 0 { throw TrimtabExit.invalidInput }
     }
 }

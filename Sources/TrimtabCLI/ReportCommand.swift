@@ -20,7 +20,8 @@ struct ReportCommand: AsyncParsableCommand {
           trimtab report --prometheus http://prom:9090 --format junit --output reports/trimtab.xml
 
         Exit codes: 0 the report was written and the gate (if any) passed; 1 invalid input; 2 the gate \
-        failed; 3 metrics could not be read (the report still says what is unknown).
+        failed; 3 metrics could not be read (the report still says what is unknown); 5 the policy found no \
+        targets (the error names the query that matched nothing and the labels its series lacked).
         """
     )
 
@@ -147,6 +148,7 @@ struct ReportCommand: AsyncParsableCommand {
             reportMetricsErrors(errors)
             throw TrimtabExit.metricsUnavailable
         }
+        try exitIfNoTargets(report.assessment)
         if report.gate?.passed == false { throw TrimtabExit.gateFailed }
     }
 

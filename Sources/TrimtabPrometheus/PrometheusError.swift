@@ -31,6 +31,16 @@ public enum PrometheusError: Error, Sendable, Equatable, CustomStringConvertible
         }
     }
 
+    /// Whether the server could not be reached or gave no usable answer at all, as opposed to refusing
+    /// this one query.
+    public var isUnreachable: Bool {
+        switch self {
+        case .connection, .timeout, .unavailable, .credentials: return true
+        case .http(_, _, let status, _): return status == 401 || status == 403 || status == 404
+        case .badQuery, .execution, .malformedResponse, .partialResponse: return false
+        }
+    }
+
     /// The error with its query left out: the same for every query that failed for one reason
     /// (the server is down), so a run can say it once.
     public var cause: String {

@@ -170,3 +170,74 @@ struct StockMetricsTests {
         }
     }
 }
+
+/// The first hour of a new operator: `policy check` on a working and a broken policy, and an
+/// analysis that finds no target, which is not a healthy run.
+@Suite("policy check and no-target runs against a real Prometheus", .serialized)
+struct PolicyCheckTests {
+    /// Written as a user adapting the old shape would: labels the stock series do not have, a
+    /// missing parenthesis, a per-pod aggregation and a bad regular expression.
+    static let broken = """
+    apiVersion: trimtab/v1
+    kind: Policy
+    metadata: {name: broken}
+    spec:
+      targets: {groupBy: [namespace, deployment]}
+      indicators:
+        cpu:
+          query: |-
+            sum by ($by) (
+              rate(container_cpu_usage_seconds_total{$selector}[5m]
+            )
+          unit: ratio
+        per_pod: {query: 'sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{container!=""}[5m]))', unit: ratio}
+        nothing: {query: 'sum by ($by) (rate(http_requests_total{$selector}[5m]))', unit: per-second}
+        bad_regex: {query: 'sum by ($by) (up{job=~"("})', unit: none}
+      checks:
+        per_pod: {worse: higher, warning: 0.7, critical: 0.9}
+        nothing: {worse: higher, warning: 100, critical: 200}
+    """
+
+    @Test func checksEveryIndicatorAndExitsFiveOnNoTargets() async throws {
+        let end = (alignedNow() / StockMetricsTests.step).rounded(.down) * StockMetricsTests.step
+        try await withTemporaryDirectory { dir in
+            let brokenFile = dir.appendingPathComponent("broken.yaml").path
+            try Self.broken.write(toFile: brokenFile, atomically: true, encoding: .utf8)
+            // A valid policy whose every query finds nothing usable.
+            let noTargets = dir.appendingPathComponent("no-targets.yaml").path
+            try Self.broken.replacingOccurrences(of: "\n      )", with: ")").replacingOccurrences(of: "bad_regex: {query: 'sum by ($by) (up{job=~\"(\"})', unit: none}", with: "")
+                .write(toFile: noTargets, atomically: true, encoding: .utf8)
+            let output = CapturedText()
+            let (codes, errors) = try await capturingStandardError {
+                try await withPrometheus(StockMetricsTests.history(end: end)) { prometheus in
+                    await ErrorOutput.$captureStandardOutput.withValue({ output.append($0) }) {
+                        let base = ["--prometheus", prometheus.url, "--at", "\(Int(end))"]
+                        let good = await trimtab(["policy", "check"] + base)
+                        let goodText = output.value
+                        let bad = await trimtab(["policy", "check", "--policy", brokenFile] + base)
+                        let analyze = await trimtab(["analyze", "--policy", noTargets, "--output", dir.appendingPathComponent("r.md").path] + base)
+                        return [good, bad, analyze, goodText.contains("all 10 indicators are fine") ? 0 : 1]
+                    }
+                }
+            }
+            let text = output.value
+            #expect(codes == [0, 1, 5, 0], "\(text)\n\(errors)")
+            #expect(text.contains("ok   cpu_utilization: 2 targets from 2 series"), "\(text)")
+            #expect(text.contains("lacks 1 target that other indicators have: prod/worker"), "\(text)")
+            // The parse error, mapped from Prometheus's line 3, column 2 of the query as sent back to
+            // the file: the line of the closing parenthesis, just after it.
+            #expect(text.contains("FAIL cpu: invalid PromQL at \(brokenFile):11:10: unclosed left parenthesis"), "\(text)")
+            #expect(text.contains("FAIL bad_regex: invalid PromQL at \(brokenFile):15:"), "\(text)")
+            #expect(text.contains("error parsing regexp"))
+            #expect(text.contains("FAIL per_pod: 0 targets from"), "\(text)")
+            #expect(text.contains("series lack a groupBy label, so they belong to no target: missing deployment ("))
+            #expect(text.contains("FAIL nothing: matched no series at all"))
+            #expect(text.contains("not read by any check or action"))
+            #expect(text.contains("4 of 4 indicators have problems") || text.contains("of 4 indicators have problems"))
+            // analyze with no target: exit 5, and the error says which query and which labels.
+            #expect(errors.contains("the policy found no targets"), "\(errors)")
+            #expect(errors.contains("nothing: the query matched no series"))
+            #expect(errors.contains("per_pod:") && errors.contains("lacking deployment (missing from"), "\(errors)")
+        }
+    }
+}

@@ -47,6 +47,7 @@ public enum Assessor {
             reason = "\(failures.count) of \(snapshot.indicators.count) indicator queries failed (\(failures.keys.sorted().joined(separator: ", "))); a cycle with a query error is unknown and takes no action"
         } else if targets.isEmpty {
             reason = "no targets: the indicator queries returned no series for the policy's targets"
+            notes += snapshot.noTargetExplanation(checked: checked, groupBy: policy.targets.groupBy).map { "no target: \($0)" }
         } else if Double(known.count) < policy.evaluation.minCoverage * Double(targets.count) {
             reason = "too little is known: \(known.count) of \(targets.count) targets have enough data (at least \(Int((policy.evaluation.minCoverage * 100).rounded())) % needed)"
         } else {

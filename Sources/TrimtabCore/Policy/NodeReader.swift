@@ -4,15 +4,39 @@ import Yams
 /// stopping at the first, so `policy lint` can list them all.
 struct NodeReader {
     let file: String
+    /// The file's lines, to find where a block scalar's text begins.
+    let lines: [Substring]
     private(set) var diagnostics: [PolicyDiagnostic] = []
 
-    init(file: String) {
+    init(file: String, text: String = "") {
         self.file = file
+        self.lines = text.split(separator: "\n", omittingEmptySubsequences: false)
     }
 
     func location(of node: Node) -> SourceLocation {
         let mark = node.mark
         return SourceLocation(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1)
+    }
+
+    /// Where a scalar's text begins and how it is laid out: past the quote of a quoted scalar, on the
+    /// first content line of a literal block (`|`), at the node for anything else.
+    func textLocation(of node: Node) -> QueryLocation {
+        let start = location(of: node)
+        switch node.scalar?.style {
+        case .plain?:
+            return QueryLocation(file: file, line: start.line, column: start.column, layout: .inline)
+        case .singleQuoted?, .doubleQuoted?:
+            return QueryLocation(file: file, line: start.line, column: start.column + 1, layout: .inline)
+        case .literal?:
+            // The content starts on the first non-blank line after the indicator, at its indentation.
+            var index = start.line
+            while index < lines.count, lines[index].allSatisfy({ $0 == " " }) { index += 1 }
+            guard index < lines.count else { return QueryLocation(file: file, line: start.line, column: start.column, layout: .other) }
+            let indent = lines[index].prefix { $0 == " " }.count
+            return QueryLocation(file: file, line: index + 1, column: indent + 1, layout: .literalBlock)
+        default:
+            return QueryLocation(file: file, line: start.line, column: start.column, layout: .other)
+        }
     }
 
     mutating func error(_ node: Node, _ message: String, hint: String? = nil) {

@@ -68,14 +68,17 @@ public struct Indicator: Sendable, Equatable, Codable {
     public var unit: IndicatorUnit
     public var description: String?
     public var location: SourceLocation?
+    /// Where the query's text stands, to map a position in it back to the file.
+    public var queryLocation: QueryLocation?
 
     public init(name: String, query: String, unit: IndicatorUnit, description: String? = nil,
-                location: SourceLocation? = nil) {
+                location: SourceLocation? = nil, queryLocation: QueryLocation? = nil) {
         self.name = name
         self.query = query
         self.unit = unit
         self.description = description
         self.location = location
+        self.queryLocation = queryLocation
     }
 }
 

@@ -18,6 +18,7 @@ struct PolicyFragment: Sendable {
         var name: String
         var location: SourceLocation
         var query: Located<String>?
+        var queryLocation: QueryLocation?
         var unit: IndicatorUnit?
         var description: String?
     }

@@ -62,7 +62,10 @@ public enum PolicyLoader {
             for indicator in fragment.indicators {
                 if let index = result.indicators.firstIndex(where: { $0.name == indicator.name }) {
                     var existing = result.indicators[index]
-                    existing.query = indicator.query ?? existing.query
+                    if let query = indicator.query {
+                        existing.query = query
+                        existing.queryLocation = indicator.queryLocation
+                    }
                     existing.unit = indicator.unit ?? existing.unit
                     existing.description = indicator.description ?? existing.description
                     existing.location = indicator.location
@@ -111,18 +114,18 @@ public enum PolicyLoader {
             for use in PromQL.placeholderUses(in: query.value) {
                 if PromQL.placeholders[use.name] == nil {
                     let known = PromQL.placeholders.keys.sorted()
-                    diagnostics.append(PolicyDiagnostic(placeholderLocation(query, offset: use.offset),
+                    diagnostics.append(PolicyDiagnostic(placeholderLocation(item, offset: use.offset),
                                                         "indicator '\(item.name)' uses the unknown placeholder $\(use.name)",
                                                         hint: Suggestion.closest(to: use.name, in: known).map { "did you mean $\($0)?" }
                                                             ?? "known placeholders: \(known.map { "$\($0)" }.joined(separator: ", "))"))
                 } else if use.name == "namespace", targets.namespace == nil {
-                    diagnostics.append(PolicyDiagnostic(placeholderLocation(query, offset: use.offset),
+                    diagnostics.append(PolicyDiagnostic(placeholderLocation(item, offset: use.offset),
                                                         "indicator '\(item.name)' uses $namespace but spec.targets.namespace is not set",
                                                         hint: "set spec.targets.namespace, or use $selector, which covers every namespace"))
                 }
             }
             indicators.append(Indicator(name: item.name, query: query.value, unit: item.unit ?? .none,
-                                        description: item.description, location: item.location))
+                                        description: item.description, location: item.location, queryLocation: item.queryLocation))
         }
         let unitByIndicator = Dictionary(indicators.map { ($0.name, $0.unit) }, uniquingKeysWith: { a, _ in a })
         // Units as written: an indicator whose unit was left out or was invalid is not held against thresholds.
@@ -240,12 +243,10 @@ public enum PolicyLoader {
         return (policy, [])
     }
 
-    /// Where a placeholder stands: exact for a one-line scalar, the scalar's start otherwise.
-    private static func placeholderLocation(_ query: Located<String>, offset: Int) -> SourceLocation {
-        var location = query.location
-        let before = query.value.prefix(offset)
-        if !before.contains("\n") { location.column += offset }
-        return location
+    /// Where a placeholder stands: exact on one line and in a literal block, the scalar's start otherwise.
+    private static func placeholderLocation(_ indicator: PolicyFragment.IndicatorFragment, offset: Int) -> SourceLocation {
+        guard let query = indicator.query else { return indicator.location }
+        return indicator.queryLocation?.location(ofOffset: offset, in: query.value) ?? query.location
     }
 
     private static func unitMismatch(_ literal: ThresholdLiteral, unit: IndicatorUnit?) -> String? {

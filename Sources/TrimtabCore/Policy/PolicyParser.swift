@@ -8,7 +8,7 @@ enum PolicyParser {
     static let checkKeys = ["indicator", "worse", "warning", "critical", "for", "weight", "key", "description", "minEvidence"]
 
     static func parse(_ text: String, file: String) -> (PolicyFragment?, [PolicyDiagnostic]) {
-        var reader = NodeReader(file: file)
+        var reader = NodeReader(file: file, text: text)
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: text) else {
@@ -149,6 +149,7 @@ enum PolicyParser {
                 case "query":
                     if let query = reader.nonEmptyString(field.value, "\(path).query") {
                         indicator.query = Located(value: query, location: reader.location(of: field.value))
+                        indicator.queryLocation = reader.textLocation(of: field.value)
                     }
                 case "unit": indicator.unit = reader.enumeration(field.value, "\(path).unit", as: IndicatorUnit.self)
                 case "description": indicator.description = reader.string(field.value, "\(path).description")

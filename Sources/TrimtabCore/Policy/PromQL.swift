@@ -75,6 +75,13 @@ public enum PromQL {
 
     /// Fills a template's placeholders for the policy's targets.
     public static func render(_ template: String, targets: TargetSelector) -> String {
+        renderMapped(template, targets: targets).text
+    }
+
+    /// Fills a template's placeholders, and says for every character of the result the offset in the
+    /// template it came from (a placeholder's value maps to the placeholder), so a position in the
+    /// rendered query (a parse error) maps back to the template and from there to the file.
+    public static func renderMapped(_ template: String, targets: TargetSelector) -> (text: String, origin: [Int]) {
         let values: [String: String] = [
             "selector": selector(for: targets),
             "by": targets.groupBy.joined(separator: ", "),
@@ -83,17 +90,21 @@ public enum PromQL {
             "workloadType": escape(targets.kind.lowercased()),
         ]
         var out = ""
+        var origin: [Int] = []
         let chars = Array(template)
         var last = 0
         for use in placeholderUses(in: template) {
             guard let value = values[use.name] else { continue }
             out += String(chars[last..<use.offset])
+            origin += Array(last..<use.offset)
             var end = use.offset + 1 + use.name.count
             if chars[use.offset + 1] == "{" { end += 2 }
             out += value
+            origin += Array(repeating: use.offset, count: value.count)
             last = end
         }
         out += String(chars[last...])
-        return out
+        origin += Array(last..<chars.count)
+        return (out, origin)
     }
 }

@@ -57,6 +57,11 @@ public struct IndicatorQuery: Sendable, Equatable, Codable {
     /// The window covers the longest `for` of the indicator's checks plus the policy's lookback, and
     /// its last point falls exactly on `time`.
     public static func plan(for policy: Policy, at time: Double) -> [IndicatorQuery] {
+        plan(for: policy, at: time, indicators: policy.queriedIndicators)
+    }
+
+    /// The queries for some indicators of `policy` (`policy check` sends every declared one).
+    public static func plan(for policy: Policy, at time: Double, indicators: [Indicator]) -> [IndicatorQuery] {
         let step = policy.evaluation.stepSeconds
         let longestFor = policy.checks.map(\.forSeconds).max() ?? 0
         let overrideFor = policy.overrides.flatMap { $0.checks.values.compactMap(\.forSeconds) }.max() ?? 0
@@ -65,7 +70,7 @@ public struct IndicatorQuery: Sendable, Equatable, Codable {
         span = min(span, step * 10_000)
         let points = (span / step).rounded(.up)
         let start = time - points * step
-        return policy.queriedIndicators.map {
+        return indicators.map {
             IndicatorQuery(indicator: $0.name, promql: PromQL.render($0.query, targets: policy.targets),
                            start: start, end: time, step: step)
         }
@@ -88,6 +93,10 @@ public struct IndicatorData: Sendable, Equatable {
     public var ambiguous: [TargetID: Int]
     /// Series that lacked a groupBy label and so belong to no target.
     public var unattributed: Int
+    /// For the unattributed series: how many lacked each groupBy label.
+    public var missingLabels: [String: Int] = [:]
+    /// How many series the query returned in all.
+    public var seriesReturned: Int = 0
     /// Informational notes the metrics source returned with the answer (never partial-data warnings,
     /// which fail the indicator).
     public var warnings: [String]
@@ -110,10 +119,12 @@ public struct IndicatorData: Sendable, Equatable {
         var series: [TargetID: [Sample]] = [:]
         var counts: [TargetID: Int] = [:]
         var unattributed = 0
+        var missingLabels: [String: Int] = [:]
         for item in raw {
             let values = groupBy.map { item.labels[$0] ?? "" }
             if values.contains("") {
                 unattributed += 1
+                for label in groupBy where (item.labels[label] ?? "").isEmpty { missingLabels[label, default: 0] += 1 }
                 continue
             }
             let target = TargetID(labelNames: groupBy, labelValues: values)
@@ -122,8 +133,11 @@ public struct IndicatorData: Sendable, Equatable {
         }
         let ambiguous = counts.filter { $0.value > 1 }
         for target in ambiguous.keys { series[target] = nil }
-        return IndicatorData(indicator: query.indicator, query: query, series: series, ambiguous: ambiguous,
-                             unattributed: unattributed, warnings: warnings)
+        var data = IndicatorData(indicator: query.indicator, query: query, series: series, ambiguous: ambiguous,
+                                 unattributed: unattributed, warnings: warnings)
+        data.missingLabels = missingLabels
+        data.seriesReturned = raw.count
+        return data
     }
 
     public static func failed(_ query: IndicatorQuery, message: String) -> IndicatorData {
@@ -150,6 +164,19 @@ public struct Snapshot: Sendable, Equatable {
             all.formUnion(data.ambiguous.keys)
         }
         return all.sorted()
+    }
+
+    /// Why the indicators checks read found no target, one line per indicator: the query matched
+    /// nothing, or what it matched lacked groupBy labels. Empty when some target was found.
+    public func noTargetExplanation(checked names: Set<String>, groupBy: [String]) -> [String] {
+        guard targets(in: names).isEmpty else { return [] }
+        return indicators.values.filter { names.contains($0.indicator) && $0.failure == nil }.sorted { $0.indicator < $1.indicator }.map { data in
+            if data.seriesReturned == 0 {
+                return "\(data.indicator): the query matched no series: \(data.query.promql)"
+            }
+            let missing = data.missingLabels.sorted { $0.key < $1.key }.map { "\($0.key) (missing from \($0.value))" }
+            return "\(data.indicator): \(data.seriesReturned) series, none with every groupBy label (\(groupBy.joined(separator: ", "))): lacking \(missing.joined(separator: ", ")); aggregate `by ($by)` and check that the series carry those labels"
+        }
     }
 
     /// The latest value of an indicator for a target, if it is current (its last point is at the snapshot time).
