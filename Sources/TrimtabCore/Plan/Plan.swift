@@ -117,11 +117,13 @@ public struct PlannedAction: Sendable, Equatable, Codable {
     public var decision: Decision
     /// Expected benefit, for ordering: the trigger's weight times how far past warning it is.
     public var benefit: Double
+    /// What the change costs beyond its value: the pods it rolls, the connections it adds in all.
+    public var cost: String?
 
     public var failedRules: [RuleResult] { rules.filter { !$0.passed } }
 
     public init(id: String, target: TargetID, action: String, knob: Knob, current: Double, proposed: Double, reason: String,
-                trigger: String, evidence: [Evidence], rules: [RuleResult], decision: Decision, benefit: Double) {
+                trigger: String, evidence: [Evidence], rules: [RuleResult], decision: Decision, benefit: Double, cost: String? = nil) {
         self.id = id
         self.target = target
         self.action = action
@@ -134,6 +136,7 @@ public struct PlannedAction: Sendable, Equatable, Codable {
         self.rules = rules
         self.decision = decision
         self.benefit = benefit
+        self.cost = cost
     }
 }
 

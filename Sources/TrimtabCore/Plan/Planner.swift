@@ -14,6 +14,7 @@ public enum Planner {
         var evidence: [Evidence]
         var rules: [RuleResult]
         var benefit: Double
+        var cost: String? = nil
     }
 
     public static func plan(_ assessment: Assessment, snapshot: Snapshot, policy: Policy, context: PlanContext = PlanContext()) -> Plan {
@@ -24,7 +25,11 @@ public enum Planner {
             let planning = TargetPlanning(target: target, snapshot: snapshot, policy: policy, context: context,
                                           cycleUnknown: !assessment.isComplete)
             let result = planning.run()
-            drafts += result.drafts.map { (target.target, $0) }
+            drafts += result.drafts.map { draft in
+                var draft = draft
+                draft.cost = planning.cost(of: draft)
+                return (target.target, draft)
+            }
             considered += result.considered
             recommendations += result.recommendations
         }
@@ -39,7 +44,8 @@ public enum Planner {
             PlannedAction(id: "\(target)/\(draft.knob)@\(Int(time))", target: target, action: draft.action, knob: draft.knob,
                           current: draft.current, proposed: draft.proposed, reason: draft.reason, trigger: draft.trigger,
                           evidence: draft.evidence, rules: draft.rules,
-                          decision: draft.rules.allSatisfy(\.passed) ? .proposed : .held, benefit: draft.benefit)
+                          decision: draft.rules.allSatisfy(\.passed) ? .proposed : .held, benefit: draft.benefit,
+                          cost: draft.cost)
         }
         actions.sort { a, b in
             if a.benefit != b.benefit { return a.benefit > b.benefit }
@@ -168,14 +174,38 @@ struct TargetPlanning {
                     result.recommendations.append(recommendation)
                 }
             } else if case .scale(let scale) = rule.action, bottlenecks.isEmpty, target.status == .healthy {
-                // Scale in only when nothing is wrong with the target.
-                if let draft = scaleDraft(scale, trigger: nil, rule: rule) { result.drafts.append(draft) }
+                // Scale in only when nothing is wrong with the target, now or at any point of the
+                // scale-down stabilization window: a service that flaps is not idle between flaps.
+                if let breach = recentBreach(within: scale.scaleDown.stabilizationSeconds) {
+                    result.considered.append("\(label): no scale-in, \(breach)")
+                } else if let draft = scaleDraft(scale, trigger: nil, rule: rule) {
+                    result.drafts.append(draft)
+                }
             }
         }
         for found in bottlenecks where !addressed.contains(found.check) {
             result.recommendations.append(recommendation(for: found))
         }
         return result
+    }
+
+    /// The latest breach of any check of the target within the last `seconds`, in words; `nil` when
+    /// every point of every check stayed within its warning threshold (points with too little evidence
+    /// are not breaches).
+    func recentBreach(within seconds: Double) -> String? {
+        var latest: (time: Double, text: String)?
+        for check in policy.checks(for: id.labels) {
+            var points = snapshot.window(check.indicator, for: id, seconds: seconds)
+            if let minimum = check.minEvidence, let step = snapshot.indicators[check.indicator]?.query.step {
+                points = Assessor.masked(points, below: minimum, evidence: snapshot.indicators[minimum.indicator]?.series[id] ?? [], step: step)
+            }
+            guard let point = points.last(where: { Scoring.breaches($0.value, check.warning, check.worse) }) else { continue }
+            if latest == nil || point.time > latest!.time {
+                let ago = PolicyDuration.format(max(0, snapshot.time - point.time))
+                latest = (point.time, "\(check.name) was in breach \(ago) ago (\(Formatting.value(point.value, unit: unit(check.indicator)))), inside the \(PolicyDuration.format(seconds)) scale-down stabilization window")
+            }
+        }
+        return latest?.text
     }
 
     enum Outcome {
@@ -228,6 +258,46 @@ struct TargetPlanning {
             rules.append(RuleResult("cooldown", true, last.map { "last changed \(PolicyDuration.format(snapshot.time - $0)) ago" } ?? "no earlier change"))
         }
         return rules
+    }
+
+    /// What a change costs beyond its value, in words: the pods a pod-template change or a restart
+    /// rolls, the database connections a pool change adds across replicas, the pods a scale adds.
+    func cost(of draft: Planner.Draft) -> String? {
+        guard !draft.current.isNaN, !draft.proposed.isNaN else { return nil }
+        let pods = replicaCount().map { "\($0) pod\($0 == 1 ? "" : "s")" } ?? "the pods"
+        var parts: [String] = []
+        switch draft.knob {
+        case .replicas:
+            let delta = Int(draft.proposed) - Int(draft.current)
+            parts.append(delta > 0 ? "adds \(delta) pod\(delta == 1 ? "" : "s")" : "removes \(-delta) pod\(delta == -1 ? "" : "s")")
+        case .env:
+            parts.append("rolls all \(pods) of \(id): a pod-template change replaces them one by one")
+        case .configMap(_, _, let restart):
+            parts.append(restart ? "restarts all \(pods) of \(id) (a rollout restart follows the change)"
+                                 : "no restart: the application must re-read the key")
+        case .http:
+            parts.append("no restart: the running application takes the value")
+        case .autoscalerMaxReplicas:
+            let delta = Int(draft.proposed) - Int(draft.current)
+            parts.append("lets the HorizontalPodAutoscaler run up to \(delta) more pod\(delta == 1 ? "" : "s")")
+        }
+        if draft.action == "poolSize", let count = replicaCount() {
+            let before = Int(draft.current) * count, after = Int(draft.proposed) * count
+            parts.append("\(count) replicas × \(Int(draft.proposed)) = \(after) database connections in all (from \(before))")
+        }
+        return parts.joined(separator: "; ")
+    }
+
+    /// The target's replica count, from the indicator a scale or pool rule reads (or `replicas`).
+    func replicaCount() -> Int? {
+        let names = policy.actions.compactMap { rule -> String? in
+            switch rule.action {
+            case .scale(let scale): return scale.replicas
+            case .poolSize(let pool): return pool.replicas
+            case .cacheTTL: return nil
+            }
+        } + ["replicas"]
+        return names.lazy.compactMap { self.value($0) }.first.map { Int($0.rounded()) }
     }
 
     func benefit(of bottleneck: Bottleneck?) -> Double {

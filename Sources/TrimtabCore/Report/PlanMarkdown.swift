@@ -11,12 +11,12 @@ enum PlanMarkdown {
             out.append("No change is called for.")
             out.append("")
         } else {
-            out.append("| Target | Action | Knob | Change | Decision | Why |")
-            out.append("| --- | --- | --- | --- | --- | --- |")
+            out.append("| Target | Action | Knob | Change | Decision | Why | Cost |")
+            out.append("| --- | --- | --- | --- | --- | --- | --- |")
             for action in plan.actions {
                 let change = "\(value(action.current, action)) → \(value(action.proposed, action))"
                 let decision = action.decision == .proposed ? "✅ proposed" : "⏸ held: " + action.failedRules.map(\.rule).joined(separator: ", ")
-                out.append("| \(Formatting.cell(action.target.description)) | \(action.action) | \(Formatting.cell(action.knob.description)) | \(change) | \(decision) | \(Formatting.cell(action.reason)) |")
+                out.append("| \(Formatting.cell(action.target.description)) | \(action.action) | \(Formatting.cell(action.knob.description)) | \(change) | \(decision) | \(Formatting.cell(action.reason)) | \(Formatting.cell(action.cost ?? "")) |")
             }
             out.append("")
             for action in plan.actions {
@@ -26,7 +26,8 @@ enum PlanMarkdown {
                     out.append("- \(rule.passed ? "✅" : "❌") **\(rule.rule)**: \(rule.detail)")
                 }
                 for item in action.evidence {
-                    out.append("- `\(item.name)` = \(Formatting.value(item.value, unit: item.unit))" + (item.query.map { ": `\($0)`" } ?? ""))
+                    out.append("- `\(item.name)` = \(Formatting.value(item.value, unit: item.unit))" + (item.note.map { " (\($0))" } ?? "")
+                               + (item.query.map { ": `\($0)`" } ?? ""))
                 }
                 out.append("")
                 out.append("</details>")
