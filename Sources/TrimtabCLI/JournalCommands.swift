@@ -153,7 +153,9 @@ struct JournalHistoryCommand: AsyncParsableCommand {
                 return
             }
             for entry in entries {
-                print("\(entry.id)  \(Formatting.time(entry.createdAt))  \(entry.target)  \(entry.knob)  \(entry.before ?? "∅") → \(entry.after)  \(entry.state.rawValue)")
+                // Evaluation time first (what cooldowns count in); the wall clock when it differs.
+                let wall = entry.createdWallClock.flatMap { abs($0 - entry.createdAt) >= 60 ? " (written \(Formatting.time($0)))" : nil } ?? ""
+                print("\(entry.id)  evaluated \(Formatting.time(entry.createdAt))\(wall)  \(entry.target)  \(entry.knob)  \(entry.before ?? "∅") → \(entry.after)  \(entry.state.rawValue)")
                 print("    \(entry.reason)")
                 if verbose { for note in entry.notes { print("    · \(note)") } }
             }

@@ -152,10 +152,12 @@ public struct Executor: Sendable {
     /// with the previous value. Best effort: a failure is noted, the change stands.
     func record(_ entry: JournalEntry, reason: String, type: String, message: String) async -> [String] {
         var notes: [String] = []
-        // The journal keeps the cycle's evaluation time; what an operator reads in kubectl is when it happened.
+        // Both clocks, named: when it happened (what kubectl's Events show) and the evaluation time the
+        // journal, cooldowns and verification count in (`--at`).
         let stamp = Formatting.time(Date().timeIntervalSince1970)
         let annotation: [String: Any] = ["id": entry.id, "knob": entry.knob.description, "from": entry.before ?? NSNull(),
-                                         "to": entry.after, "state": entry.state.rawValue, "at": stamp]
+                                         "to": entry.after, "state": entry.state.rawValue, "changedAt": stamp,
+                                         "evaluatedAt": Formatting.time(entry.updatedAt)]
         // The patched workload comes back whole: its uid ties the Event to it, as `kubectl describe` looks events up by uid.
         var uid: String?
         do {

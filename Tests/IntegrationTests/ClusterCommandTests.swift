@@ -81,6 +81,14 @@ struct ClusterCommandTests {
             let entries = try FileJournal(directory: journal).entries()
             #expect(entries.count == 3)
             #expect(entries.allSatisfy { $0.state == .applied })
+            // One clock each, named: the journal counts in the evaluation time (--at), and keeps the
+            // wall clock it was written at; the annotation carries both.
+            #expect(entries.allSatisfy { $0.createdAt == end && ($0.createdWallClock ?? 0) > end })
+            let annotationText = try #require(sandbox.object(apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "catalog")?[path: ["metadata", "annotations", "trimtab.io/last-change"]]?.stringValue)
+            let annotation = try #require(try JSONSerialization.jsonObject(with: Data(annotationText.utf8)) as? [String: Any])
+            #expect(annotation["evaluatedAt"] as? String == Formatting.time(end))
+            #expect((annotation["changedAt"] as? String).map { $0 > Formatting.time(end) } == true, "\(annotation)")
+            #expect(annotation["at"] == nil)
             let report = try ReportEncoding.decode(try String(contentsOfFile: json, encoding: .utf8))
             // The journal's changes put those knobs in cooldown: the second run holds them.
             #expect(report.execution?.outcomes.isEmpty == true)

@@ -93,10 +93,15 @@ public struct JournalEntry: Sendable, Equatable, Codable {
     public var evidence: [Evidence]
     public var baseline: VerificationBaseline
     public var state: JournalState
-    /// Unix seconds: when the entry was begun, applied, and last changed.
+    /// Evaluation times (the cycle's `--at`, Unix seconds): when the entry was begun, applied, and last
+    /// changed. Cooldowns, the rate limit and verification count in these.
     public var createdAt: Double
     public var appliedAt: Double?
     public var updatedAt: Double
+    /// Wall-clock times (Unix seconds) at which the entry was first and last written: what an operator
+    /// compares with Events, annotations and logs. Absent in entries written before they were kept.
+    public var createdWallClock: Double?
+    public var updatedWallClock: Double?
     /// When the change is judged (applied time plus the policy's `verifyAfter`).
     public var verifyAfterSeconds: Double
     public var rollbackIfScoreDropsBy: Double
@@ -139,6 +144,14 @@ public struct JournalEntry: Sendable, Equatable, Codable {
         }
         let hex = String(hash & 0xffff_ffff, radix: 16)
         return "c" + String(repeating: "0", count: 8 - hex.count) + hex
+    }
+
+    /// The entry as written at wall-clock time `now`: the journal stores call this on every save.
+    public func stamped(wallClock now: Double) -> JournalEntry {
+        var entry = self
+        entry.createdWallClock = createdWallClock ?? now
+        entry.updatedWallClock = now
+        return entry
     }
 
     /// Moves the entry on, with a note of why.
