@@ -29,7 +29,7 @@ public struct ConfigMapJournal: JournalStore {
     }
 
     public func save(_ entry: JournalEntry) async throws(JournalError) {
-        let text = try Self.encode(entry.stamped(wallClock: Date().timeIntervalSince1970))
+        let text = try Self.encode(entry.stamped(wallClock: Date().timeIntervalSince1970.rounded(.down)))
         for _ in 1...5 {
             do {
                 guard let (object, version) = try await read() else {

@@ -61,7 +61,7 @@ public struct FileJournal: JournalStore {
         let path = (directory as NSString).appendingPathComponent("\(entry.id).json")
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let data = try encoder.encode(entry.stamped(wallClock: Date().timeIntervalSince1970))
+            let data = try encoder.encode(entry.stamped(wallClock: Date().timeIntervalSince1970.rounded(.down)))
             try Self.writeDurably(data, to: path)
         } catch {
             throw JournalError(description: "could not write the journal entry \(path): \(error.localizedDescription); no change is made without it")

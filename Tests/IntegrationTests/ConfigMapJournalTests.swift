@@ -58,7 +58,8 @@ struct ConfigMapJournalTests {
     @Test func theOldestClosedEntriesMakeRoomAndOpenOnesNeverDo() async throws {
         let cluster = try await ClusterFixture.start()
         var journal = ConfigMapJournal(client: cluster.client, namespace: "trimtab", name: "journal")
-        let size = try ConfigMapJournal.encode(Self.entry("c00000001")).utf8.count + 9
+        // As stored: stamped with the wall clock (whole seconds, so every entry's stamp is as long).
+        let size = try ConfigMapJournal.encode(Self.entry("c00000001").stamped(wallClock: 1_795_000_000)).utf8.count + 9
         journal.maximumBytes = size * 3 + 100  // room for three entries (their sizes differ by a few bytes), not four
         try await journal.save(Self.entry("c00000001", state: .verified, updatedAt: 10))
         try await journal.save(Self.entry("c00000002", state: .begun, updatedAt: 5))
