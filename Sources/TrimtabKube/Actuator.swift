@@ -27,10 +27,27 @@ public protocol Actuator: Sendable {
     func read() async throws(KubeError) -> KnobReading
     /// Writes `value` (`nil` removes the key or variable) over what `reading` saw.
     func write(_ value: String?, over reading: KnobReading, dryRun: Bool) async throws(KubeError)
+    /// Changes the version of the object `reading` came from without changing the knob, conditional on
+    /// that version, so that a write of Trimtab's still in flight (it carries the old version) fails
+    /// with a conflict instead of landing after recovery closed its entry. A 409 here means something
+    /// changed since `reading`: read again and decide again.
+    func fence(over reading: KnobReading, note: String) async throws(KubeError)
 }
 
 extension Actuator {
     public var supportsServerDryRun: Bool { true }
+}
+
+/// The annotation a fence writes: which entry recovery closed, and when (wall clock).
+let fenceAnnotation = "trimtab.io/fence"
+
+extension KubeClient {
+    /// A conditional merge patch of one annotation: moves the object's resourceVersion on.
+    func fence(_ resource: KubeResource, namespace: String, name: String, version: String?, note: String) async throws(KubeError) {
+        guard let version else { throw KubeError(kind: .unsupported, message: "\(resource.plural) \(name) was read without a resourceVersion; it cannot be fenced") }
+        _ = try await patch(resource, namespace: namespace, name: name, .merge,
+                            body: ["metadata": ["resourceVersion": version, "annotations": [fenceAnnotation: note]]], dryRun: false)
+    }
 }
 
 /// The actuator for a knob of a workload.
@@ -74,6 +91,11 @@ struct ReplicasActuator: Actuator {
                                 body: ["apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": metadata, "spec": ["replicas": replicas]],
                                 dryRun: dryRun)
     }
+
+    /// The scale subresource shares the workload's resourceVersion: fencing the workload fences it.
+    func fence(over reading: KnobReading, note: String) async throws(KubeError) {
+        try await client.fence(resource, namespace: workload.namespace, name: workload.name, version: reading.version, note: note)
+    }
 }
 
 /// A key of a ConfigMap the application reads, optionally followed by a rollout restart of the workload.
@@ -105,6 +127,10 @@ struct ConfigMapActuator: Actuator {
                                    dryRun: dryRun)
         }
     }
+
+    func fence(over reading: KnobReading, note: String) async throws(KubeError) {
+        try await client.fence(.configMaps, namespace: workload.namespace, name: configMap, version: reading.version, note: note)
+    }
 }
 
 /// An environment variable of a container in the workload's pod template. Changing it rolls the pods.
@@ -135,6 +161,10 @@ struct EnvActuator: Actuator {
                                    "spec": ["template": ["spec": ["containers": [["name": containerName, "env": [entry]]]]]]]
         try await client.patch(resource, namespace: workload.namespace, name: workload.name, .strategicMerge, body: body, dryRun: dryRun)
     }
+
+    func fence(over reading: KnobReading, note: String) async throws(KubeError) {
+        try await client.fence(resource, namespace: workload.namespace, name: workload.name, version: reading.version, note: note)
+    }
 }
 
 /// The `maxReplicas` of the HorizontalPodAutoscaler that owns a workload's replicas.
@@ -157,5 +187,9 @@ struct AutoscalerActuator: Actuator {
         if let version = reading.version { metadata["resourceVersion"] = version }
         try await client.patch(.horizontalPodAutoscalers, namespace: workload.namespace, name: autoscaler, .merge,
                                body: ["metadata": metadata, "spec": ["maxReplicas": replicas]], dryRun: dryRun)
+    }
+
+    func fence(over reading: KnobReading, note: String) async throws(KubeError) {
+        try await client.fence(.horizontalPodAutoscalers, namespace: workload.namespace, name: autoscaler, version: reading.version, note: note)
     }
 }

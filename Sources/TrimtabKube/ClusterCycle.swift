@@ -38,7 +38,15 @@ public struct ClusterCycle: Sendable {
                 // planner holds every change, and open entries wait for a whole cycle.
                 report.notes.append("\(assessment.failures.count) indicator quer\(assessment.failures.count == 1 ? "y" : "ies") failed, so no change is applied, verified, recovered or rolled back this cycle.")
             } else if mode == .enforce {
-                report.journal += try await executor.recover(time: time)
+                let recovery = try await executor.recover(time: time)
+                report.journal += recovery.events
+                if let failure = recovery.stoppedBy {
+                    // Settling open entries is the first thing a cycle owes the journal; with the cluster
+                    // failing it cannot, so nothing else is changed either.
+                    errors.append("recovering open journal entries failed, so nothing was verified or changed this cycle: \(failure)")
+                    report.errors = errors
+                    return Outcome(plan: nil, execution: report, errors: errors)
+                }
                 report.journal += try await executor.verify(assessment, time: time)
             }
             // Read after recovery and verification, which change entries.

@@ -4,53 +4,115 @@ import TrimtabCore
 extension Executor {
     // MARK: Recovery
 
-    /// Finishes what a crash left open: each entry begun (or rolling back) is compared with what the
-    /// object holds now, and closed accordingly. A begun change is never written again.
-    public func recover(time: Double) async throws(JournalError) -> [JournalEvent] {
-        var events: [JournalEvent] = []
-        for var entry in try await journal.entries() where entry.state == .begun || entry.state == .rollingBack {
-            let reading: KnobReading
-            do {
-                reading = try await actuator(for: entry).read()
-            } catch {
-                events.append(event(entry, "could not be resolved yet: \(error)"))
+    /// What recovery did, and the cluster failure that stopped it (then the cycle changes nothing more).
+    public struct RecoveryOutcome: Sendable {
+        public var events: [JournalEvent] = []
+        public var stoppedBy: KubeError?
+    }
+
+    /// Finishes what a crash or a lost answer left open: each entry begun (or rolling back) is compared
+    /// with what the object holds now, and closed accordingly; a change applied or rolled back whose
+    /// annotation and Event were never written gets them. A begun change is never written again, and
+    /// before an entry is closed as not applied its object is fenced, so a write of it still in flight
+    /// fails instead of landing afterwards. A failing cluster stops recovery, and the cycle.
+    public func recover(time: Double) async throws(JournalError) -> RecoveryOutcome {
+        var outcome = RecoveryOutcome()
+        for var entry in try await journal.entries() where entry.state == .begun || entry.state == .rollingBack || entry.needsRecording {
+            if entry.needsRecording {
+                try await finishRecording(&entry)
+                outcome.events.append(event(entry, entry.recorded == true ? "its annotation and Event, missing after a restart, were written"
+                                                                          : "its annotation and Event could not be written yet"))
                 continue
             }
+            do {
+                outcome.events += try await settle(&entry, time: time)
+            } catch let error as KubeError {
+                outcome.events.append(event(entry, "could not be resolved yet: \(error)"))
+                if error.isClusterFailure {
+                    outcome.stoppedBy = error
+                    return outcome
+                }
+            } catch let error as JournalError {
+                throw error
+            } catch {
+                outcome.events.append(event(entry, "could not be resolved yet: \(error)"))
+            }
+        }
+        return outcome
+    }
+
+    /// Settles one open entry from what its object holds, fencing before a `not-applied`.
+    func settle(_ entry: inout JournalEntry, time: Double) async throws -> [JournalEvent] {
+        let actuator = try actuator(for: entry)
+        for _ in 1...3 {
+            let reading = try await actuator.read()
             switch Recovery.decide(entry, observed: reading.value) {
             case .markApplied:
                 entry.move(to: .applied, at: time, note: "found applied after a restart (the object holds \(entry.after)); verified after \(PolicyDuration.format(entry.verifyAfterSeconds))")
                 entry.appliedAt = time
                 try await journal.save(entry)
-                let notes = await record(entry, reason: "TrimtabChanged", type: "Normal",
-                                         message: "Trimtab set \(entry.knob) from \(entry.before ?? "nothing") to \(entry.after) (change \(entry.id), confirmed after a restart): \(entry.reason)")
-                if !notes.isEmpty { entry.notes += notes; try await journal.save(entry) }
-                events.append(event(entry, "the change had landed before the restart; its bookkeeping is finished"))
+                try await recordAndSave(&entry, reason: "TrimtabChanged", type: "Normal",
+                                        message: "Trimtab set \(entry.knob) from \(entry.before ?? "nothing") to \(entry.after) (change \(entry.id), confirmed after a restart): \(entry.reason)")
+                return [event(entry, "the change had landed; its bookkeeping is finished")]
             case .markNotApplied:
-                entry.move(to: .notApplied, at: time, note: "found unapplied after a restart (the object holds \(reading.value ?? "nothing")); not retried, the next cycle decides afresh")
+                // A write of this entry may still be travelling: move the object's version on first, so
+                // that it fails (409) if it arrives. A conflict means the object changed: decide again.
+                if let problem = await fence(actuator, over: reading, entry) {
+                    if problem.kind == .conflict { continue }
+                    guard problem.kind == .unsupported else { throw problem }
+                    // Nothing to fence with (an endpoint without ETags): wait until a write sent with
+                    // the entry can no longer be in flight.
+                    let age = Date().timeIntervalSince1970 - (entry.updatedWallClock ?? 0)
+                    if age < client.configuration.timeoutSeconds * 2 {
+                        return [event(entry, "not settled yet: \(problem.message); a write may still be in flight for another \(PolicyDuration.format(client.configuration.timeoutSeconds * 2 - age))")]
+                    }
+                }
+                entry.move(to: .notApplied, at: time, note: "found unapplied (the object holds \(reading.value ?? "nothing")); fenced so a late write cannot land; not retried, the next cycle decides afresh")
                 try await journal.save(entry)
-                events.append(event(entry, "the change never landed; closed without applying it"))
+                return [event(entry, "the change never landed; closed without applying it")]
             case .markRolledBack:
                 entry.move(to: .rolledBack, at: time, note: "the rollback had landed before the restart")
                 try await journal.save(entry)
-                events.append(event(entry, "the rollback had landed before the restart"))
+                try await recordAndSave(&entry, reason: "TrimtabRolledBack", type: "Warning",
+                                        message: "Trimtab restored \(entry.knob) from \(entry.after) to \(entry.before ?? "nothing") (change \(entry.id), confirmed after a restart)")
+                return [event(entry, "the rollback had landed before the restart")]
             case .redoRollback:
-                do {
-                    _ = try await writeResolvingConflict(try actuator(for: entry), entry.before, over: reading, expected: entry.after)
-                    entry.move(to: .rolledBack, at: time, note: "the rollback was finished after a restart")
-                    try await journal.save(entry)
-                    events.append(event(entry, "the rollback was finished after a restart"))
-                } catch {
-                    events.append(event(entry, "the rollback could not be finished: \(error)"))
-                }
+                guard try await writeResolvingConflict(actuator, entry.before, over: reading, expected: entry.after) else { continue }
+                entry.move(to: .rolledBack, at: time, note: "the rollback was finished after a restart")
+                try await journal.save(entry)
+                try await recordAndSave(&entry, reason: "TrimtabRolledBack", type: "Warning",
+                                        message: "Trimtab restored \(entry.knob) from \(entry.after) to \(entry.before ?? "nothing") (change \(entry.id), finished after a restart)")
+                return [event(entry, "the rollback was finished after a restart")]
             case .markSuperseded(let observed):
                 entry.move(to: .superseded, at: time, note: "the object holds \(observed ?? "nothing"), neither \(entry.before ?? "nothing") nor \(entry.after): someone else changed it; left alone")
                 try await journal.save(entry)
-                events.append(event(entry, "someone else changed it meanwhile (it holds \(observed ?? "nothing")); left alone"))
+                return [event(entry, "someone else changed it meanwhile (it holds \(observed ?? "nothing")); left alone")]
             case .none:
-                break
+                return []
             }
         }
-        return events
+        return [event(entry, "the object kept changing while recovery read it; settled on a later run")]
+    }
+
+    /// Fences an entry's object; the error, when it could not.
+    func fence(_ actuator: any Actuator, over reading: KnobReading, _ entry: JournalEntry) async -> KubeError? {
+        do {
+            try await actuator.fence(over: reading, note: "\(entry.id) closed \(Formatting.time(Date().timeIntervalSince1970))")
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// Writes the annotation and Event a crash left unwritten.
+    func finishRecording(_ entry: inout JournalEntry) async throws(JournalError) {
+        if entry.state == .applied {
+            try await recordAndSave(&entry, reason: "TrimtabChanged", type: "Normal",
+                                    message: "Trimtab set \(entry.knob) from \(entry.before ?? "nothing") to \(entry.after) (change \(entry.id)): \(entry.reason)")
+        } else {
+            try await recordAndSave(&entry, reason: "TrimtabRolledBack", type: "Warning",
+                                    message: "Trimtab restored \(entry.knob) from \(entry.after) to \(entry.before ?? "nothing") (change \(entry.id))")
+        }
     }
 
     func event(_ entry: JournalEntry, _ detail: String) -> JournalEvent {
@@ -129,9 +191,8 @@ extension Executor {
             }
             entry.move(to: .rolledBack, at: time, note: "restored \(entry.before ?? "nothing") (\(reason))")
             try await journal.save(entry)
-            let notes = await record(entry, reason: "TrimtabRolledBack", type: "Warning",
-                                     message: "Trimtab restored \(entry.knob) from \(entry.after) to \(entry.before ?? "nothing") (change \(entry.id)): \(reason)")
-            if !notes.isEmpty { entry.notes += notes; try await journal.save(entry) }
+            try await recordAndSave(&entry, reason: "TrimtabRolledBack", type: "Warning",
+                                    message: "Trimtab restored \(entry.knob) from \(entry.after) to \(entry.before ?? "nothing") (change \(entry.id)): \(reason)")
             return event(entry, "restored \(entry.before ?? "nothing"): \(reason)")
         } catch let error as RollbackError {
             throw error

@@ -17,9 +17,13 @@ public struct Executor: Sendable {
         public var afterBegin: (@Sendable (JournalEntry) throws -> Void)?
         /// After the change is written, before its entry is completed.
         public var afterApply: (@Sendable (JournalEntry) throws -> Void)?
-        public init(afterBegin: (@Sendable (JournalEntry) throws -> Void)? = nil, afterApply: (@Sendable (JournalEntry) throws -> Void)? = nil) {
+        /// After the entry is completed, before the annotation and Event are written.
+        public var afterJournal: (@Sendable (JournalEntry) throws -> Void)?
+        public init(afterBegin: (@Sendable (JournalEntry) throws -> Void)? = nil, afterApply: (@Sendable (JournalEntry) throws -> Void)? = nil,
+                    afterJournal: (@Sendable (JournalEntry) throws -> Void)? = nil) {
             self.afterBegin = afterBegin
             self.afterApply = afterApply
+            self.afterJournal = afterJournal
         }
     }
 
@@ -98,18 +102,17 @@ public struct Executor: Sendable {
                 }
                 entry.move(to: .applied, at: time, note: "\(action.knob) set to \(after); verified after \(PolicyDuration.format(entry.verifyAfterSeconds))")
                 try await journal.save(entry)
-                let extras = await record(entry, reason: "TrimtabChanged", type: "Normal",
-                                          message: "Trimtab set \(action.knob) from \(entry.before ?? "nothing") to \(after) (change \(id)): \(action.reason)")
-                if !extras.isEmpty {
-                    entry.notes += extras
-                    try await journal.save(entry)
-                }
+                try hooks.afterJournal?(entry)
+                try await recordAndSave(&entry, reason: "TrimtabChanged", type: "Normal",
+                                        message: "Trimtab set \(action.knob) from \(entry.before ?? "nothing") to \(after) (change \(entry.id)): \(action.reason)")
                 outcome(.applied, "set \(action.knob) of \(workload) from \(entry.before ?? "nothing") to \(after)", journal: id)
             } catch let error as KubeError {
                 let journaled = (try? await journal.entry(id: id)) ?? nil
                 if var entry = journaled, entry.state == .begun {
-                    if error.kind == .timeout || error.kind == .connection {
-                        // The write may or may not have landed: the next run reads the object and resolves the entry.
+                    if error.leavesWriteUncertain {
+                        // The write may or may not have landed (a 5xx, a timeout or a dropped connection
+                        // says nothing either way): only what the object holds settles it, so the entry
+                        // stays begun and recovery reads the object.
                         outcome(.uncertain, "\(error); the journal entry stays begun and the next run finds out whether it landed", journal: id)
                     } else {
                         entry.move(to: .notApplied, at: time, note: "the API server refused it: \(error)")
@@ -169,9 +172,11 @@ public struct Executor: Sendable {
         } catch {
             notes.append("\(stamp) could not annotate \(entry.workload): \(error)")
         }
+        // One name per entry and state, so recovery writing it again after a crash finds it there (409)
+        // instead of recording the change twice.
         let event: [String: Any] = [
             "apiVersion": "v1", "kind": "Event",
-            "metadata": ["generateName": "\(entry.workload.name).trimtab-", "namespace": entry.workload.namespace],
+            "metadata": ["name": "\(entry.workload.name).trimtab-\(entry.id)-\(entry.state.rawValue)", "namespace": entry.workload.namespace],
             "involvedObject": ["apiVersion": "apps/v1", "kind": entry.workload.kind, "name": entry.workload.name,
                                "namespace": entry.workload.namespace].merging(uid.map { ["uid": $0] } ?? [:]) { a, _ in a },
             "reason": reason, "message": String(message.prefix(1000)), "type": type,
@@ -181,9 +186,23 @@ public struct Executor: Sendable {
         ]
         do {
             try await client.create(.events, namespace: entry.workload.namespace, body: event)
+        } catch let error where error.kind == .alreadyExists {
+            // Written before a crash: nothing more to do.
         } catch {
             notes.append("\(stamp) could not record an Event on \(entry.workload): \(error)")
         }
         return notes
+    }
+
+    /// Tells the cluster of an entry's state (annotation and Event) and saves the entry with what came
+    /// of it: `recorded` when both were written, else the notes, for recovery to try again.
+    func recordAndSave(_ entry: inout JournalEntry, reason: String, type: String, message: String) async throws(JournalError) {
+        let problems = await record(entry, reason: reason, type: type, message: message)
+        if problems.isEmpty {
+            entry.recorded = true
+        } else {
+            entry.notes += problems
+        }
+        try await journal.save(entry)
     }
 }

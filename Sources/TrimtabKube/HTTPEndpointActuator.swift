@@ -70,6 +70,15 @@ struct HTTPEndpointActuator: Actuator {
         guard (200..<300).contains(status) else { throw Self.error(status, data, "PUT", url) }
     }
 
+    /// Writing the value it holds, conditional on its ETag, moves the ETag on: a write still in flight
+    /// (it carries the old ETag) then fails. Without an ETag there is nothing to fence with.
+    func fence(over reading: KnobReading, note: String) async throws(KubeError) {
+        guard reading.version != nil, let value = reading.value else {
+            throw KubeError(kind: .unsupported, message: "\(KubeClient.display(url)) gives no ETag, so a write still in flight cannot be fenced off")
+        }
+        try await write(value, over: reading, dryRun: false)
+    }
+
     static func value(in data: Data) -> String? {
         guard let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else { return nil }
         let value = (object as? [String: Any])?["value"] ?? object

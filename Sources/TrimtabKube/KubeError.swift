@@ -48,6 +48,10 @@ public struct KubeError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public static func configuration(_ message: String) -> KubeError { KubeError(kind: .configuration, message: message) }
 
+    /// Whether a write that failed this way may still have landed: the server failed after or while
+    /// committing (5xx), or the answer was lost (timeout, dropped connection, an unreadable answer).
+    public var leavesWriteUncertain: Bool { [.unavailable, .timeout, .connection, .badResponse].contains(kind) }
+
     /// Whether the cluster API itself is failing (not the request): the cycle stops changing things.
     public var isClusterFailure: Bool { [.unavailable, .timeout, .connection, .tooManyRequests, .unauthorized, .badResponse].contains(kind) }
 

@@ -13,6 +13,11 @@ public struct Fault: Sendable {
         case status(Int, retryAfterSeconds: Int? = nil)
         /// Close the connection without answering.
         case drop
+        /// Carry the request out (a write lands), then answer this status anyway: a gateway that
+        /// timed out, or a server that failed after committing.
+        case statusAfterApplying(Int)
+        /// Carry the request out, then close the connection without answering.
+        case dropAfterApplying
     }
 
     /// The HTTP method to match, such as `"PATCH"`; nil matches any.
@@ -86,6 +91,9 @@ public struct RecordedRequest: Sendable, Equatable {
     public var body: String
     /// The HTTP status answered; nil when the connection was dropped by a fault.
     public var status: Int?
+    /// What the API itself answered when a fault then answered otherwise (`statusAfterApplying`,
+    /// `dropAfterApplying`): 200 means the write landed although the client saw an error.
+    public var appliedStatus: Int? = nil
 }
 
 /// A one-shot action run after the first request that matches, to simulate a concurrent writer.

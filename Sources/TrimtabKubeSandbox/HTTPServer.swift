@@ -43,6 +43,15 @@ final class SandboxCore: Sendable {
         return response
     }
 
+    /// After a fault answered differently from what the API did: the log shows what the client got.
+    func amendLast(status: Int?, servedStatus: Int?) {
+        runtime.withLockedValue { runtime in
+            guard !runtime.log.isEmpty else { return }
+            runtime.log[runtime.log.count - 1].status = status
+            runtime.log[runtime.log.count - 1].appliedStatus = servedStatus
+        }
+    }
+
     func record(_ request: APIRequest, status: Int?) {
         let entry = RecordedRequest(method: request.method, path: request.path, query: request.rawQuery,
                                     contentType: request.contentType, hadAuthorization: request.authorization != nil,
@@ -92,6 +101,15 @@ final class SandboxHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
                 let response = APIResponse.failure(Fault.statusError(code: code, retryAfterSeconds: retryAfterSeconds))
                 core.record(request, status: response.status)
                 write(response, keepAlive: keepAlive, context: context)
+            case .statusAfterApplying(let code):
+                let served = core.serve(request)
+                let response = APIResponse.failure(Fault.statusError(code: code, retryAfterSeconds: nil))
+                core.amendLast(status: response.status, servedStatus: served.status)
+                write(response, keepAlive: keepAlive, context: context)
+            case .dropAfterApplying:
+                _ = core.serve(request)
+                core.amendLast(status: nil, servedStatus: nil)
+                context.close(promise: nil)
             case .latency(let delay):
                 let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
                 let (seconds, attoseconds) = delay.components

@@ -82,7 +82,7 @@ struct ConfigMapJournalTests {
         }
         #expect(try await journal.entries().map(\.state) == [.begun])
         let restarted = Executor(client: cluster.client, http: cluster.http, journal: journal, policy: cluster.policy)
-        #expect(try await restarted.recover(time: 1_000_010).map(\.state) == [.applied])
+        #expect(try await restarted.recover(time: 1_000_010).events.map(\.state) == [.applied])
         #expect(cluster.value(.replicas) == "7")
         await cluster.stop()
     }

@@ -109,6 +109,12 @@ public struct JournalEntry: Sendable, Equatable, Codable {
     public var minImprovement: Double?
     /// What happened, in order, in words ("applied at …", "rolled back: …").
     public var notes: [String]
+    /// Whether the cluster has been told of the entry's latest state (the `trimtab.io/last-change`
+    /// annotation and the Event): false from the moment a change is applied or rolled back until both
+    /// are written, so a crash in between is finished by recovery. Absent in older entries: taken as told.
+    public var recorded: Bool?
+    /// Whether the annotation and Event of the entry's state still have to be written.
+    public var needsRecording: Bool { recorded == false && (state == .applied || state == .rolledBack) }
 
     public init(id: String, actionID: String, target: TargetID, workload: WorkloadRef, action: String, knob: Knob,
                 before: String?, after: String, reason: String, evidence: [Evidence], baseline: VerificationBaseline,
@@ -159,6 +165,7 @@ public struct JournalEntry: Sendable, Equatable, Codable {
         self.state = state
         updatedAt = time
         if state == .applied, appliedAt == nil { appliedAt = time }
+        if state == .applied || state == .rolledBack { recorded = false }
         notes.append("\(Formatting.time(time)) \(state.rawValue): \(note)")
     }
 

@@ -22,6 +22,11 @@ public enum Verification {
         if time < due { return .wait(until: due) }
         if cycleUnknown { return .undetermined("a query failed this cycle; the change is judged when the data is whole") }
         guard let target else { return .undetermined("\(entry.target) has no data this cycle") }
+        // Missing data never decides: a target whose score is unknown (stale, no data, too little
+        // coverage) is judged on a later cycle, never kept or rolled back now.
+        guard target.score != nil else {
+            return .undetermined("\(entry.target)'s health is unknown this cycle (\(target.checks.compactMap(\.unknownReason).first ?? "too little is known"))")
+        }
         let baseline = entry.baseline
         // A worse score beyond what the policy allows.
         if let before = baseline.score, let after = target.score, before - after > entry.rollbackIfScoreDropsBy {
