@@ -15,6 +15,8 @@ public struct AnalysisRun: Sendable {
     public var maxConcurrentQueries: Int
     /// The cluster to plan against and act on; without it the plan is made from metrics alone.
     public var cluster: ClusterCycle?
+    /// The longest the whole read of Prometheus may take (see `SnapshotReader.deadlineSeconds`).
+    public var deadlineSeconds: Double?
 
     public init(policy: Policy, source: any MetricsSource, time: Double, maxConcurrentQueries: Int = 4, cluster: ClusterCycle? = nil) {
         self.policy = policy
@@ -32,7 +34,7 @@ public struct AnalysisRun: Sendable {
     }
 
     public func execute(progress: (@Sendable (String) -> Void)? = nil) async -> Outcome {
-        let reader = SnapshotReader(source: source, maxConcurrentQueries: maxConcurrentQueries)
+        let reader = SnapshotReader(source: source, maxConcurrentQueries: maxConcurrentQueries, deadlineSeconds: deadlineSeconds)
         let clock = ContinuousClock()
         let started = clock.now
         progress?("querying \(source.displayName) for \(policy.queriedIndicators.count) indicators at \(Formatting.time(time))")

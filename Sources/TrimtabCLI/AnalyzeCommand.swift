@@ -82,8 +82,10 @@ struct AnalyzeCommand: AsyncParsableCommand {
             ClusterCycle(executor: Executor(client: kubeClient, http: endpoints, journal: kube.journalStore(client: kubeClient), policy: policy),
                          mode: mode)
         }
-        let run = AnalysisRun(policy: policy, source: client, time: time, maxConcurrentQueries: prometheus.maxConcurrentQueries,
+        var run = AnalysisRun(policy: policy, source: client, time: time, maxConcurrentQueries: prometheus.maxConcurrentQueries,
                               cluster: cluster)
+        // One deadline for the whole read, the same as one query's: a hanging server costs one timeout.
+        run.deadlineSeconds = (try? prometheus.timeoutSeconds()) ?? 30
         let progress: (@Sendable (String) -> Void)?
         if quiet { progress = nil } else { progress = { line in printError(line) } }
         let outcome = await run.execute(progress: progress)

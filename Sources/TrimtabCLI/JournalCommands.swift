@@ -19,7 +19,12 @@ struct RollbackCommand: AsyncParsableCommand {
           trimtab rollback c1a2b3c4d --kubeconfig ~/.kube/config
           trimtab rollback --last shop/checkout --dry-run
 
-        Exit codes: 0 restored (or would be); 1 no such change, or it cannot be rolled back; 4 the cluster refused.
+        The value restored must be within sane limits (never 100,000 replicas, whatever the journal says) \
+        and within the bounds of the policy's rule for that knob (--policy; the built-in default without \
+        it), unless --force. Like every change it takes the journal's lock: never two writers at once.
+
+        Exit codes: 0 restored (or would be); 1 no such change, or it cannot be rolled back (the error says \
+        why); 4 the cluster refused, or another run holds the journal.
         """
     )
 
@@ -32,7 +37,11 @@ struct RollbackCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Cluster") var kube: KubeOptions
 
-    @Flag(help: "Restore even when the object no longer holds the value Trimtab set.")
+    @Option(help: ArgumentHelp("The policy whose bounds a restored value must respect.",
+                               discussion: "Defaults to the built-in default policy.", valueName: "path"))
+    var policy: String?
+
+    @Flag(help: "Restore even when the object no longer holds the value Trimtab set, or the value is outside the policy's bounds (never outside sane limits).")
     var force = false
 
     @Flag(help: "Ask the API server to judge the rollback (dryRun=All) without storing anything.")
@@ -83,13 +92,32 @@ struct RollbackCommand: AsyncParsableCommand {
             }
             entry = found
         }
-        let policy = Policy(name: "rollback", indicators: [], checks: [])
+        let policy: Policy
+        do {
+            policy = try PolicySource.load(self.policy)
+        } catch let error as PolicyError {
+            printError(error.description)
+            throw TrimtabExit.invalidInput
+        } catch {
+            printError("error: \(error)")
+            throw TrimtabExit.invalidInput
+        }
         let executor = Executor(client: client, http: endpoints, journal: journal, policy: policy)
         let time = Date().timeIntervalSince1970.rounded(.down)
+        // A rollback is a change like any other: one writer at a time.
+        let lock = journal.lock()
+        if !dryRun {
+            do { try await lock.acquire() } catch {
+                printError("error: \(error)")
+                throw TrimtabExit.clusterFailed
+            }
+        }
         do {
             let event = try await executor.rollback(entry, reason: reason, time: time, force: force, dryRun: dryRun)
+            await lock.release()
             print("\(event.journalID) \(event.target) \(event.knob): \(event.detail)")
         } catch {
+            await lock.release()
             printError("error: \(error)")
             if case .kube = error { throw TrimtabExit.clusterFailed }
             throw TrimtabExit.invalidInput

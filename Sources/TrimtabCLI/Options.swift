@@ -31,7 +31,7 @@ struct PrometheusOptions: ParsableArguments {
     @Flag(help: "Do not verify the server's TLS certificate. For testing only.")
     var insecureSkipTlsVerify = false
 
-    @Option(help: ArgumentHelp("Longest time one query may take, e.g. 30s.", valueName: "duration"))
+    @Option(help: ArgumentHelp("Longest time one query, and the whole read of Prometheus, may take, e.g. 30s.", valueName: "duration"))
     var timeout: String = "30s"
 
     @Option(help: ArgumentHelp("Most queries in flight at once.", valueName: "n"))

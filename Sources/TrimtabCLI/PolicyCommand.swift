@@ -177,7 +177,8 @@ struct PolicyCheckCommand: AsyncParsableCommand {
         let time = try TimeArgument.parse(at)
         let client = try prometheus.clientOrExit()
         let queries = IndicatorQuery.plan(for: policy, at: time, indicators: policy.indicators)
-        let reader = SnapshotReader(source: client, maxConcurrentQueries: prometheus.maxConcurrentQueries)
+        let reader = SnapshotReader(source: client, maxConcurrentQueries: prometheus.maxConcurrentQueries,
+                                    deadlineSeconds: (try? prometheus.timeoutSeconds()) ?? 30)
         let (data, errors) = await reader.read(queries, groupBy: policy.targets.groupBy)
         await client.shutdown()
         if !errors.isEmpty, errors.allSatisfy({ $0.isUnreachable }) {

@@ -19,6 +19,24 @@ public struct ClusterCycle: Sendable {
     }
 
     public func run(_ assessment: Assessment, snapshot: Snapshot, time: Double) async -> Outcome {
+        guard mode == .enforce, assessment.isComplete else { return await cycle(assessment, snapshot: snapshot, time: time) }
+        // One writer at a time: the whole enforced cycle holds the journal's lock (a file lock or a
+        // Lease), so two runs never act at once or settle each other's open entries.
+        let lock = executor.journal.lock()
+        do {
+            try await lock.acquire()
+        } catch {
+            let report = ExecutionReport(mode: mode, cluster: executor.client.server)
+            var outcome = Outcome(plan: nil, execution: report, errors: ["\(error)"])
+            outcome.execution.errors = outcome.errors
+            return outcome
+        }
+        let outcome = await cycle(assessment, snapshot: snapshot, time: time)
+        await lock.release()
+        return outcome
+    }
+
+    func cycle(_ assessment: Assessment, snapshot: Snapshot, time: Double) async -> Outcome {
         let policy = executor.policy
         var report = ExecutionReport(mode: mode, cluster: executor.client.server)
         var errors: [String] = []

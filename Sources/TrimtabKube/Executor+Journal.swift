@@ -172,6 +172,9 @@ extension Executor {
         guard [.applied, .verified].contains(entry.state) else {
             throw .notRollbackable("change \(entry.id) is \(entry.state.rawValue); only applied or verified changes can be rolled back")
         }
+        if let refusal = RollbackBounds.refusal(entry, policy: policy, force: force) {
+            throw .notRollbackable("change \(entry.id): \(refusal)")
+        }
         do {
             let actuator = try actuator(for: entry)
             let reading = try await actuator.read()

@@ -48,7 +48,11 @@ public struct Executor: Sendable {
     public func execute(_ plan: Plan, assessment: Assessment, mode: PolicyMode, time: Double) async throws(JournalError) -> [ActionOutcome] {
         var outcomes: [ActionOutcome] = []
         var stopped: String?
-        let known = Set(try await journal.entries().map(\.id))
+        // A planned action is journaled at most once, whatever became of it: the same plan again (a
+        // re-run at the same evaluation time) is skipped, and nothing is applied twice.
+        let entries = try await journal.entries()
+        let journaled = Dictionary(entries.map { ($0.actionID, $0.id) }, uniquingKeysWith: { a, _ in a })
+        var taken = Set(entries.map(\.id))
         for action in plan.actions {
             func outcome(_ result: ActionOutcome.Result, _ detail: String, journal id: String? = nil) {
                 outcomes.append(ActionOutcome(actionID: action.id, target: action.target, knob: action.knob, result: result, journalID: id, detail: detail))
@@ -62,11 +66,14 @@ public struct Executor: Sendable {
                 outcome(.skipped, "cannot tell the workload of \(action.target) from its labels \(action.target.labelNames.joined(separator: ", ")) (need namespace and \(policy.targets.kind.lowercased()))")
                 continue
             }
-            let id = JournalEntry.id(for: action.id)
-            if known.contains(id) {
-                outcome(.skipped, "already journaled as \(id); a change is never applied twice", journal: id)
+            if let earlier = journaled[action.id] {
+                outcome(.skipped, "already journaled as \(earlier); a change is never applied twice", journal: earlier)
                 continue
             }
+            // Unique per write: two runs, or two writes of one run, never share an entry.
+            var id = JournalEntry.id(for: "\(action.id)#\(UUID().uuidString)")
+            while taken.contains(id) { id = JournalEntry.id(for: "\(action.id)#\(UUID().uuidString)") }
+            taken.insert(id)
             do {
                 let actuator = try Actuators.make(action.knob, workload: workload, client: client, http: http)
                 let reading = try await actuator.read()

@@ -101,7 +101,7 @@ struct HTTPEndpointActuator: Actuator {
         case 500...: kind = .unavailable
         default: kind = .other
         }
-        let text = String(decoding: data.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = Redaction.scrub(String(decoding: data.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
         return KubeError(kind: kind, status: status, message: "\(method) \(KubeClient.display(url)): \(text.isEmpty ? "no body" : text)")
     }
 }

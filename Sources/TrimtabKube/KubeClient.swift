@@ -4,6 +4,7 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import NIOSSL
+import TrimtabCore
 
 /// A client of the Kubernetes API over AsyncHTTPClient: no kubectl, no client-go.
 ///
@@ -59,19 +60,15 @@ public final class KubeClient: Sendable {
         if configuration.insecureSkipTLSVerify { tls.certificateVerification = .none }
         var httpConfiguration = HTTPClient.Configuration(tlsConfiguration: tls)
         httpConfiguration.timeout = .init(connect: .seconds(Int64(max(1, min(configuration.timeoutSeconds, 10)))))
+        // A refused connection is an answer: report it at once instead of retrying it until the deadline.
+        httpConfiguration.connectionPool.retryConnectionEstablishment = false
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
     }
 
     /// The server as it may be shown.
     public var server: String { Self.display(configuration.server) }
 
-    static func display(_ url: String) -> String {
-        guard var components = URLComponents(string: url) else { return "(unparseable URL)" }
-        components.user = nil
-        components.password = nil
-        components.query = nil
-        return components.string ?? "(unparseable URL)"
-    }
+    static func display(_ url: String) -> String { Redaction.displayURL(url) }
 
     public func shutdown() async {
         try? await http.shutdown()
@@ -192,15 +189,24 @@ public final class KubeClient: Sendable {
             throw KubeError(kind: .connection, request: described, message: Self.describeTransport(error))
         }
         if (200..<300).contains(status) { return data }
-        throw Self.error(status: status, body: data, request: described, retryAfter: retryAfter)
+        var error = Self.error(status: status, body: data, request: described, retryAfter: retryAfter)
+        // The token itself, echoed without its scheme, is only known here.
+        var secrets = [configuration.password].compactMap { $0 }
+        if let header = (try? authorization()) ?? nil {
+            secrets += [header, String(header.drop { $0 != " " }.dropFirst())]
+        }
+        error.message = Redaction.scrub(error.message, secrets: secrets)
+        error.causes = error.causes.map { Redaction.scrub($0, secrets: secrets) }
+        throw error
     }
 
     /// A typed error from an answer's status and `Status` body.
     static func error(status: Int, body: Data, request: KubeRequest, retryAfter: Double?) -> KubeError {
         let parsed = try? JSONDecoder().decode(StatusBody.self, from: body)
-        let message = parsed?.message ?? (String(data: body.prefix(300), encoding: .utf8).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? "")
+        // What the server sends back may echo credentials (a proxy's error page, a misbehaving webhook).
+        let message = Redaction.scrub(parsed?.message ?? (String(data: body.prefix(300), encoding: .utf8).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""))
         let causes = parsed?.details?.causes?.map { cause in
-            [cause.field, cause.message].compactMap { $0 }.joined(separator: ": ")
+            Redaction.scrub([cause.field, cause.message].compactMap { $0 }.joined(separator: ": "))
         } ?? []
         let kind: KubeError.Kind
         switch status {

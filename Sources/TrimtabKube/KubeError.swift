@@ -56,6 +56,10 @@ public struct KubeError: Error, Sendable, Equatable, CustomStringConvertible {
     public var isClusterFailure: Bool { [.unavailable, .timeout, .connection, .tooManyRequests, .unauthorized, .badResponse].contains(kind) }
 
     public var description: String {
+        // Refused by Trimtab's own checks (no status: the API server never judged it), not worded as the server's.
+        if status == nil, [.invalid, .notFound, .badRequest, .other, .alreadyExists, .forbidden, .conflict].contains(kind) {
+            return "\(message) (Trimtab's own check, not the API server's)"
+        }
         let what = request.map { " for \($0)" } ?? ""
         let answered = status.map { "answered \($0)" } ?? ""
         switch kind {

@@ -41,13 +41,7 @@ public struct PrometheusConfiguration: Sendable {
     }
 
     /// The URL as it may be shown: without user, password or query string.
-    public var displayURL: String {
-        guard var components = URLComponents(string: url) else { return "(unparseable URL)" }
-        components.user = nil
-        components.password = nil
-        components.query = nil
-        return components.string ?? "(unparseable URL)"
-    }
+    public var displayURL: String { Redaction.displayURL(url) }
 }
 
 /// A client of the Prometheus HTTP API (`/api/v1/query`, `/api/v1/query_range`).
@@ -96,6 +90,8 @@ public final class PrometheusClient: Sendable {
         if configuration.insecureSkipVerify { tls.certificateVerification = .none }
         var httpConfiguration = HTTPClient.Configuration(tlsConfiguration: tls)
         httpConfiguration.timeout = .init(connect: .seconds(Int64(max(1, min(configuration.timeoutSeconds, 10)))))
+        // A refused connection is an answer: report it at once instead of retrying it until the deadline.
+        httpConfiguration.connectionPool.retryConnectionEstablishment = false
         // Query answers are repetitive JSON that compresses far beyond 100:1; bound the size instead.
         httpConfiguration.decompression = .enabled(limit: .size(Self.maximumBodyBytes))
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
@@ -143,11 +139,13 @@ public final class PrometheusClient: Sendable {
         if let header = try authorizationHeader() { request.headers.add(name: "Authorization", value: header) }
         request.body = .bytes(ByteBuffer(string: FormEncoding.encode(form)))
 
-        let status: Int
+        var status = 0
         let body: Data
+        var answered = false
         do {
             let response = try await http.execute(request, timeout: .milliseconds(Int64(configuration.timeoutSeconds * 1000)))
             status = Int(response.status.code)
+            answered = true
             let buffer = try await response.body.collect(upTo: Self.maximumBodyBytes)
             body = Data(buffer: buffer)
         } catch let error as HTTPClientError where Self.isTimeout(error) {
@@ -157,9 +155,17 @@ public final class PrometheusClient: Sendable {
         } catch is NIOTooManyBytesError {
             throw .malformedResponse(server: server, query: query, detail: "the answer is larger than \(Self.maximumBodyBytes / 1024 / 1024) MiB")
         } catch {
+            // Reached, answered, then cut off: the server (or a proxy) broke off its answer.
+            if answered {
+                throw .malformedResponse(server: server, query: query, detail: "the answer (status \(status)) was cut off before its end: \(Self.describe(error))")
+            }
             throw .connection(server: server, query: query, detail: Self.describe(error))
         }
-        return try Self.interpret(status: status, body: body, server: server, query: query, timeout: configuration.timeoutSeconds)
+        do {
+            return try Self.interpret(status: status, body: body, server: server, query: query, timeout: configuration.timeoutSeconds)
+        } catch {
+            throw error.redacted(secrets: secrets())
+        }
     }
 
     /// Maps an HTTP answer to a response or a typed error.
@@ -225,6 +231,20 @@ public final class PrometheusClient: Sendable {
         }
         if let error = error as? NIOSSLError { return "TLS: \(error)" }
         return String(describing: error)
+    }
+
+    /// The credentials this client sends, to take out of anything a server echoes back.
+    func secrets() -> [String] {
+        var found: [String] = []
+        if let header = try? authorizationHeader() {
+            found.append(header)
+            if let space = header.firstIndex(of: " ") { found.append(String(header[header.index(after: space)...])) }
+        }
+        if let file = configuration.basicAuthPasswordFile, let text = try? String(contentsOfFile: file, encoding: .utf8) {
+            found.append(text.trimmingCharacters(in: .newlines))
+        }
+        if let components = URLComponents(string: configuration.url), let password = components.password { found.append(password) }
+        return found
     }
 
     private func authorizationHeader() throws(PrometheusError) -> String? {

@@ -31,6 +31,20 @@ public enum PrometheusError: Error, Sendable, Equatable, CustomStringConvertible
         }
     }
 
+    /// The error with every message a server sent scrubbed of credentials (see `Redaction`).
+    public func redacted(secrets: [String]) -> PrometheusError {
+        let clean = { (text: String) in Redaction.scrub(text, secrets: secrets) }
+        switch self {
+        case .badQuery(let server, let query, let message): return .badQuery(server: server, query: query, message: clean(message))
+        case .execution(let server, let query, let message): return .execution(server: server, query: query, message: clean(message))
+        case .unavailable(let server, let query, let status, let message): return .unavailable(server: server, query: query, status: status, message: clean(message))
+        case .http(let server, let query, let status, let message): return .http(server: server, query: query, status: status, message: clean(message))
+        case .malformedResponse(let server, let query, let detail): return .malformedResponse(server: server, query: query, detail: clean(detail))
+        case .partialResponse(let server, let query, let warnings): return .partialResponse(server: server, query: query, warnings: warnings.map(clean))
+        case .timeout, .connection, .credentials: return self
+        }
+    }
+
     /// Whether the server could not be reached or gave no usable answer at all, as opposed to refusing
     /// this one query.
     public var isUnreachable: Bool {

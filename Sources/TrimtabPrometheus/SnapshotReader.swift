@@ -19,9 +19,14 @@ public struct SnapshotReader: Sendable {
     /// The most queries in flight at once.
     public var maxConcurrentQueries: Int
 
-    public init(source: any MetricsSource, maxConcurrentQueries: Int = 4) {
+    /// The longest the whole read may take: queries not answered by then are cancelled and count as
+    /// failed, so a hanging server costs one deadline, not one timeout per round of queries.
+    public var deadlineSeconds: Double?
+
+    public init(source: any MetricsSource, maxConcurrentQueries: Int = 4, deadlineSeconds: Double? = nil) {
         self.source = source
         self.maxConcurrentQueries = max(1, maxConcurrentQueries)
+        self.deadlineSeconds = deadlineSeconds
     }
 
     /// What a read produced, and what it cost.
@@ -38,16 +43,22 @@ public struct SnapshotReader: Sendable {
         return Result(snapshot: Snapshot(time: time, indicators: data), queriesSent: data.count, errors: errors)
     }
 
+    enum Arrival: Sendable {
+        case answer(Int, IndicatorData, PrometheusError?)
+        case deadline
+    }
+
     /// Sends the queries, at most `maxConcurrentQueries` at a time, and groups what they return by target.
     public func read(_ queries: [IndicatorQuery], groupBy: [String], progress: (@Sendable (String) -> Void)? = nil) async
         -> (data: [IndicatorData], errors: [PrometheusError]) {
         let source = self.source
-        var data: [IndicatorData] = []
+        var data: [IndicatorData?] = Array(repeating: nil, count: queries.count)
         var errors: [PrometheusError] = []
-        await withTaskGroup(of: (IndicatorData, PrometheusError?).self) { group in
+        await withTaskGroup(of: Arrival.self) { group in
             var next = 0
             func launch() {
-                let query = queries[next]
+                let index = next
+                let query = queries[index]
                 next += 1
                 group.addTask {
                     do throws(PrometheusError) {
@@ -56,20 +67,44 @@ public struct SnapshotReader: Sendable {
                             // A partial answer is not data to act on: the indicator counts as failed.
                             throw PrometheusError.partialResponse(server: source.displayName, query: query.promql, warnings: response.warnings)
                         }
-                        return (IndicatorData.from(response.result.series, query: query, groupBy: groupBy, warnings: response.infos), nil)
+                        return .answer(index, IndicatorData.from(response.result.series, query: query, groupBy: groupBy, warnings: response.infos), nil)
                     } catch {
-                        return (IndicatorData.failed(query, message: error.description), error)
+                        return .answer(index, IndicatorData.failed(query, message: error.description), error)
                     }
                 }
             }
+            if let deadlineSeconds {
+                group.addTask {
+                    try? await Task.sleep(for: .milliseconds(Int64(deadlineSeconds * 1000)))
+                    return .deadline
+                }
+            }
             while next < min(maxConcurrentQueries, queries.count) { launch() }
-            for await (item, error) in group {
-                progress?("read \(item.indicator): " + (error == nil ? "\(item.series.count) targets" : "failed"))
-                data.append(item)
-                if let error { errors.append(error) }
-                if next < queries.count { launch() }
+            var answered = 0
+            for await arrival in group {
+                switch arrival {
+                case .answer(let index, let item, let error):
+                    guard data[index] == nil else { continue }
+                    progress?("read \(item.indicator): " + (error == nil ? "\(item.series.count) targets" : "failed"))
+                    data[index] = item
+                    if let error { errors.append(error) }
+                    answered += 1
+                    if next < queries.count { launch() }
+                    if answered == queries.count { group.cancelAll() }
+                case .deadline:
+                    guard answered < queries.count, let deadlineSeconds else { continue }
+                    // Every query not answered yet fails now; the ones in flight are cancelled.
+                    group.cancelAll()
+                    for index in queries.indices where data[index] == nil {
+                        let error = PrometheusError.timeout(server: source.displayName, query: queries[index].promql, seconds: deadlineSeconds)
+                        data[index] = IndicatorData.failed(queries[index], message: error.description)
+                        errors.append(error)
+                    }
+                    answered = queries.count
+                    next = queries.count
+                }
             }
         }
-        return (data, errors)
+        return (data.compactMap { $0 }, errors)
     }
 }

@@ -77,7 +77,7 @@ public struct VerificationBaseline: Sendable, Equatable, Codable {
 
 /// One change Trimtab made (or began to make), as the journal keeps it.
 public struct JournalEntry: Sendable, Equatable, Codable {
-    /// Short and stable for a planned action, so the same action is never journaled (or applied) twice.
+    /// Short and unique per write (see `id(for:)`); the action it carries out is `actionID`.
     public var id: String
     /// The plan's action id (`target/knob@time`).
     public var actionID: String
@@ -141,7 +141,8 @@ public struct JournalEntry: Sendable, Equatable, Codable {
         self.notes = []
     }
 
-    /// The id for a planned action: `c` and eight hex digits of a stable hash of the action id.
+    /// `c` and eight hex digits of a stable hash of `key`: the executor makes the key unique per write
+    /// (the action id and a random part) and checks it against the journal's ids.
     public static func id(for actionID: String) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in actionID.utf8 {
