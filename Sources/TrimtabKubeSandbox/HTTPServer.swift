@@ -107,8 +107,8 @@ final class SandboxHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
                 core.amendLast(status: response.status, servedStatus: served.status)
                 write(response, keepAlive: keepAlive, context: context)
             case .dropAfterApplying:
-                _ = core.serve(request)
-                core.amendLast(status: nil, servedStatus: nil)
+                let served = core.serve(request)
+                core.amendLast(status: nil, servedStatus: served.status)
                 context.close(promise: nil)
             case .latency(let delay):
                 let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
