@@ -33,6 +33,9 @@ public final class ScriptedHTTPServer: Sendable {
         case hang
         /// Close the connection without answering.
         case close
+        /// Announce `status` and a body of twice `body`'s length, send `body`, then close: an answer
+        /// cut off mid-way, as a crashing server or a proxy's timeout leaves it.
+        case cutOff(status: Int, body: String)
     }
 
     public let port: Int
@@ -108,6 +111,13 @@ public final class ScriptedHTTPServer: Sendable {
                 case .hang:
                     return
                 case .close:
+                    context.close(promise: nil)
+                case .cutOff(let status, let text):
+                    var headers = HTTPHeaders()
+                    headers.add(name: "Content-Type", value: "application/json")
+                    headers.add(name: "Content-Length", value: "\(text.utf8.count * 2)")
+                    context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers))), promise: nil)
+                    context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
                     context.close(promise: nil)
                 case .respond(let status, let text, let contentType, let delay):
                     if delay == .zero {

@@ -147,6 +147,35 @@ struct ExecutionCoreTests {
         #expect(Recovery.decide(entry, observed: "60") == .markApplied)
     }
 
+    /// A scale-in whose target went stale at verification had been kept: "the score held (100.0 → unknown)".
+    /// Missing data never decides, whichever way.
+    @Test func missingDataNeverDecidesAVerification() {
+        var stale = Self.targetAssessment(score: nil, latency: nil)
+        stale.status = .unknown
+        stale.checks[0].unknownReason = "stale: the last value is from 20m before the evaluation time"
+        let idle = VerificationBaseline(score: 100, trigger: nil, triggerIndicator: nil, triggerValue: nil, breaching: [])
+        for baseline in [idle, Self.entry().baseline] {
+            let verdict = Verification.judge(Self.entry(baseline: baseline), now: stale, time: 1300, cycleUnknown: false)
+            guard case .undetermined(let why) = verdict else { Issue.record("\(verdict)"); continue }
+            #expect(why.contains("health is unknown this cycle (stale"), "\(why)")
+        }
+    }
+
+    /// Entries remember whether their annotation and Event were written, so recovery finishes a crash's
+    /// bookkeeping; older entries without the field count as written.
+    @Test func applyingOrRollingBackOwesTheClusterItsRecord() {
+        var entry = Self.entry(state: .begun, appliedAt: nil)
+        #expect(!entry.needsRecording)
+        entry.move(to: .applied, at: 1000, note: "applied")
+        #expect(entry.needsRecording)
+        entry.recorded = true
+        entry.move(to: .verified, at: 1400, note: "kept")
+        #expect(!entry.needsRecording)
+        entry.move(to: .rolledBack, at: 1500, note: "by hand")
+        #expect(entry.needsRecording)
+        #expect(!Self.entry().needsRecording)
+    }
+
     @Test func appliedAndRolledBackChangesCountInHistory() {
         var entry = Self.entry()
         #expect(entry.changeRecords.count == 1)
