@@ -205,6 +205,8 @@ public struct Executor: Sendable {
     /// of it: `recorded` when both were written, else the notes, for recovery to try again.
     func recordAndSave(_ entry: inout JournalEntry, reason: String, type: String, message: String) async throws(JournalError) {
         let problems = await record(entry, reason: reason, type: type, message: message)
+        // Recovery tries again every cycle: keep the latest failure only, so the entry does not grow.
+        entry.notes.removeAll { $0.contains(" could not annotate ") || $0.contains(" could not record an Event ") }
         if problems.isEmpty {
             entry.recorded = true
         } else {

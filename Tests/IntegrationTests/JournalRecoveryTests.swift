@@ -124,6 +124,24 @@ struct JournalRecoveryTests {
         await cluster.stop()
     }
 
+    /// An Event that cannot be written is tried again by every recovery, and the entry keeps one note
+    /// of the latest failure, not one per cycle.
+    @Test func unwrittenEventsAreRetriedWithoutGrowingTheEntry() async throws {
+        let cluster = try await ClusterFixture.start()
+        cluster.sandbox.inject(Fault(method: "POST", pathContaining: "/events", .status(500), count: 3))
+        _ = try await cluster.executor().execute(onePlan(.replicas, from: 4, to: 7), assessment: assessment(), mode: .enforce, time: 1_000_000)
+        for time in [1_000_010.0, 1_000_020] { _ = try await cluster.executor().recover(time: time) }
+        var entry = try #require(try cluster.journal.entries().first)
+        #expect(entry.state == .applied && entry.recorded == false)
+        #expect(entry.notes.filter { $0.contains("could not record an Event") }.count == 1, "\(entry.notes)")
+        _ = try await cluster.executor().recover(time: 1_000_030)
+        entry = try #require(try cluster.journal.entries().first)
+        #expect(entry.recorded == true)
+        #expect(!entry.notes.contains { $0.contains("could not record an Event") })
+        #expect(cluster.events.filter { $0["reason"]?.stringValue == "TrimtabChanged" }.count == 1)
+        await cluster.stop()
+    }
+
     @Test func aServerErrorStopsTheCycle() async throws {
         let cluster = try await ClusterFixture.start()
         cluster.sandbox.inject(Fault(method: "PUT", pathContaining: "/scale", .status(500)))
