@@ -51,8 +51,7 @@ extension Executor {
                 entry.move(to: .applied, at: time, note: "found applied after a restart (the object holds \(entry.after)); verified after \(PolicyDuration.format(entry.verifyAfterSeconds))")
                 entry.appliedAt = time
                 try await journal.save(entry)
-                try await recordAndSave(&entry, reason: "TrimtabChanged", type: "Normal",
-                                        message: "Trimtab set \(entry.knob) from \(entry.before ?? "nothing") to \(entry.after) (change \(entry.id), confirmed after a restart): \(entry.reason)")
+                try await recordAndSave(&entry, why: "\(entry.reason) (confirmed after a restart)")
                 return [event(entry, "the change had landed; its bookkeeping is finished")]
             case .markNotApplied:
                 // A write of this entry may still be travelling: move the object's version on first, so
@@ -73,15 +72,13 @@ extension Executor {
             case .markRolledBack:
                 entry.move(to: .rolledBack, at: time, note: "the rollback had landed before the restart")
                 try await journal.save(entry)
-                try await recordAndSave(&entry, reason: "TrimtabRolledBack", type: "Warning",
-                                        message: "Trimtab restored \(entry.knob) from \(entry.after) to \(entry.before ?? "nothing") (change \(entry.id), confirmed after a restart)")
+                try await recordAndSave(&entry, why: "the rollback had landed (confirmed after a restart)")
                 return [event(entry, "the rollback had landed before the restart")]
             case .redoRollback:
                 guard try await writeResolvingConflict(actuator, entry.before, over: reading, expected: entry.after) else { continue }
                 entry.move(to: .rolledBack, at: time, note: "the rollback was finished after a restart")
                 try await journal.save(entry)
-                try await recordAndSave(&entry, reason: "TrimtabRolledBack", type: "Warning",
-                                        message: "Trimtab restored \(entry.knob) from \(entry.after) to \(entry.before ?? "nothing") (change \(entry.id), finished after a restart)")
+                try await recordAndSave(&entry, why: "the rollback was finished after a restart")
                 return [event(entry, "the rollback was finished after a restart")]
             case .markSuperseded(let observed):
                 entry.move(to: .superseded, at: time, note: "the object holds \(observed ?? "nothing"), neither \(entry.before ?? "nothing") nor \(entry.after): someone else changed it; left alone")
@@ -106,13 +103,7 @@ extension Executor {
 
     /// Writes the annotation and Event a crash left unwritten.
     func finishRecording(_ entry: inout JournalEntry) async throws(JournalError) {
-        if entry.state == .applied {
-            try await recordAndSave(&entry, reason: "TrimtabChanged", type: "Normal",
-                                    message: "Trimtab set \(entry.knob) from \(entry.before ?? "nothing") to \(entry.after) (change \(entry.id)): \(entry.reason)")
-        } else {
-            try await recordAndSave(&entry, reason: "TrimtabRolledBack", type: "Warning",
-                                    message: "Trimtab restored \(entry.knob) from \(entry.after) to \(entry.before ?? "nothing") (change \(entry.id))")
-        }
+        try await recordAndSave(&entry, why: entry.state == .applied ? entry.reason : "rolled back (recorded after a restart)")
     }
 
     func event(_ entry: JournalEntry, _ detail: String) -> JournalEvent {
@@ -194,8 +185,7 @@ extension Executor {
             }
             entry.move(to: .rolledBack, at: time, note: "restored \(entry.before ?? "nothing") (\(reason))")
             try await journal.save(entry)
-            try await recordAndSave(&entry, reason: "TrimtabRolledBack", type: "Warning",
-                                    message: "Trimtab restored \(entry.knob) from \(entry.after) to \(entry.before ?? "nothing") (change \(entry.id)): \(reason)")
+            try await recordAndSave(&entry, why: reason)
             return event(entry, "restored \(entry.before ?? "nothing"): \(reason)")
         } catch let error as RollbackError {
             throw error

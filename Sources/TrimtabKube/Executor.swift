@@ -110,8 +110,7 @@ public struct Executor: Sendable {
                 entry.move(to: .applied, at: time, note: "\(action.knob) set to \(after); verified after \(PolicyDuration.format(entry.verifyAfterSeconds))")
                 try await journal.save(entry)
                 try hooks.afterJournal?(entry)
-                try await recordAndSave(&entry, reason: "TrimtabChanged", type: "Normal",
-                                        message: "Trimtab set \(action.knob) from \(entry.before ?? "nothing") to \(after) (change \(entry.id)): \(action.reason)")
+                try await recordAndSave(&entry, why: action.reason)
                 outcome(.applied, "set \(action.knob) of \(workload) from \(entry.before ?? "nothing") to \(after)", journal: id)
             } catch let error as KubeError {
                 let journaled = (try? await journal.entry(id: id)) ?? nil
@@ -201,10 +200,16 @@ public struct Executor: Sendable {
         return notes
     }
 
-    /// Tells the cluster of an entry's state (annotation and Event) and saves the entry with what came
-    /// of it: `recorded` when both were written, else the notes, for recovery to try again.
-    func recordAndSave(_ entry: inout JournalEntry, reason: String, type: String, message: String) async throws(JournalError) {
-        let problems = await record(entry, reason: reason, type: type, message: message)
+    /// Tells the cluster of an entry's state (annotation and Event: `TrimtabChanged` for an applied
+    /// change, `TrimtabRolledBack` as a Warning for a rollback, saying `why`) and saves the entry with
+    /// what came of it: `recorded` when both were written, else the notes, for recovery to try again.
+    func recordAndSave(_ entry: inout JournalEntry, why: String) async throws(JournalError) {
+        let before = entry.before ?? "nothing"
+        let problems = entry.state == .rolledBack
+            ? await record(entry, reason: "TrimtabRolledBack", type: "Warning",
+                           message: "Trimtab restored \(entry.knob) from \(entry.after) to \(before) (change \(entry.id)): \(why)")
+            : await record(entry, reason: "TrimtabChanged", type: "Normal",
+                           message: "Trimtab set \(entry.knob) from \(before) to \(entry.after) (change \(entry.id)): \(why)")
         // Recovery tries again every cycle: keep the latest failure only, so the entry does not grow.
         entry.notes.removeAll { $0.contains(" could not annotate ") || $0.contains(" could not record an Event ") }
         if problems.isEmpty {
