@@ -88,7 +88,6 @@ public enum Assessor {
             result.unknownReason = "stale: the last value is from \(PolicyDuration.format(snapshot.time - lastTime)) before the evaluation time"
             return result
         }
-        var judged = samples
         if let minimum = check.minEvidence {
             // Too little traffic to judge comes before the value: one error in two requests is no error ratio.
             guard let evidence = snapshot.currentValue(minimum.indicator, for: target) else {
@@ -101,9 +100,6 @@ public enum Assessor {
                 result.unknownReason = "\(minimum.indicator) is \(Formatting.value(evidence, unit: evidenceUnit)), under the \(Formatting.value(minimum.atLeast, unit: evidenceUnit)) this check needs to judge"
                 return result
             }
-            // A point of the `for` window with too little evidence cannot breach: it breaks the run.
-            judged = Self.masked(samples, below: minimum, evidence: snapshot.indicators[minimum.indicator]?.series[target] ?? [],
-                                 step: step)
         }
         if last.value.isNaN {
             result.unknownReason = "the value is NaN (often 0/0: no traffic in the rate window)"
@@ -112,21 +108,10 @@ public enum Assessor {
         result.value = last.value
         result.status = Scoring.status(value: last.value, worse: check.worse, warning: check.warning, critical: check.critical)
         result.score = Scoring.checkScore(value: last.value, worse: check.worse, warning: check.warning, critical: check.critical)
-        result.bottleneck = BreachDetector.bottleneck(judged, at: snapshot.time, step: step, check: check, unit: unit,
+        // A point of the `for` window with too little evidence cannot breach: it breaks the run.
+        result.bottleneck = BreachDetector.bottleneck(snapshot.judgeable(samples, of: check, for: target), at: snapshot.time, step: step, check: check, unit: unit,
                                                       target: target, query: data.query.promql)
         return result
-    }
-
-    /// The samples with NaN where the evidence at the same step was under the minimum (or missing).
-    static func masked(_ samples: [Sample], below minimum: EvidenceMinimum, evidence: [Sample], step: Double) -> [Sample] {
-        var byStep: [Int: Double] = [:]
-        for point in evidence { byStep[Int((point.time / step).rounded())] = point.value }
-        return samples.map { sample in
-            guard let amount = byStep[Int((sample.time / step).rounded())], amount >= minimum.atLeast else {
-                return Sample(time: sample.time, value: .nan)
-            }
-            return sample
-        }
     }
 
     static func summarize(_ target: TargetID, _ results: [CheckResult], minCoverage: Double) -> TargetAssessment {

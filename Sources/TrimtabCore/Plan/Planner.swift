@@ -195,10 +195,7 @@ struct TargetPlanning {
     func recentBreach(within seconds: Double) -> String? {
         var latest: (time: Double, text: String)?
         for check in policy.checks(for: id.labels) {
-            var points = snapshot.window(check.indicator, for: id, seconds: seconds)
-            if let minimum = check.minEvidence, let step = snapshot.indicators[check.indicator]?.query.step {
-                points = Assessor.masked(points, below: minimum, evidence: snapshot.indicators[minimum.indicator]?.series[id] ?? [], step: step)
-            }
+            let points = snapshot.judgeable(snapshot.window(check.indicator, for: id, seconds: seconds), of: check, for: id)
             guard let point = points.last(where: { Scoring.breaches($0.value, check.warning, check.worse) }) else { continue }
             if latest == nil || point.time > latest!.time {
                 let ago = PolicyDuration.format(max(0, snapshot.time - point.time))

@@ -186,6 +186,20 @@ public struct Snapshot: Sendable, Equatable {
         return last.value
     }
 
+    /// A check's points as far as they can judge: NaN (never a breach) at every step where the check's
+    /// `minEvidence` indicator was under its minimum or missing; unchanged without a `minEvidence`.
+    public func judgeable(_ samples: [Sample], of check: Check, for target: TargetID) -> [Sample] {
+        guard let minimum = check.minEvidence, let step = indicators[check.indicator]?.query.step else { return samples }
+        var byStep: [Int: Double] = [:]
+        for point in indicators[minimum.indicator]?.series[target] ?? [] { byStep[Int((point.time / step).rounded())] = point.value }
+        return samples.map { sample in
+            guard let amount = byStep[Int((sample.time / step).rounded())], amount >= minimum.atLeast else {
+                return Sample(time: sample.time, value: .nan)
+            }
+            return sample
+        }
+    }
+
     /// The points of an indicator for a target within `seconds` before the snapshot time.
     public func window(_ indicator: String, for target: TargetID, seconds: Double) -> [Sample] {
         guard let data = indicators[indicator], let samples = data.series[target] else { return [] }
