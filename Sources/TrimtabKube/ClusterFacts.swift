@@ -28,8 +28,6 @@ public struct ClusterFacts: Sendable {
         for namespace in byNamespace.keys.sorted() {
             let members = byNamespace[namespace] ?? []
             let workloads = try await client.list(WorkloadList.self, resource, namespace: namespace)
-            let annotations = Dictionary(workloads.items.compactMap { item in item.metadata.name.map { ($0, item.metadata.annotations ?? [:]) } },
-                                         uniquingKeysWith: { a, _ in a })
             let autoscalers = try await client.list(AutoscalerList.self, .horizontalPodAutoscalers, namespace: namespace)
             let objects = Dictionary(workloads.items.compactMap { item in item.metadata.name.map { ($0, item) } }, uniquingKeysWith: { a, _ in a })
             for (target, workload) in members {
@@ -37,7 +35,7 @@ public struct ClusterFacts: Sendable {
                     facts.knobValues[target, default: [:]][knob] = await knobState(knob, of: workload, object: objects[workload.name],
                                                                                    client: client, http: http, configMaps: &configMaps)
                 }
-                if annotations[workload.name]?[freezeAnnotation]?.lowercased() == "true" {
+                if objects[workload.name]?.metadata.annotations?[freezeAnnotation]?.lowercased() == "true" {
                     facts.frozen.insert(target)
                     facts.notes.append("\(target): frozen by the annotation \(freezeAnnotation)=true on \(workload)")
                 }
