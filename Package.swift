@@ -17,6 +17,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The pure core: policy model, scoring, detection, planning, report rendering. No I/O, no wall clock.
@@ -73,12 +78,26 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The shell: `trimtab run`, the control loop that lives in the cluster, with its endpoints.
+        .target(
+            name: "TrimtabDaemon",
+            dependencies: [
+                "TrimtabCore", "TrimtabPrometheus", "TrimtabKube",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strict
+        ),
         // The shell: command-line commands.
         .target(
             name: "TrimtabCLI",
             dependencies: [
-                "TrimtabCore", "TrimtabPrometheus", "TrimtabSandbox", "TrimtabKube", "TrimtabKubeSandbox",
+                "TrimtabCore", "TrimtabPrometheus", "TrimtabSandbox", "TrimtabKube", "TrimtabKubeSandbox", "TrimtabDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -121,7 +140,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["TrimtabCLI", "TrimtabSandbox", "TrimtabPrometheus", "TrimtabCore", "TrimtabKube", "TrimtabKubeSandbox",
-                           "TrimtabTestSupport", .product(name: "Yams", package: "Yams")],
+                           "TrimtabDaemon", "TrimtabTestSupport", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
     ]

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import Logging
 import TrimtabCore
+import TrimtabDaemon
 import TrimtabKube
 import TrimtabKubeSandbox
 import TrimtabPrometheus
@@ -24,6 +26,8 @@ struct DemoCommand: AsyncParsableCommand {
         Examples:
           trimtab demo
           trimtab demo --apply --keep-running      # then: kubectl --kubeconfig .demo/kubectl.kubeconfig get deploy,events
+          trimtab demo --daemon                    # trimtab run against both; prints where /metrics and /api/v1/status are
+          trimtab demo --daemon --apply --cycles 3 --interval 5s
         """
     )
 
@@ -37,6 +41,18 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Flag(help: "Apply the plan to the sandbox cluster (journaled in .demo/journal) instead of only dry-running it.")
     var apply = false
+
+    @Flag(help: "Run the control loop (trimtab run) against the demo's Prometheus and sandbox API server instead of one analysis, until Ctrl-C or --cycles.")
+    var daemon = false
+
+    @Option(help: ArgumentHelp("With --daemon: stop after this many cycles.", valueName: "count"))
+    var cycles: Int?
+
+    @Option(help: ArgumentHelp("With --daemon: time between cycles.", valueName: "duration"))
+    var interval: String = "10s"
+
+    @Option(help: ArgumentHelp("With --daemon: where the endpoints listen (port 0 picks a free one).", valueName: "address"))
+    var listen: String = "127.0.0.1:0"
 
     func run() async throws {
         let policy = try self.policy.loadOrExit()
@@ -70,6 +86,15 @@ struct DemoCommand: AsyncParsableCommand {
                 throw error
             }
             let endpoints = HTTPEndpointClient()
+            if daemon {
+                try await runDaemon(policy: policy, client: client, kube: kube, endpoints: endpoints, journal: journal, prometheusURL: sandbox.url,
+                                    kubectlConfig: kubectlConfig)
+                await client.shutdown()
+                await kube.shutdown()
+                await endpoints.shutdown()
+                await cluster.stop()
+                return
+            }
             let executor = Executor(client: kube, http: endpoints, journal: FileJournal(directory: journal), policy: policy)
             let run = AnalysisRun(policy: policy, source: client, time: end,
                                   cluster: ClusterCycle(executor: executor, mode: apply ? .enforce : .dryRun))
@@ -103,6 +128,31 @@ struct DemoCommand: AsyncParsableCommand {
             await KubeSandboxCommand.waitForInterrupt(orSeconds: 24 * 3600)
         }
         await cluster.stop()
+    }
+
+    /// `trimtab run` against the demo's servers, in this process, until Ctrl-C or `--cycles`.
+    func runDaemon(policy: Policy, client: PrometheusClient, kube: KubeClient, endpoints: HTTPEndpointClient, journal: String,
+                   prometheusURL: String, kubectlConfig: String) async throws {
+        var settings = DaemonSettings(identity: "demo-\(getpid())")
+        settings.interval = try RunCommand.duration(interval, flag: "--interval")
+        settings.modeOverride = apply ? .enforce : .dryRun
+        settings.maxCycles = cycles
+        settings.firstCycleJitter = false
+        let address: (host: String, port: Int)
+        do { address = try StatusServer.parseListen(listen) } catch { throw ValidationError("\(error)") }
+        let cluster = DaemonCluster(client: kube, http: endpoints, journal: FileJournal(directory: journal))
+        try await Daemon.run(settings: settings, policy: policy, source: client, cluster: cluster, listen: address, statusTokenFile: nil,
+                             logger: Logger.trimtab(format: .text, level: .info)) { port in
+            let base = "http://\(address.host == "0.0.0.0" ? "127.0.0.1" : address.host):\(port)"
+            print("""
+            trimtab run is running (\(apply ? "enforce" : "dry-run"), every \(interval)) against Prometheus at \(prometheusURL) and the sandbox API server. Try:
+              curl -s \(base)/api/v1/status | jq '.score, .lastCycle, .plan.actions'
+              curl -s \(base)/metrics | grep ^trimtab_
+              curl -s \(base)/readyz
+              kubectl --kubeconfig \(kubectlConfig) get deployments,events
+            press Ctrl-C to stop
+            """)
+        }
     }
 }
 

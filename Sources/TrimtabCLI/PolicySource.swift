@@ -1,33 +1,13 @@
 import Foundation
 import TrimtabCore
+import TrimtabDaemon
 
 /// Reads policy files from disk: a file, or every `.yaml`/`.yml` file of a directory in name order.
 public enum PolicySource {
-    public struct ReadError: Error, CustomStringConvertible {
-        public var description: String
-    }
+    public typealias ReadError = PolicySourceFiles.ReadError
 
     public static func sources(at path: String) throws -> [PolicyLoader.Source] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ReadError(description: "\(path): no such file or directory")
-        }
-        var files = [path]
-        if isDirectory.boolValue {
-            let names = try FileManager.default.contentsOfDirectory(atPath: path)
-            files = names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
-                .map { (path as NSString).appendingPathComponent($0) }
-            if files.isEmpty { throw ReadError(description: "\(path): the directory holds no .yaml or .yml policy files") }
-        }
-        return try files.map { file in
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw ReadError(description: "\(file): could not be read")
-            }
-            guard let text = String(data: data, encoding: .utf8) else {
-                throw ReadError(description: "\(file): is not UTF-8 text")
-            }
-            return PolicyLoader.Source(file: file, text: text)
-        }
+        try PolicySourceFiles.sources(at: path)
     }
 
     /// The policy at `path`, or the built-in default when `path` is `nil`.

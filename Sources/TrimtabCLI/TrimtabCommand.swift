@@ -21,7 +21,7 @@ public struct TrimtabCommand: AsyncParsableCommand {
         4 the cluster could not be read or refused a change.
         """,
         version: "0.1.0",
-        subcommands: [AnalyzeCommand.self, ReportCommand.self, RollbackCommand.self, JournalHistoryCommand.self, PolicyCommand.self,
+        subcommands: [AnalyzeCommand.self, RunCommand.self, ReportCommand.self, RollbackCommand.self, JournalHistoryCommand.self, PolicyCommand.self,
                       DemoCommand.self, SandboxCommand.self]
     )
 

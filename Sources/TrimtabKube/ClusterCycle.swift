@@ -5,10 +5,14 @@ import TrimtabCore
 public struct ClusterCycle: Sendable {
     public let executor: Executor
     public let mode: PolicyMode
+    /// The caller already holds the journal's lock (the daemon holds it for as long as it leads), so
+    /// an enforced cycle does not take it again.
+    public var lockHeldByCaller = false
 
-    public init(executor: Executor, mode: PolicyMode) {
+    public init(executor: Executor, mode: PolicyMode, lockHeldByCaller: Bool = false) {
         self.executor = executor
         self.mode = mode
+        self.lockHeldByCaller = lockHeldByCaller
     }
 
     public struct Outcome: Sendable {
@@ -19,7 +23,7 @@ public struct ClusterCycle: Sendable {
     }
 
     public func run(_ assessment: Assessment, snapshot: Snapshot, time: Double) async -> Outcome {
-        guard mode == .enforce, assessment.isComplete else { return await cycle(assessment, snapshot: snapshot, time: time) }
+        guard mode == .enforce, assessment.isComplete, !lockHeldByCaller else { return await cycle(assessment, snapshot: snapshot, time: time) }
         // One writer at a time: the whole enforced cycle holds the journal's lock (a file lock or a
         // Lease), so two runs never act at once or settle each other's open entries.
         let lock = executor.journal.lock()

@@ -116,6 +116,10 @@ extension Executor {
     public func verify(_ assessment: Assessment, time: Double) async throws(JournalError) -> [JournalEvent] {
         var events: [JournalEvent] = []
         for var entry in try await journal.entries() where entry.state == .applied {
+            if let permit, let refusal = await permit() {
+                events.append(event(entry, "not judged: \(refusal)"))
+                continue
+            }
             let target = assessment.targets.first { $0.target == entry.target }
             switch Verification.judge(entry, now: target, time: time, cycleUnknown: !assessment.isComplete) {
             case .wait:

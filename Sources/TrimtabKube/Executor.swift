@@ -11,6 +11,9 @@ public struct Executor: Sendable {
     public let policy: Policy
     /// Points where a test can stop the executor as a crash would (by throwing).
     public var hooks: Hooks
+    /// Asked before every change and rollback in enforce mode: a reason not to write (the daemon lost
+    /// its leadership), or nil to go on. What it stops is reported as not tried, never half-done.
+    public var permit: (@Sendable () async -> String?)?
 
     public struct Hooks: Sendable {
         /// After the write-ahead entry is saved, before the change is written.
@@ -87,6 +90,11 @@ public struct Executor: Sendable {
                     outcome(.wouldApply, actuator.supportsServerDryRun
                             ? "would set \(action.knob) of \(workload) from \(reading.value ?? "nothing") to \(after): the API server accepted it with dryRun=All"
                             : "would set \(action.knob) from \(reading.value ?? "nothing") to \(after) (the endpoint has no server-side dry-run; only the read was tried)")
+                    continue
+                }
+                if let permit, let refusal = await permit() {
+                    stopped = refusal
+                    outcome(.skipped, "not tried: \(refusal)")
                     continue
                 }
                 let target = assessment.targets.first { $0.target == action.target }

@@ -120,6 +120,35 @@ public final class PrometheusClient: Sendable {
         ], query: promql)
     }
 
+    /// When the server started, as `/api/v1/status/runtimeinfo` says (Prometheus only; Thanos and
+    /// Mimir may not answer it). A different answer between two cycles means the server restarted.
+    public func startTime() async throws(PrometheusError) -> String {
+        let server = configuration.displayURL
+        var request = HTTPClientRequest(url: baseURL + "/api/v1/status/runtimeinfo")
+        request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "trimtab")
+        if let header = try authorizationHeader() { request.headers.add(name: "Authorization", value: header) }
+        struct Envelope: Decodable {
+            struct Info: Decodable { var startTime: String }
+            var data: Info
+        }
+        let what = "runtime information"
+        do {
+            let response = try await http.execute(request, timeout: .milliseconds(Int64(configuration.timeoutSeconds * 1000)))
+            let body = try await response.body.collect(upTo: 1024 * 1024)
+            guard response.status == .ok else {
+                throw PrometheusError.http(server: server, query: what, status: Int(response.status.code), message: Self.excerpt(Data(buffer: body)))
+            }
+            return try JSONDecoder().decode(Envelope.self, from: Data(buffer: body)).data.startTime
+        } catch let error as PrometheusError {
+            throw error
+        } catch let error as HTTPClientError where Self.isTimeout(error) {
+            throw .timeout(server: server, query: what, seconds: configuration.timeoutSeconds)
+        } catch {
+            throw .connection(server: server, query: what, detail: Self.describe(error))
+        }
+    }
+
     private var timeoutParameter: String { "\(Int(max(1, configuration.timeoutSeconds.rounded(.up))))s" }
 
     static func timestamp(_ value: Double) -> String {
@@ -162,7 +191,9 @@ public final class PrometheusClient: Sendable {
             throw .connection(server: server, query: query, detail: Self.describe(error))
         }
         do {
-            return try Self.interpret(status: status, body: body, server: server, query: query, timeout: configuration.timeoutSeconds)
+            var response = try Self.interpret(status: status, body: body, server: server, query: query, timeout: configuration.timeoutSeconds)
+            response.bytes = body.count
+            return response
         } catch {
             throw error.redacted(secrets: secrets())
         }

@@ -28,11 +28,15 @@ public struct QueryResponse: Sendable, Equatable {
     /// Informational notes (Prometheus 2.45+ `infos`, such as "metric might not be a counter"): shown,
     /// never a reason to doubt the data.
     public var infos: [String]
+    /// The size of the answer's body as it arrived (compressed, when the server compressed it is not
+    /// known here: this is the decoded JSON), for the cost of a cycle.
+    public var bytes: Int = 0
 
-    public init(result: Result, warnings: [String] = [], infos: [String] = []) {
+    public init(result: Result, warnings: [String] = [], infos: [String] = [], bytes: Int = 0) {
         self.result = result
         self.warnings = warnings
         self.infos = infos
+        self.bytes = bytes
     }
 }
 

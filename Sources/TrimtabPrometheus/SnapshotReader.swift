@@ -6,10 +6,18 @@ public protocol MetricsSource: Sendable {
     /// The source as it may be shown in reports and errors (no credentials).
     var displayName: String { get }
     func queryRange(_ promql: String, start: Double, end: Double, step: Double) async throws(PrometheusError) -> QueryResponse
+    /// Something that changes when the source restarts (Prometheus's start time), or nil when the
+    /// source cannot say: kept windows are then read afresh.
+    func restartMarker() async -> String?
+}
+
+extension MetricsSource {
+    public func restartMarker() async -> String? { nil }
 }
 
 extension PrometheusClient: MetricsSource {
     public var displayName: String { configuration.displayURL }
+    public func restartMarker() async -> String? { try? await startTime() }
 }
 
 /// Reads a snapshot: one range query per indicator for every target at once, with a cap on the
@@ -43,16 +51,73 @@ public struct SnapshotReader: Sendable {
         return Result(snapshot: Snapshot(time: time, indicators: data), queriesSent: data.count, errors: errors)
     }
 
+    /// What an incremental read cost, beside what a whole read returns.
+    public struct IncrementalResult: Sendable {
+        public var result: Result
+        /// The indicators read whole this time (all of them on a first read, after a gap or a failure).
+        public var wholeReads: Int
+        /// Bytes of the answers, as decoded JSON.
+        public var bytes: Int
+    }
+
+    /// Reads like `read(policy:at:)`, asking only for the points `cache` lacks and keeping the windows
+    /// there for the next read. The snapshot is the one a whole read at `time` gives.
+    public func read(policy: Policy, at time: Double, cache: inout WindowCache, overlapSeconds: Double,
+                     progress: (@Sendable (String) -> Void)? = nil) async -> IncrementalResult {
+        let full = IndicatorQuery.plan(for: policy, at: time)
+        let asked = full.map { cache.query(for: $0, overlapSeconds: overlapSeconds) }
+        let groupBy = policy.targets.groupBy
+        var data: [IndicatorData?] = Array(repeating: nil, count: full.count)
+        var bytes = 0
+        let errors = await collect(asked, progress: progress) { index, answer in
+            switch answer {
+            case .success(let response):
+                bytes += response.bytes
+                if cache.merge(response.result.series, read: asked[index], full: full[index], infos: response.infos) {
+                    data[index] = cache.indicatorData(for: full[index], groupBy: groupBy)
+                } else {
+                    data[index] = IndicatorData.from(response.result.series, query: full[index], groupBy: groupBy, warnings: response.infos)
+                }
+            case .failure(let error):
+                // Nothing kept survives a failed read: the next one reads the whole window.
+                cache.forget(full[index].indicator)
+                data[index] = IndicatorData.failed(full[index], message: error.description)
+            }
+            return data[index]!
+        }
+        let whole = zip(asked, full).filter { $0.0.start == $0.1.start }.count
+        let snapshot = Snapshot(time: time, indicators: data.compactMap { $0 })
+        return IncrementalResult(result: Result(snapshot: snapshot, queriesSent: asked.count, errors: errors), wholeReads: whole, bytes: bytes)
+    }
+
     enum Arrival: Sendable {
-        case answer(Int, IndicatorData, PrometheusError?)
+        case answer(Int, Swift.Result<QueryResponse, PrometheusError>)
         case deadline
     }
 
     /// Sends the queries, at most `maxConcurrentQueries` at a time, and groups what they return by target.
     public func read(_ queries: [IndicatorQuery], groupBy: [String], progress: (@Sendable (String) -> Void)? = nil) async
         -> (data: [IndicatorData], errors: [PrometheusError]) {
-        let source = self.source
         var data: [IndicatorData?] = Array(repeating: nil, count: queries.count)
+        let errors = await collect(queries, progress: progress) { index, answer in
+            switch answer {
+            case .success(let response):
+                data[index] = IndicatorData.from(response.result.series, query: queries[index], groupBy: groupBy, warnings: response.infos)
+            case .failure(let error):
+                data[index] = IndicatorData.failed(queries[index], message: error.description)
+            }
+            return data[index]!
+        }
+        return (data.compactMap { $0 }, errors)
+    }
+
+    /// Sends the queries, at most `maxConcurrentQueries` at a time, handing each answer to `receive` as
+    /// it arrives (one at a time, on the caller's task) and returning the errors. An answer with
+    /// warnings is a failure; queries not answered by the deadline fail with a timeout.
+    func collect(_ queries: [IndicatorQuery], progress: (@Sendable (String) -> Void)?,
+                 _ receive: (Int, Swift.Result<QueryResponse, PrometheusError>) -> IndicatorData) async -> [PrometheusError] {
+        let source = self.source
+        var answeredAt = Array(repeating: false, count: queries.count)
         var errors: [PrometheusError] = []
         await withTaskGroup(of: Arrival.self) { group in
             var next = 0
@@ -67,9 +132,9 @@ public struct SnapshotReader: Sendable {
                             // A partial answer is not data to act on: the indicator counts as failed.
                             throw PrometheusError.partialResponse(server: source.displayName, query: query.promql, warnings: response.warnings)
                         }
-                        return .answer(index, IndicatorData.from(response.result.series, query: query, groupBy: groupBy, warnings: response.infos), nil)
+                        return .answer(index, .success(response))
                     } catch {
-                        return .answer(index, IndicatorData.failed(query, message: error.description), error)
+                        return .answer(index, .failure(error))
                     }
                 }
             }
@@ -83,11 +148,12 @@ public struct SnapshotReader: Sendable {
             var answered = 0
             for await arrival in group {
                 switch arrival {
-                case .answer(let index, let item, let error):
-                    guard data[index] == nil else { continue }
-                    progress?("read \(item.indicator): " + (error == nil ? "\(item.series.count) targets" : "failed"))
-                    data[index] = item
-                    if let error { errors.append(error) }
+                case .answer(let index, let answer):
+                    guard !answeredAt[index] else { continue }
+                    answeredAt[index] = true
+                    let item = receive(index, answer)
+                    if case .failure(let error) = answer { errors.append(error) }
+                    progress?("read \(item.indicator): " + (item.failure == nil ? "\(item.series.count) targets" : "failed"))
                     answered += 1
                     if next < queries.count { launch() }
                     if answered == queries.count { group.cancelAll() }
@@ -95,9 +161,10 @@ public struct SnapshotReader: Sendable {
                     guard answered < queries.count, let deadlineSeconds else { continue }
                     // Every query not answered yet fails now; the ones in flight are cancelled.
                     group.cancelAll()
-                    for index in queries.indices where data[index] == nil {
+                    for index in queries.indices where !answeredAt[index] {
+                        answeredAt[index] = true
                         let error = PrometheusError.timeout(server: source.displayName, query: queries[index].promql, seconds: deadlineSeconds)
-                        data[index] = IndicatorData.failed(queries[index], message: error.description)
+                        _ = receive(index, .failure(error))
                         errors.append(error)
                     }
                     answered = queries.count
@@ -105,6 +172,6 @@ public struct SnapshotReader: Sendable {
                 }
             }
         }
-        return (data.compactMap { $0 }, errors)
+        return errors
     }
 }

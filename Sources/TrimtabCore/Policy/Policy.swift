@@ -183,12 +183,23 @@ public struct EvaluationSettings: Sendable, Equatable, Codable {
     /// How much worse (in percent) an indicator may get against the previous period or a baseline
     /// before a report calls it out.
     public var regressionPercent: Double
+    /// Seconds between the cycles of `trimtab run`.
+    public var intervalSeconds: Double = 30
 
-    public init(stepSeconds: Double = 30, lookbackSeconds: Double = 3600, minCoverage: Double = 0.5, regressionPercent: Double = 10) {
+    /// The seconds of history one evaluation reads: the longest `for` (overrides included) plus the
+    /// lookback, in whole steps, and never more than Prometheus answers (11,000 points a series).
+    public func windowSeconds(longestFor: Double) -> Double {
+        let span = min(longestFor + lookbackSeconds, stepSeconds * 10_000)
+        return (span / stepSeconds).rounded(.up) * stepSeconds
+    }
+
+    public init(stepSeconds: Double = 30, lookbackSeconds: Double = 3600, minCoverage: Double = 0.5, regressionPercent: Double = 10,
+                intervalSeconds: Double = 30) {
         self.stepSeconds = stepSeconds
         self.lookbackSeconds = lookbackSeconds
         self.minCoverage = minCoverage
         self.regressionPercent = regressionPercent
+        self.intervalSeconds = intervalSeconds
     }
 }
 
@@ -198,6 +209,8 @@ public struct Policy: Sendable, Equatable, Codable {
 
     public var name: String
     public var mode: PolicyMode
+    /// The kill switch: assess and plan, but change nothing (`spec.paused: true`).
+    public var paused = false
     public var targets: TargetSelector
     /// Indicators in the order they were declared.
     public var indicators: [Indicator]
@@ -224,6 +237,13 @@ public struct Policy: Sendable, Equatable, Codable {
         self.actions = actions
         self.safety = safety
         self.sources = sources
+    }
+
+    /// The seconds of history one evaluation reads for every indicator.
+    public var windowSeconds: Double {
+        let longestFor = checks.map(\.forSeconds).max() ?? 0
+        let overrideFor = overrides.flatMap { $0.checks.values.compactMap(\.forSeconds) }.max() ?? 0
+        return evaluation.windowSeconds(longestFor: max(longestFor, overrideFor))
     }
 
     public func indicator(named name: String) -> Indicator? {

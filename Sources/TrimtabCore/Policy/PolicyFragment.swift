@@ -59,12 +59,14 @@ struct PolicyFragment: Sendable {
     var file: String
     var name: String?
     var mode: PolicyMode?
+    var paused: Bool?
     var namespace: String?
     var kind: String?
     var matchLabels: [String: String]?
     var groupBy: Located<[String]>?
     var stepSeconds: Double?
     var lookbackSeconds: Double?
+    var intervalSeconds: Double?
     var minCoverage: Double?
     var regressionPercent: Double?
     var indicators: [IndicatorFragment] = []

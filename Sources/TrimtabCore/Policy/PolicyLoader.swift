@@ -45,12 +45,14 @@ public enum PolicyLoader {
         for fragment in fragments {
             result.name = fragment.name ?? result.name
             result.mode = fragment.mode ?? result.mode
+            result.paused = fragment.paused ?? result.paused
             result.namespace = fragment.namespace ?? result.namespace
             result.kind = fragment.kind ?? result.kind
             result.matchLabels = fragment.matchLabels ?? result.matchLabels
             result.groupBy = fragment.groupBy ?? result.groupBy
             result.stepSeconds = fragment.stepSeconds ?? result.stepSeconds
             result.lookbackSeconds = fragment.lookbackSeconds ?? result.lookbackSeconds
+            result.intervalSeconds = fragment.intervalSeconds ?? result.intervalSeconds
             result.minCoverage = fragment.minCoverage ?? result.minCoverage
             result.regressionPercent = fragment.regressionPercent ?? result.regressionPercent
             result.cooldownSeconds = fragment.cooldownSeconds ?? result.cooldownSeconds
@@ -235,11 +237,13 @@ public enum PolicyLoader {
 
         let evaluation = EvaluationSettings(stepSeconds: fragment.stepSeconds ?? 30, lookbackSeconds: fragment.lookbackSeconds ?? 3600,
                                             minCoverage: fragment.minCoverage ?? 0.5,
-                                            regressionPercent: fragment.regressionPercent ?? 10)
+                                            regressionPercent: fragment.regressionPercent ?? 10,
+                                            intervalSeconds: fragment.intervalSeconds ?? 30)
         guard diagnostics.isEmpty else { return (nil, diagnostics) }
-        let policy = Policy(name: fragment.name ?? "unnamed", mode: fragment.mode ?? .dryRun, targets: targets,
+        var policy = Policy(name: fragment.name ?? "unnamed", mode: fragment.mode ?? .dryRun, targets: targets,
                             indicators: indicators, checks: checks, overrides: overrides, evaluation: evaluation,
                             actions: actions, safety: safety, sources: sources)
+        policy.paused = fragment.paused ?? false
         return (policy, [])
     }
 

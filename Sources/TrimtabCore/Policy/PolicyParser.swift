@@ -3,7 +3,7 @@ import Yams
 /// Reads policy files (YAML) into a fragment per file, every problem located by file, line and column.
 enum PolicyParser {
     static let topKeys = ["apiVersion", "kind", "metadata", "spec"]
-    static let specKeys = ["mode", "targets", "evaluation", "indicators", "checks", "overrides", "actions", "safety"]
+    static let specKeys = ["mode", "paused", "targets", "evaluation", "indicators", "checks", "overrides", "actions", "safety"]
     static let indicatorKeys = ["query", "unit", "description"]
     static let checkKeys = ["indicator", "worse", "warning", "critical", "for", "weight", "key", "description", "minEvidence"]
 
@@ -51,6 +51,7 @@ enum PolicyParser {
             for item in spec {
                 switch item.key {
                 case "mode": fragment.mode = reader.enumeration(item.value, "spec.mode", as: PolicyMode.self)
+                case "paused": fragment.paused = reader.bool(item.value, "spec.paused")
                 case "targets": readTargets(item.value, into: &fragment, &reader)
                 case "evaluation": readEvaluation(item.value, into: &fragment, &reader)
                 case "indicators": readIndicators(item.value, into: &fragment, &reader)
@@ -110,12 +111,16 @@ enum PolicyParser {
     }
 
     private static func readEvaluation(_ node: Node, into fragment: inout PolicyFragment, _ reader: inout NodeReader) {
-        guard let entries = reader.mapping(node, "spec.evaluation", allowed: ["step", "lookback", "minCoverage", "regression"]) else { return }
+        guard let entries = reader.mapping(node, "spec.evaluation", allowed: ["step", "interval", "lookback", "minCoverage", "regression"]) else { return }
         for item in entries {
             switch item.key {
             case "step":
                 if let step = reader.duration(item.value, "spec.evaluation.step") {
                     if step < 1 { reader.error(item.value, "spec.evaluation.step must be at least 1s") } else { fragment.stepSeconds = step }
+                }
+            case "interval":
+                if let interval = reader.duration(item.value, "spec.evaluation.interval") {
+                    if interval < 1 { reader.error(item.value, "spec.evaluation.interval must be at least 1s") } else { fragment.intervalSeconds = interval }
                 }
             case "lookback": fragment.lookbackSeconds = reader.duration(item.value, "spec.evaluation.lookback")
             case "regression":

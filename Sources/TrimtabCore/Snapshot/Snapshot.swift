@@ -63,13 +63,7 @@ public struct IndicatorQuery: Sendable, Equatable, Codable {
     /// The queries for some indicators of `policy` (`policy check` sends every declared one).
     public static func plan(for policy: Policy, at time: Double, indicators: [Indicator]) -> [IndicatorQuery] {
         let step = policy.evaluation.stepSeconds
-        let longestFor = policy.checks.map(\.forSeconds).max() ?? 0
-        let overrideFor = policy.overrides.flatMap { $0.checks.values.compactMap(\.forSeconds) }.max() ?? 0
-        var span = max(longestFor, overrideFor) + policy.evaluation.lookbackSeconds
-        // Prometheus answers at most 11,000 points per series.
-        span = min(span, step * 10_000)
-        let points = (span / step).rounded(.up)
-        let start = time - points * step
+        let start = time - policy.windowSeconds
         return indicators.map {
             IndicatorQuery(indicator: $0.name, promql: PromQL.render($0.query, targets: policy.targets),
                            start: start, end: time, step: step)

@@ -1,0 +1,179 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TrimtabCore
+import TrimtabDaemon
+import TrimtabKube
+import TrimtabPrometheus
+
+/// `trimtab run`: the control loop that lives in the cluster.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the control loop: assess every interval, act as the leader, serve health, metrics and status.",
+        discussion: """
+        Every interval (the policy's spec.evaluation.interval, default 30s, or --interval) one cycle judges \
+        exactly as `analyze` does: reload the policy if its files changed (a policy that does not lint is \
+        refused and the running one kept), read Prometheus, assess, then on the cluster read the facts, \
+        finish what a crash left open, verify changes whose verifyAfter has passed, plan and carry the plan \
+        out. The first cycle reads every indicator's whole window; later cycles read only the points since \
+        the last one (and the last minute again) and keep the window in memory. A read after a failure, a \
+        Prometheus restart or a policy reload is whole again.
+
+        Only the leader changes the cluster. Daemons sharing a journal elect one through the journal's lock: \
+        the Lease NAME-lock beside a configmap:NS/NAME journal (lease 15s, renew deadline 10s, retry 2s, as \
+        client-go), or the file lock of a directory journal. The others assess, plan in dry-run and serve \
+        their status. `analyze --apply` takes the same lock, so it never acts while a daemon leads.
+
+        Failing safe: when Prometheus or the API server fails, the cycle changes nothing, /readyz fails, and \
+        the loop backs off (1, 2, 4 … intervals, at most 10, with jitter) until they answer again. To pause \
+        every action without stopping the assessment, set `spec.paused: true` in the policy, or annotate an \
+        object named by --kill-switch: kubectl annotate deployment/trimtab -n trimtab trimtab.io/paused=true
+
+        SIGTERM or SIGINT lets the cycle in progress finish (never a half-applied change), releases the \
+        lead and exits 0.
+
+        Endpoints (--listen): /healthz, /readyz, /metrics (Prometheus text format), /api/v1/status (JSON; \
+        with --status-token-file only for Authorization: Bearer <token>).
+
+        Examples:
+          trimtab run --prometheus http://prometheus:9090 --in-cluster --journal configmap:trimtab/trimtab-journal --policy /etc/trimtab/policy --kill-switch deployment:trimtab/trimtab --log-format json
+          trimtab run --prometheus http://127.0.0.1:9090 --listen 127.0.0.1:8080          # metrics only, no cluster
+          curl -s 127.0.0.1:8080/api/v1/status | jq '.score, .lastCycle'
+        """
+    )
+
+    @OptionGroup(title: "Prometheus") var prometheus: PrometheusOptions
+    @OptionGroup(title: "Policy") var policy: PolicyOptions
+    @OptionGroup(title: "Cluster") var kube: KubeOptions
+
+    @Flag(help: "Apply changes (enforce) while leading, whatever the policy's mode. Needs a cluster.")
+    var apply = false
+
+    @Flag(help: "Only plan, even when the policy says mode: enforce.")
+    var dryRun = false
+
+    @Option(help: ArgumentHelp("Time between cycles, e.g. 30s or 1m; overrides spec.evaluation.interval.", valueName: "duration"))
+    var interval: String?
+
+    @Option(help: ArgumentHelp("The longest a cycle's read of Prometheus may take; defaults to the interval.", valueName: "duration"))
+    var cycleTimeout: String?
+
+    @Option(help: ArgumentHelp("Address of the endpoints: HOST:PORT, :PORT for every interface, port 0 for a free one.", valueName: "address"))
+    var listen: String = "0.0.0.0:8080"
+
+    @Option(help: ArgumentHelp("A file holding the bearer token /api/v1/status requires (read on every request).", valueName: "path"))
+    var statusTokenFile: String?
+
+    @Option(help: ArgumentHelp("Log format: text (for people) or json (one object per line).", valueName: "format"))
+    var logFormat: LogFormat = .text
+
+    @Option(help: ArgumentHelp("Least severe log level written: debug, info, notice, warning or error.", valueName: "level"))
+    var logLevel: String = "info"
+
+    @Option(help: ArgumentHelp(
+        "An object whose annotation trimtab.io/paused=true pauses every action: configmap:NS/NAME or deployment:NS/NAME (repeatable).",
+        discussion: "An object that cannot be read pauses too: the daemon never acts without knowing it may.", valueName: "object"))
+    var killSwitch: [String] = []
+
+    @Option(help: ArgumentHelp("Who this process is in leader election; defaults to $POD_NAME, else host-pid.", valueName: "name"))
+    var identity: String?
+
+    @Option(help: ArgumentHelp("Points read again every cycle, as a duration; defaults to two steps, at least 1m.", valueName: "duration"))
+    var overlap: String?
+
+    @Option(help: ArgumentHelp("Stop after this many cycles (for CI and demos); runs until a signal without it.", valueName: "count"))
+    var maxCycles: Int?
+
+    @Flag(help: .hidden)
+    var noJitter = false
+
+    func validate() throws {
+        if apply && dryRun { throw ValidationError("--apply and --dry-run contradict each other") }
+        if let maxCycles, maxCycles < 1 { throw ValidationError("--max-cycles must be at least 1") }
+        _ = try parsedListen()
+        _ = try killSwitches()
+        _ = try level()
+        for (flag, value) in [("--interval", interval), ("--cycle-timeout", cycleTimeout), ("--overlap", overlap)] {
+            if let value { _ = try Self.duration(value, flag: flag) }
+        }
+    }
+
+    static func duration(_ text: String, flag: String) throws -> Double {
+        do {
+            let seconds = try PolicyDuration.parse(text)
+            guard seconds > 0 else { throw ValidationError("\(flag) must be more than 0s") }
+            return seconds
+        } catch let error as PolicyDuration.ParseError {
+            throw ValidationError("\(flag): \(error)")
+        }
+    }
+
+    func parsedListen() throws -> (host: String, port: Int) {
+        do { return try StatusServer.parseListen(listen) } catch { throw ValidationError("\(error)") }
+    }
+
+    func killSwitches() throws -> [KillSwitch] {
+        try killSwitch.map { text in
+            guard let parsed = KillSwitch.parse(text) else {
+                throw ValidationError("--kill-switch '\(text)' is not configmap:NAMESPACE/NAME or deployment:NAMESPACE/NAME")
+            }
+            return parsed
+        }
+    }
+
+    func level() throws -> Logger.Level {
+        guard let level = Logger.Level(rawValue: logLevel.lowercased()) else {
+            throw ValidationError("--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        return level
+    }
+
+    func run() async throws {
+        let policy = try self.policy.loadOrExit()
+        let mode: PolicyMode? = apply ? .enforce : dryRun ? .dryRun : nil
+        let logger = Logger.trimtab(format: logFormat, level: try level())
+        var settings = DaemonSettings(identity: identity ?? ProcessInfo.processInfo.environment["POD_NAME"].flatMap { $0.isEmpty ? nil : $0 }
+                                      ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())")
+        settings.policyPath = self.policy.policy
+        settings.namespaceOverride = self.policy.namespace
+        settings.interval = try interval.map { try Self.duration($0, flag: "--interval") }
+        settings.cycleTimeout = try cycleTimeout.map { try Self.duration($0, flag: "--cycle-timeout") }
+        settings.overlapSeconds = try overlap.map { try Self.duration($0, flag: "--overlap") }
+        settings.maxConcurrentQueries = prometheus.maxConcurrentQueries
+        settings.modeOverride = mode
+        settings.maxCycles = maxCycles
+        settings.killSwitches = try killSwitches()
+        settings.firstCycleJitter = !noJitter
+        if (mode ?? policy.mode) == .enforce && !kube.given {
+            printError("error: enforcing needs a cluster: give --kubeconfig, --context or --in-cluster (or run with --dry-run)")
+            throw TrimtabExit.invalidInput
+        }
+        let kubeClient: KubeClient? = kube.given ? try kube.clientOrExit() : nil
+        let client: PrometheusClient
+        do {
+            client = try prometheus.clientOrExit()
+        } catch {
+            await kubeClient?.shutdown()
+            throw error
+        }
+        let endpoints = HTTPEndpointClient()
+        let cluster = kubeClient.map { DaemonCluster(client: $0, http: endpoints, journal: kube.journalStore(client: $0)) }
+        var failure: (any Error)?
+        do {
+            try await Daemon.run(settings: settings, policy: policy, source: client, cluster: cluster, listen: try parsedListen(),
+                                 statusTokenFile: statusTokenFile, logger: logger)
+        } catch {
+            failure = error
+        }
+        await client.shutdown()
+        await kubeClient?.shutdown()
+        await endpoints.shutdown()
+        if let failure {
+            printError("error: \(failure)")
+            throw TrimtabExit.invalidInput
+        }
+    }
+}
+
+extension LogFormat: ExpressibleByArgument {}

@@ -1,0 +1,121 @@
+import Foundation
+import Metrics
+import Prometheus
+import TrimtabCore
+
+/// What `trimtab run` tells Prometheus about itself, through swift-metrics into a registry of its own
+/// (never the process-wide metrics system, so two daemons in one test process do not mix).
+/// Every name is documented in the README's "Metrics" table.
+public final class DaemonMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    let factory: PrometheusMetricsFactory
+    let cycleDuration: Metrics.Timer
+    let slowCycles: Metrics.Counter
+    let cycleQueries: Metrics.Gauge
+    let cycleBytes: Metrics.Gauge
+    let queries: Metrics.Counter
+    let queryBytes: Metrics.Counter
+    let queryErrors: Metrics.Counter
+    let wholeReads: Metrics.Counter
+    let windowPoints: Metrics.Gauge
+    let score: Metrics.Gauge
+    let scoreKnown: Metrics.Gauge
+    let leader: Metrics.Gauge
+    let paused: Metrics.Gauge
+    let lastSuccess: Metrics.Gauge
+    let rollbacks: Metrics.Counter
+    private let targetScores = LockedTargets()
+
+    public init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120].map { .milliseconds(Int64($0 * 1000)) }
+        self.factory = factory
+        cycleDuration = Metrics.Timer(label: "trimtab_cycle_duration_seconds", dimensions: [], preferredDisplayUnit: .seconds, factory: factory)
+        slowCycles = Metrics.Counter(label: "trimtab_cycles_slow_total", factory: factory)
+        cycleQueries = Metrics.Gauge(label: "trimtab_cycle_queries", factory: factory)
+        cycleBytes = Metrics.Gauge(label: "trimtab_cycle_query_bytes", factory: factory)
+        queries = Metrics.Counter(label: "trimtab_queries_total", factory: factory)
+        queryBytes = Metrics.Counter(label: "trimtab_query_bytes_total", factory: factory)
+        queryErrors = Metrics.Counter(label: "trimtab_query_errors_total", factory: factory)
+        wholeReads = Metrics.Counter(label: "trimtab_window_whole_reads_total", factory: factory)
+        windowPoints = Metrics.Gauge(label: "trimtab_window_points", factory: factory)
+        score = Metrics.Gauge(label: "trimtab_health_score", factory: factory)
+        scoreKnown = Metrics.Gauge(label: "trimtab_health_score_known", factory: factory)
+        leader = Metrics.Gauge(label: "trimtab_leader", factory: factory)
+        paused = Metrics.Gauge(label: "trimtab_paused", factory: factory)
+        lastSuccess = Metrics.Gauge(label: "trimtab_last_successful_cycle_timestamp_seconds", factory: factory)
+        rollbacks = Metrics.Counter(label: "trimtab_rollbacks_total", factory: factory)
+        leader.record(0)
+        paused.record(0)
+        scoreKnown.record(0)
+    }
+
+    func cycle(outcome: String) {
+        Metrics.Counter(label: "trimtab_cycles_total", dimensions: [("outcome", outcome)], factory: factory).increment()
+    }
+
+    func bottlenecks(_ assessment: Assessment) {
+        for severity in [CheckStatus.warning, .critical] {
+            Metrics.Gauge(label: "trimtab_bottlenecks", dimensions: [("severity", severity.rawValue)], factory: factory)
+                .record(assessment.bottlenecks.filter { $0.severity == severity }.count)
+        }
+    }
+
+    func action(kind: String, outcome: String) {
+        Metrics.Counter(label: "trimtab_actions_total", dimensions: [("kind", kind), ("outcome", outcome)], factory: factory).increment()
+    }
+
+    func verification(result: String) {
+        Metrics.Counter(label: "trimtab_verifications_total", dimensions: [("result", result)], factory: factory).increment()
+    }
+
+    func policyReload(success: Bool) {
+        Metrics.Counter(label: "trimtab_policy_reloads_total", dimensions: [("result", success ? "success" : "failure")], factory: factory).increment()
+    }
+
+    /// One gauge per target, labelled with the target's groupBy labels; the gauges of targets that
+    /// went away are removed, so a scrape never shows a score for a workload no longer there.
+    func targetScores(_ assessment: Assessment) {
+        var seen: Set<[String]> = []
+        for target in assessment.targets {
+            let dimensions = zip(target.target.labelNames, target.target.labelValues).map { ($0, $1) }
+            let gauge = Metrics.Gauge(label: "trimtab_target_health_score", dimensions: dimensions, factory: factory)
+            gauge.record(target.score ?? .nan)
+            seen.insert(target.target.labelNames + ["\u{0}"] + target.target.labelValues)
+            targetScores.keep(target.target.labelNames + ["\u{0}"] + target.target.labelValues, gauge)
+        }
+        for gauge in targetScores.removeAll(except: seen) { gauge.destroy() }
+    }
+
+    /// The registry in Prometheus's text format.
+    public func exposition() -> String { registry.emitToString() }
+
+    static func knobKind(_ knob: Knob) -> String {
+        switch knob {
+        case .replicas: return "replicas"
+        case .configMap: return "configmap"
+        case .env: return "env"
+        case .http: return "http"
+        case .autoscalerMaxReplicas: return "hpa-max-replicas"
+        }
+    }
+}
+
+/// The per-target gauges alive now, behind a lock (the metrics object is shared, its users are not
+/// isolated to one actor).
+final class LockedTargets: @unchecked Sendable {
+    private let lock = NSLock()
+    private var gauges: [[String]: Metrics.Gauge] = [:]
+
+    func keep(_ key: [String], _ gauge: Metrics.Gauge) {
+        lock.withLock { gauges[key] = gauge }
+    }
+
+    func removeAll(except keys: Set<[String]>) -> [Metrics.Gauge] {
+        lock.withLock {
+            let gone = gauges.filter { !keys.contains($0.key) }
+            for key in gone.keys { gauges[key] = nil }
+            return Array(gone.values)
+        }
+    }
+}
