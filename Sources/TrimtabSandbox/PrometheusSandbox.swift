@@ -23,7 +23,8 @@ public final class PrometheusSandbox: @unchecked Sendable {
 
     public let url: String
     public let directory: URL
-    private let process: Process
+    // Replaced by `resume`, which tests call between their own steps, never concurrently.
+    private var process: Process
     private let keepDirectory: Bool
 
     private init(url: String, directory: URL, process: Process, keepDirectory: Bool) {
@@ -69,20 +70,7 @@ public final class PrometheusSandbox: @unchecked Sendable {
         for attempt in 1...5 {
             let port = try FreePort.find()
             let url = "http://127.0.0.1:\(port)"
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: prometheus)
-            process.arguments = [
-                "--config.file=\(config.path)", "--storage.tsdb.path=\(data.path)",
-                "--web.listen-address=127.0.0.1:\(port)", "--storage.tsdb.retention.time=100y",
-                "--log.level=warn",
-            ]
-            // A fresh log for each attempt.
-            _ = fileManager.createFile(atPath: logFile.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: logFile)
-            process.standardOutput = handle
-            process.standardError = handle
-            process.currentDirectoryURL = dir
-            try process.run()
+            let process = try launch(prometheus, config: config, data: data, port: port, log: logFile, in: dir)
             log("started Prometheus at \(url) (pid \(process.processIdentifier)), waiting until it is ready")
             let sandbox = PrometheusSandbox(url: url, directory: dir, process: process, keepDirectory: directory != nil)
             if try await sandbox.waitUntilReady(seconds: 60) { return sandbox }
@@ -96,6 +84,52 @@ public final class PrometheusSandbox: @unchecked Sendable {
             log("port \(port) was taken meanwhile; trying another")
         }
         throw SandboxError.didNotStart("no free port")
+    }
+
+    static func launch(_ prometheus: String, config: URL, data: URL, port: Int, log logFile: URL, in dir: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: prometheus)
+        process.arguments = [
+            "--config.file=\(config.path)", "--storage.tsdb.path=\(data.path)",
+            "--web.listen-address=127.0.0.1:\(port)", "--storage.tsdb.retention.time=100y",
+            "--log.level=warn",
+        ]
+        // A fresh log for each start.
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: logFile)
+        process.standardOutput = handle
+        process.standardError = handle
+        process.currentDirectoryURL = dir
+        try process.run()
+        return process
+    }
+
+    /// Stops the server but keeps its data and port, for tests of an outage; `resume` starts it again.
+    public func pause() {
+        terminate()
+    }
+
+    /// Starts the server again on the same port and data after `pause` (a restart), or on a new
+    /// history when `openMetrics` is given (as a server that lost or rewrote its data would answer).
+    public func resume(replacingWith openMetrics: String? = nil) async throws {
+        terminate()
+        guard let prometheus = Self.locate("prometheus"), let promtool = Self.locate("promtool") else { throw SandboxError.missingBinary("prometheus") }
+        let data = directory.appendingPathComponent("data")
+        if let openMetrics {
+            try? FileManager.default.removeItem(at: data)
+            try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+            let history = directory.appendingPathComponent("history.om")
+            try openMetrics.write(to: history, atomically: true, encoding: .utf8)
+            let backfill = try Self.run(promtool, ["tsdb", "create-blocks-from", "openmetrics", history.path, data.path], in: directory)
+            guard backfill.status == 0 else { throw SandboxError.backfillFailed(backfill.output) }
+        }
+        guard let port = URLComponents(string: url)?.port else { throw SandboxError.didNotStart("no port in \(url)") }
+        let logFile = directory.appendingPathComponent("prometheus.log")
+        process = try Self.launch(prometheus, config: directory.appendingPathComponent("prometheus.yml"), data: data, port: port,
+                                  log: logFile, in: directory)
+        guard try await waitUntilReady(seconds: 60) else {
+            throw SandboxError.didNotStart((try? String(contentsOf: logFile, encoding: .utf8)) ?? "no log")
+        }
     }
 
     /// Polls a trivial query until the server answers, the process dies, or time runs out.
