@@ -1,0 +1,286 @@
+import Foundation
+import Testing
+import TrimtabCore
+import TrimtabKube
+import TrimtabKubeSandbox
+import TrimtabSandbox
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A policy for the loop tests: a p95 latency from a client library's Summary, CPU utilization from
+/// a recording rule, replicas from kube-state-metrics; scale out when latency is critical and CPU
+/// hot. Five-second steps and a 40-second verification, so a test sees a change verified in a minute.
+let loopPolicy = """
+apiVersion: trimtab/v1
+kind: Policy
+metadata: {name: loop}
+spec:
+  mode: enforce
+  targets: {namespace: shop, groupBy: [namespace, deployment]}
+  evaluation: {step: 5s, lookback: 5m, interval: 2s}
+  indicators:
+    latency_p95: {query: 'max by ($by) (http_request_duration_seconds{$selector, quantile="0.95"})', unit: seconds}
+    cpu_utilization: {query: 'max by ($by) (namespace_deployment:cpu_utilization:ratio{$selector})', unit: ratio}
+    replicas: {query: 'max by ($by) (kube_deployment_spec_replicas{$selector})', unit: count}
+  checks:
+    latency_p95: {worse: higher, warning: 1s, critical: 2s, for: 1m, weight: 3}
+    cpu_utilization: {worse: higher, warning: 70%, critical: 90%, for: 1m, weight: 2}
+  actions:
+    - when: {bottleneck: latency_p95, and: cpu_utilization}
+      scale: {min: 2, max: 20, utilizationTarget: 60%}
+  safety: {cooldown: 10m, maxChangesPerHour: 6, verifyAfter: 40s}
+"""
+
+/// An hour of history up to `start` and ten minutes after it (Prometheus serves backfilled points as
+/// their time comes): checkout is CPU-bound with critical latency until `switchAt`, then recovers if
+/// `recovers`; cart is healthy throughout.
+func loopHistory(start: Double, switchAt: Double, recovers: Bool) -> String {
+    func pod(_ name: String) -> String { "\(name)-5c7f8d9b6-k2x7p" }
+    let hot: @Sendable (Double) -> Bool = { time in time < switchAt || !recovers }
+    let series = [
+        SyntheticSeries(name: "http_request_duration_seconds",
+                        labels: ["namespace": "shop", "deployment": "checkout", "pod": pod("checkout"), "quantile": "0.95"]) { hot($0) ? 2.6 : 0.3 },
+        SyntheticSeries(name: "http_request_duration_seconds",
+                        labels: ["namespace": "shop", "deployment": "cart", "pod": pod("cart"), "quantile": "0.95"]) { _ in 0.2 },
+        SyntheticSeries(name: "namespace_deployment:cpu_utilization:ratio", labels: ["namespace": "shop", "deployment": "checkout"]) { hot($0) ? 0.95 : 0.5 },
+        SyntheticSeries(name: "namespace_deployment:cpu_utilization:ratio", labels: ["namespace": "shop", "deployment": "cart"]) { _ in 0.4 },
+        SyntheticSeries(name: "kube_deployment_spec_replicas", labels: ["namespace": "shop", "deployment": "checkout"]) { _ in 4 },
+        SyntheticSeries(name: "kube_deployment_spec_replicas", labels: ["namespace": "shop", "deployment": "cart"]) { _ in 2 },
+    ]
+    return OpenMetricsWriter.write(series, start: start - 3600, end: start + 600, step: 5)
+}
+
+/// A running loop test: Prometheus with the loop history, the sandbox API server with the demo's
+/// workloads, a kubeconfig, a policy directory and a journal in a temporary directory.
+struct LoopWorld {
+    let prometheus: PrometheusSandbox
+    let cluster: KubeSandbox
+    let dir: URL
+    let start: Double
+
+    var kubeconfig: String { dir.appendingPathComponent("kubeconfig").path }
+    var policyDirectory: String { dir.appendingPathComponent("policy").path }
+    var journal: String { dir.appendingPathComponent("journal").path }
+
+    static func with<T>(recovers: Bool, switchAfter: Double = 30, _ body: (LoopWorld) async throws -> T) async throws -> T {
+        let start = (Date().timeIntervalSince1970 / 5).rounded(.down) * 5
+        return try await withTemporaryDirectory { dir in
+            let prometheus = try await PrometheusSandbox.start(openMetrics: loopHistory(start: start, switchAt: start + switchAfter, recovers: recovers))
+            let cluster = try await KubeSandbox.start(configuration: .demo)
+            let world = LoopWorld(prometheus: prometheus, cluster: cluster, dir: dir, start: start)
+            do {
+                try cluster.kubeconfig(token: KubeSandbox.adminToken, tokenInServerPath: false).write(toFile: world.kubeconfig, atomically: true, encoding: .utf8)
+                try FileManager.default.createDirectory(atPath: world.policyDirectory, withIntermediateDirectories: true)
+                try loopPolicy.write(toFile: world.policyDirectory + "/loop.yaml", atomically: true, encoding: .utf8)
+                let result = try await body(world)
+                prometheus.stop()
+                await cluster.stop()
+                return result
+            } catch {
+                prometheus.stop()
+                await cluster.stop()
+                throw error
+            }
+        }
+    }
+
+    /// `trimtab run` on this world with a directory journal, plus `extra` flags.
+    func arguments(_ extra: [String] = [], journal: String? = nil) -> [String] {
+        ["--prometheus", prometheus.url, "--kubeconfig", kubeconfig, "--journal", journal ?? self.journal, "--policy", policyDirectory] + extra
+    }
+
+    func daemon(_ extra: [String] = [], journal: String? = nil, name: String = "daemon") async throws -> DaemonProcess {
+        try await DaemonProcess.start(arguments(extra, journal: journal), log: dir.appendingPathComponent("\(name).log"))
+    }
+
+    var replicas: Int? { TrimtabKubeSandbox_replicas(cluster, "checkout") }
+
+    /// Writes that landed (not dry-run) on the scale of checkout.
+    var scaleWrites: [RecordedRequest] {
+        cluster.requests.filter { $0.method == "PUT" && $0.path.hasSuffix("/deployments/checkout/scale") && !$0.query.contains("dryRun") && ($0.status ?? 0) < 300 }
+    }
+
+    /// The journal entries in the directory journal.
+    func entries() throws -> [JournalEntry] { try FileJournal(directory: journal).entries() }
+}
+
+func TrimtabKubeSandbox_replicas(_ sandbox: KubeSandbox, _ name: String) -> Int? {
+    sandbox.object(apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: name)?[path: ["spec", "replicas"]]?.intValue
+}
+
+@Suite("trimtab run: the loop against a real Prometheus and the sandbox API server")
+struct DaemonTests {
+    @Test func aSustainedBreachIsActedOnAndVerifiedOnTime() async throws {
+        try await LoopWorld.with(recovers: true) { world in
+            let daemon = try await world.daemon(["--status-token-file", world.dir.appendingPathComponent("token").path])
+            try "status-t0ken-5e2b\n".write(to: world.dir.appendingPathComponent("token"), atomically: true, encoding: .utf8)
+            let verified = await daemon.waitFor(seconds: 120) { ($0["message"] as? String)?.contains(" verified: shop/checkout replicas") == true }
+            #expect(verified != nil, "\(daemon.text.suffix(3000))")
+            // Scaled out once, by the first cycle that saw the breach, and kept.
+            #expect((world.replicas ?? 0) > 4, "replicas \(world.replicas ?? 0)")
+            #expect(world.scaleWrites.count == 1)
+            let entries = try world.entries()
+            #expect(entries.count == 1)
+            #expect(entries.first?.state == .verified)
+            // On time: judged by the first cycle at or after appliedAt + verifyAfter, not a later run.
+            if let entry = entries.first, let applied = entry.appliedAt {
+                #expect(entry.updatedAt >= applied + 40)
+                #expect(entry.updatedAt <= applied + 40 + 10, "verified at \(entry.updatedAt - applied) s after the change")
+            }
+            // The endpoints.
+            #expect(try await daemon.get("/healthz").status == 200)
+            #expect(try await daemon.get("/readyz").status == 200)
+            let metrics = try await daemon.get("/metrics").body
+            #expect(metricValue(metrics, "trimtab_actions_total", labels: #"kind="replicas",outcome="applied""#) == 1)
+            #expect(metricValue(metrics, "trimtab_verifications_total", labels: #"result="kept""#) == 1)
+            #expect(metricValue(metrics, "trimtab_leader") == 1)
+            #expect(metricValue(metrics, "trimtab_target_health_score", labels: #"namespace="shop",deployment="cart""#) == 100)
+            #expect((metricValue(metrics, "trimtab_cycles_total", labels: #"outcome="complete""#) ?? 0) >= 3)
+            #expect(try await daemon.get("/api/v1/status").status == 401)
+            #expect(try await daemon.get("/api/v1/status", token: "wrong").status == 401)
+            let status = try await daemon.get("/api/v1/status", token: "status-t0ken-5e2b")
+            #expect(status.status == 200)
+            let document = try JSONSerialization.jsonObject(with: Data(status.body.utf8)) as? [String: Any]
+            #expect(document?["leader"] as? Bool == true)
+            #expect(document?["policy"] as? String == "loop")
+            #expect((document?["recentJournal"] as? [[String: Any]])?.first?["state"] as? String == "verified")
+            #expect((document?["targets"] as? [[String: Any]])?.count == 2)
+            #expect(((document?["lastCycle"] as? [String: Any])?["wholeReads"] as? Int) == 0)
+            // Every later cycle read only the new points.
+            let cycles = daemon.cycles
+            #expect(cycles.first?["whole_reads"] as? String == "3")
+            #expect(cycles.dropFirst().allSatisfy { $0["whole_reads"] as? String == "0" })
+            // SIGTERM: the cycle in progress finishes, the lead is released, exit 0.
+            daemon.kill(SIGTERM)
+            #expect(await daemon.waitForExit(seconds: 30) == 0)
+            #expect(daemon.lines.contains { $0["message"] as? String == "leadership released" })
+            // No secret in the log.
+            #expect(!daemon.text.contains("status-t0ken-5e2b") && !daemon.text.contains(KubeSandbox.adminToken))
+        }
+    }
+
+    @Test func aChangeThatDidNotHelpIsRolledBack() async throws {
+        try await LoopWorld.with(recovers: false) { world in
+            let daemon = try await world.daemon()
+            let rolledBack = await daemon.waitFor(seconds: 120) { ($0["message"] as? String)?.contains(" rolled-back: shop/checkout replicas") == true }
+            #expect(rolledBack != nil, "\(daemon.text.suffix(3000))")
+            #expect(world.replicas == 4)
+            let entries = try world.entries()
+            #expect(entries.count == 1)
+            #expect(entries.first?.state == .rolledBack)
+            let events = world.cluster.store.objects(apiVersion: "v1", kind: "Event", namespace: "shop").compactMap { $0["reason"]?.stringValue }
+            #expect(events.contains("TrimtabChanged") && events.contains("TrimtabRolledBack"))
+            let metrics = try await daemon.get("/metrics").body
+            #expect(metricValue(metrics, "trimtab_rollbacks_total") == 1)
+            // The rollback starts a cooldown: nothing is scaled again.
+            #expect(await daemon.waitForCycles(daemon.cycles.count + 3, seconds: 30))
+            #expect(world.scaleWrites.count == 2)
+            await daemon.stop()
+        }
+    }
+
+    @Test func sigtermDuringAWriteFinishesTheChangeBeforeExiting() async throws {
+        try await LoopWorld.with(recovers: false) { world in
+            // The scale write takes three seconds; SIGTERM arrives while it is in flight.
+            world.cluster.inject(Fault(method: "PUT", pathContaining: "/deployments/checkout/scale", .latency(.seconds(3))))
+            let daemon = try await world.daemon()
+            var begun = false
+            let deadline = Date().addingTimeInterval(60)
+            while !begun && Date() < deadline {
+                begun = ((try? world.entries()) ?? []).contains { $0.state == .begun }
+                if !begun { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(begun, "\(daemon.text.suffix(2000))")
+            let signalled = Date()
+            daemon.kill(SIGTERM)
+            #expect(await daemon.waitForExit(seconds: 30) == 0)
+            // It waited for the write in flight (three seconds) instead of dying in the middle of it.
+            #expect(Date().timeIntervalSince(signalled) > 1.5)
+            // Nothing half-applied: the change landed and its entry says so, with its Event.
+            let entries = try world.entries()
+            #expect(entries.count == 1)
+            #expect(entries.first?.state == .applied)
+            #expect((world.replicas ?? 0) > 4, "replicas \(world.replicas ?? 0)")
+            #expect(world.cluster.store.objects(apiVersion: "v1", kind: "Event", namespace: "shop").contains { $0["reason"]?.stringValue == "TrimtabChanged" })
+            #expect(daemon.lines.contains { ($0["message"] as? String)?.hasPrefix("trimtab run stopping") == true })
+        }
+    }
+
+    @Test func aPausedDaemonActsOnlyWhenUnpausedAndABadPolicyIsRefused() async throws {
+        try await LoopWorld.with(recovers: false) { world in
+            let client = try KubeClient(KubeConfiguration(server: world.cluster.url, token: KubeSandbox.adminToken))
+            // The kill switch: an annotation on a ConfigMap an operator can `kubectl annotate`.
+            _ = try await client.create(.configMaps, namespace: "shop", body: [
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": ["name": "trimtab-policy", "namespace": "shop", "annotations": ["trimtab.io/paused": "true"]],
+            ])
+            let daemon = try await world.daemon(["--kill-switch", "configmap:shop/trimtab-policy"])
+            #expect(await daemon.waitForCycles(3, seconds: 60))
+            #expect(world.scaleWrites.isEmpty)
+            let status = try JSONSerialization.jsonObject(with: Data(try await daemon.get("/api/v1/status").body.utf8)) as? [String: Any]
+            #expect(status?["paused"] as? Bool == true)
+            #expect((status?["pausedBy"] as? [String])?.first?.contains("configmap/trimtab-policy") == true)
+            #expect(metricValue(try await daemon.get("/metrics").body, "trimtab_paused") == 1)
+
+            // A broken policy pushed while running is refused; the loaded one keeps running.
+            try "apiVersion: trimtab/v1\nkind: Policy\nspec:\n  checks: [oops\n".write(toFile: world.policyDirectory + "/loop.yaml", atomically: true, encoding: .utf8)
+            let refused = await daemon.waitFor(seconds: 30) { ($0["message"] as? String)?.hasPrefix("the changed policy is refused") == true }
+            #expect(refused?["errors"] as? String != nil, "\(daemon.text.suffix(2000))")
+            #expect((refused?["errors"] as? String)?.contains("loop.yaml:5:1: error: invalid YAML") == true, "\(refused?["errors"] ?? "")")
+            let metrics = try await daemon.get("/metrics").body
+            #expect(metricValue(metrics, "trimtab_policy_reloads_total", labels: #"result="failure""#) == 1)
+
+            // Unpaused: it acts, on the policy loaded before the broken one.
+            _ = try await client.patch(.configMaps, namespace: "shop", name: "trimtab-policy", .merge,
+                                       body: ["metadata": ["annotations": ["trimtab.io/paused": NSNull()]]], dryRun: false)
+            let applied = await daemon.waitFor(seconds: 30) { ($0["message"] as? String)?.hasPrefix("applied: shop/checkout replicas") == true }
+            #expect(applied != nil, "\(daemon.text.suffix(2000))")
+            #expect((world.replicas ?? 0) > 4, "replicas \(world.replicas ?? 0)")
+
+            // A good policy is taken in, and read afresh.
+            try loopPolicy.replacingOccurrences(of: "name: loop}", with: "name: loop-2}")
+                .write(toFile: world.policyDirectory + "/loop.yaml", atomically: true, encoding: .utf8)
+            let reloaded = await daemon.waitFor(seconds: 30) { $0["message"] as? String == "policy reloaded" }
+            #expect(reloaded?["policy"] as? String == "loop-2")
+            // The first cycle after the reload (which the reload line starts) reads every window whole.
+            let afterReload = await daemon.waitFor(seconds: 30) { line in
+                guard let time = line["time"] as? String, let reloadedAt = reloaded?["time"] as? String else { return false }
+                return line["outcome"] != nil && time >= reloadedAt
+            }
+            #expect(afterReload?["whole_reads"] as? String == "3")
+            await daemon.stop()
+            await client.shutdown()
+        }
+    }
+
+    @Test func aPrometheusOutageStopsEveryActionUntilItReturns() async throws {
+        try await LoopWorld.with(recovers: true, switchAfter: 20) { world in
+            let daemon = try await world.daemon()
+            let applied = await daemon.waitFor(seconds: 60) { ($0["message"] as? String)?.hasPrefix("applied: shop/checkout replicas") == true }
+            #expect(applied != nil, "\(daemon.text.suffix(2000))")
+            world.prometheus.pause()
+            world.cluster.clearRequests()
+            let failed = await daemon.waitFor(seconds: 30) { $0["outcome"] as? String == "metrics-failed" }
+            #expect(failed != nil)
+            #expect(try await daemon.get("/readyz").status == 503)
+            let status = try JSONSerialization.jsonObject(with: Data(try await daemon.get("/api/v1/status").body.utf8)) as? [String: Any]
+            #expect(status?["score"] == nil && status?["status"] as? String == "unknown")
+            // Down past the change's verification time: it is not judged on missing data.
+            while Date().timeIntervalSince1970 < world.start + 50 { try await Task.sleep(for: .milliseconds(200)) }
+            #expect(world.cluster.requests.allSatisfy { $0.method == "GET" }, "\(world.cluster.requests.filter { $0.method != "GET" }.map(\.path))")
+            #expect(try world.entries().first?.state == .applied)
+            try await world.prometheus.resume()
+            // Back: the first cycle reads every window whole, /readyz passes, and the change is verified.
+            let back = await daemon.waitFor(seconds: 60) { line in
+                line["outcome"] as? String == "complete" && (line["cycle"] as? String).flatMap(Int.init) ?? 0 > (failed?["cycle"] as? String).flatMap(Int.init) ?? 0
+            }
+            #expect(back?["whole_reads"] as? String == "3", "\(daemon.text.suffix(2000))")
+            #expect(try await daemon.get("/readyz").status == 200)
+            let verified = await daemon.waitFor(seconds: 30) { ($0["message"] as? String)?.contains(" verified: shop/checkout replicas") == true }
+            #expect(verified != nil)
+            #expect(daemon.lines.contains { $0["message"] as? String == "backing off after a failed cycle" })
+            await daemon.stop()
+        }
+    }
+}
