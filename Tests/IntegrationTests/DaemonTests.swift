@@ -284,3 +284,61 @@ struct DaemonTests {
         }
     }
 }
+
+@Suite("trimtab run: two replicas on one journal")
+struct TwoDaemonTests {
+    @Test func onlyTheLeaderActsAndTheOtherTakesOverWhenItIsKilled() async throws {
+        try await LoopWorld.with(recovers: false) { world in
+            let journal = "configmap:shop/trimtab-journal"
+            let a = try await world.daemon(["--identity", "daemon-a"], journal: journal, name: "a")
+            #expect(await a.waitFor(seconds: 30) { $0["message"] as? String == "became the leader: this process now acts on the cluster" } != nil)
+            let b = try await world.daemon(["--identity", "daemon-b"], journal: journal, name: "b")
+            #expect(await b.waitForCycles(3, seconds: 60))
+            #expect(await a.waitFor(seconds: 30) { ($0["message"] as? String)?.hasPrefix("applied: shop/checkout replicas") == true } != nil)
+            // Only the leader acted; the follower assesses and plans in dry-run, and knows who leads.
+            #expect(world.scaleWrites.count == 1)
+            #expect(b.cycles.allSatisfy { $0["mode"] as? String == "dry-run" })
+            #expect(!b.lines.contains { ($0["message"] as? String)?.hasPrefix("applied:") == true })
+            #expect(metricValue(try await b.get("/metrics").body, "trimtab_leader") == 0)
+            #expect(metricValue(try await a.get("/metrics").body, "trimtab_leader") == 1)
+            let status = try JSONSerialization.jsonObject(with: Data(try await b.get("/api/v1/status").body.utf8)) as? [String: Any]
+            #expect(status?["leader"] as? Bool == false)
+            #expect(status?["leaderIdentity"] as? String == "daemon-a")
+            #expect(status?["score"] as? Double != nil)
+
+            // A one-shot analyze --apply takes the same Lease, so it changes nothing while a daemon leads.
+            let (code, errors) = await capturingStandardError {
+                await trimtab(["analyze", "--prometheus", world.prometheus.url, "--kubeconfig", world.kubeconfig, "--journal", journal,
+                               "--policy", world.policyDirectory, "--apply", "--quiet", "--output", world.dir.appendingPathComponent("one-shot.md").path])
+            }
+            #expect(code == 4, "\(errors)")
+            #expect(errors.contains("daemon-a"), "\(errors)")
+
+            // SIGKILL the leader: it cannot release the Lease; the follower takes it once it expires.
+            let killed = Date()
+            a.kill(SIGKILL)
+            _ = await a.waitForExit(seconds: 10)
+            let took = await b.waitFor(seconds: 40) { $0["message"] as? String == "became the leader: this process now acts on the cluster" }
+            let seconds = (took?["time"] as? String).flatMap { ISO8601DateFormatter.withFractions.date(from: $0) }?.timeIntervalSince(killed)
+            print("leader takeover after SIGKILL: \(seconds.map { String(format: "%.1f", $0) } ?? "never") s (lease 15 s, retry 2 s)")
+            #expect(seconds != nil && seconds! <= 15 + 2 + 2, "\(b.text.suffix(2000))")
+            // The new leader runs enforced cycles and applies nothing twice: the change is in the journal.
+            let enforced = b.cycles.filter { $0["mode"] as? String == "enforce" }.count
+            #expect(await b.waitFor(seconds: 30) { _ in b.cycles.filter { $0["mode"] as? String == "enforce" }.count >= enforced + 3 } != nil)
+            #expect(world.scaleWrites.count == 1)
+            let client = try KubeClient(KubeConfiguration(server: world.cluster.url, token: KubeSandbox.adminToken))
+            let entries = try await ConfigMapJournal(client: client, namespace: "shop", name: "trimtab-journal").entries()
+            #expect(entries.count == 1 && entries.first?.knob == .replicas)
+            await client.shutdown()
+            await b.stop()
+        }
+    }
+}
+
+extension ISO8601DateFormatter {
+    static var withFractions: ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+import TrimtabCore
+import TrimtabKube
+import TrimtabKubeSandbox
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Leader election on a Lease, as client-go does it")
+struct LeaderElectionTests {
+    /// Short timings with client-go's proportions (lease 15 s, renew deadline 10 s, retry 2 s, scaled down).
+    static let timings = ElectionTimings(leaseDuration: 3, renewDeadline: 2, retryPeriod: 0.4)
+
+    @Test func oneLeadsAndALeaderThatCannotRenewStopsBeforeItsLeaseCanBeTaken() async throws {
+        let sandbox = try await KubeSandbox.start()
+        let client = try KubeClient(KubeConfiguration(server: sandbox.url, token: KubeSandbox.adminToken, timeoutSeconds: 2), maxRetries: 0)
+        let a = LeaseElection(client: client, namespace: "trimtab", name: "trimtab-journal-lock", identity: "a", timings: Self.timings)
+        let b = LeaseElection(client: client, namespace: "trimtab", name: "trimtab-journal-lock", identity: "b", timings: Self.timings)
+        #expect(await a.attempt())
+        #expect(await !b.attempt())
+        #expect(await b.holder == "a")
+        // The Lease records what client-go's tools read.
+        let lease = sandbox.object(apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: "trimtab", name: "trimtab-journal-lock")
+        #expect(lease?[path: ["spec", "holderIdentity"]]?.stringValue == "a")
+        #expect(lease?[path: ["spec", "leaseDurationSeconds"]]?.intValue == 3)
+
+        // From now on a's renewals fail (the API server answers 500 to every write of the Lease).
+        sandbox.inject(Fault(method: "PATCH", pathContaining: "/leases/", .status(500), count: 1000))
+        let clock = ContinuousClock()
+        let lastRenewal = clock.now
+        var stoppedAfter: Duration?
+        var takenAfter: Duration?
+        while clock.now - lastRenewal < .seconds(8), takenAfter == nil {
+            _ = await a.attempt()
+            if stoppedAfter == nil, await !a.isLeading { stoppedAfter = clock.now - lastRenewal }
+            // b may take the Lease once it has stood unrenewed for the lease duration.
+            if clock.now - lastRenewal > .seconds(1) { sandbox.clearFaults() }
+            if await b.attempt() { takenAfter = clock.now - lastRenewal }
+            // a keeps failing: only its own writes fail from here on.
+            if clock.now - lastRenewal > .seconds(1), sandbox.pendingFaults == 0 {
+                sandbox.inject(Fault(method: "PATCH", pathContaining: "/leases/", .status(500), count: 1))
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let stopped = try #require(stoppedAfter)
+        let taken = try #require(takenAfter)
+        print("lease election (lease 3 s, renew deadline 2 s, retry 0.4 s): the old leader stopped after \(stopped), the new one took over after \(taken)")
+        // a stopped counting itself leader within the renew deadline, before b could take over.
+        #expect(stopped <= .milliseconds(2300))
+        #expect(stopped < taken)
+        #expect(taken >= .seconds(3))
+        #expect(await b.isLeading)
+        #expect(await !a.isLeading)
+        sandbox.clearFaults()
+        // Released on shutdown: the next leader need not wait for it to expire.
+        await b.release()
+        #expect(sandbox.object(apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: "trimtab", name: "trimtab-journal-lock")?[path: ["spec", "holderIdentity"]]?.stringValue == nil)
+        await client.shutdown()
+        await sandbox.stop()
+    }
+}
