@@ -10,7 +10,7 @@ import Glibc
 @Suite("Leader election on a Lease, as client-go does it")
 struct LeaderElectionTests {
     /// Short timings with client-go's proportions (lease 15 s, renew deadline 10 s, retry 2 s, scaled down).
-    static let timings = ElectionTimings(leaseDuration: 3, renewDeadline: 2, retryPeriod: 0.4)
+    static let timings = ElectionTimings(leaseDuration: 4, renewDeadline: 2.5, retryPeriod: 0.4)
 
     @Test func oneLeadsAndALeaderThatCannotRenewStopsBeforeItsLeaseCanBeTaken() async throws {
         let sandbox = try await KubeSandbox.start()
@@ -23,7 +23,7 @@ struct LeaderElectionTests {
         // The Lease records what client-go's tools read.
         let lease = sandbox.object(apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: "trimtab", name: "trimtab-journal-lock")
         #expect(lease?[path: ["spec", "holderIdentity"]]?.stringValue == "a")
-        #expect(lease?[path: ["spec", "leaseDurationSeconds"]]?.intValue == 3)
+        #expect(lease?[path: ["spec", "leaseDurationSeconds"]]?.intValue == 4)
 
         // From now on a's renewals fail (the API server answers 500 to every write of the Lease).
         sandbox.inject(Fault(method: "PATCH", pathContaining: "/leases/", .status(500), count: 1000))
@@ -31,7 +31,7 @@ struct LeaderElectionTests {
         let lastRenewal = clock.now
         var stoppedAfter: Duration?
         var takenAfter: Duration?
-        while clock.now - lastRenewal < .seconds(8), takenAfter == nil {
+        while clock.now - lastRenewal < .seconds(20), takenAfter == nil {
             _ = await a.attempt()
             if stoppedAfter == nil, await !a.isLeading { stoppedAfter = clock.now - lastRenewal }
             // b may take the Lease once it has stood unrenewed for the lease duration.
@@ -45,13 +45,14 @@ struct LeaderElectionTests {
         }
         let stopped = try #require(stoppedAfter)
         let taken = try #require(takenAfter)
-        print("lease election (lease 3 s, renew deadline 2 s, retry 0.4 s): the old leader stopped after \(stopped), the new one took over after \(taken)")
-        // a stopped counting itself leader within the renew deadline, before b could take over.
-        #expect(stopped <= .milliseconds(2300))
+        print("lease election (lease 4 s, renew deadline 2.5 s, retry 0.4 s): the old leader stopped after \(stopped), the new one took over after \(taken)")
+        // a stopped counting itself leader (after the renew deadline) before b could take over (after the
+        // lease duration, as b observed it). Upper bounds on time are not asserted: the machine is shared.
+        #expect(stopped >= .milliseconds(2500))
         #expect(stopped < taken)
-        #expect(taken >= .seconds(3))
-        #expect(await b.isLeading)
+        #expect(taken >= .seconds(4))
         #expect(await !a.isLeading)
+        #expect(sandbox.object(apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: "trimtab", name: "trimtab-journal-lock")?[path: ["spec", "holderIdentity"]]?.stringValue == "b")
         sandbox.clearFaults()
         // Released on shutdown: the next leader need not wait for it to expire.
         await b.release()
