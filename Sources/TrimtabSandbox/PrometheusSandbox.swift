@@ -49,16 +49,26 @@ public final class PrometheusSandbox: @unchecked Sendable {
     /// - Parameter log: progress lines for a person watching.
     public static func start(openMetrics: String, directory: URL? = nil,
                              log: @Sendable (String) -> Void = { _ in }) async throws -> PrometheusSandbox {
+        let dir = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("trimtab-prometheus-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let history = dir.appendingPathComponent("history.om")
+        try openMetrics.write(to: history, atomically: true, encoding: .utf8)
+        return try await start(historyFile: history, directory: dir, keep: directory != nil, log: log)
+    }
+
+    /// Backfills the OpenMetrics file `historyFile` (which may be larger than memory would like),
+    /// starts Prometheus in `directory` and waits until it answers queries.
+    public static func start(historyFile history: URL, directory dir: URL, keep: Bool = false,
+                             log: @Sendable (String) -> Void = { _ in }) async throws -> PrometheusSandbox {
         guard let prometheus = locate("prometheus") else { throw SandboxError.missingBinary("prometheus") }
         guard let promtool = locate("promtool") else { throw SandboxError.missingBinary("promtool") }
         let fileManager = FileManager.default
-        let dir = directory ?? fileManager.temporaryDirectory.appendingPathComponent("trimtab-prometheus-\(UUID().uuidString)")
+        let directory: URL? = keep ? dir : nil
         let data = dir.appendingPathComponent("data")
         try fileManager.createDirectory(at: data, withIntermediateDirectories: true)
-        let history = dir.appendingPathComponent("history.om")
-        try openMetrics.write(to: history, atomically: true, encoding: .utf8)
+        let size = ((try? fileManager.attributesOfItem(atPath: history.path)[.size]) as? NSNumber)?.intValue ?? 0
 
-        log("backfilling \(openMetrics.utf8.count / 1024) KiB of history with promtool")
+        log("backfilling \(size / 1024) KiB of history with promtool")
         let backfill = try run(promtool, ["tsdb", "create-blocks-from", "openmetrics", history.path, data.path], in: dir)
         guard backfill.status == 0 else { throw SandboxError.backfillFailed(backfill.output) }
 

@@ -1,5 +1,6 @@
 // Benchmarks: prints figures, asserts nothing. Run with
-//   swift run -c release trimtab-bench
+//   swift run -c release trimtab-bench            # the core, analyze and the cluster side
+//   swift run -c release trimtab-bench loop 1000 5000   # trimtab run's steady cycle, and memory
 // Compare the ratios within one run; absolute times depend on the (shared, noisy) machine.
 import Foundation
 import TrimtabCLI
@@ -16,6 +17,12 @@ func seconds(_ duration: Duration) -> Double {
 func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     return sorted[sorted.count / 2]
+}
+
+if CommandLine.arguments.dropFirst().first == "loop" {
+    let sizes = CommandLine.arguments.dropFirst(2).compactMap { Int($0) }
+    try await LoopBenchmark.run(sizes: sizes.isEmpty ? [1000, 5000] : sizes)
+    exit(0)
 }
 
 let policyText = """
