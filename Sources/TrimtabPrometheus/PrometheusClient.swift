@@ -117,7 +117,7 @@ public final class PrometheusClient: Sendable {
             // Thanos answers a query some stores could not serve with a warning unless told to fail
             // instead; Prometheus, Mimir and VictoriaMetrics ignore the parameter.
             ("partial_response", "false"),
-        ], query: promql)
+        ], query: promql, streaming: true)
     }
 
     /// When the server started, as `/api/v1/status/runtimeinfo` says (Prometheus only; Thanos and
@@ -158,7 +158,9 @@ public final class PrometheusClient: Sendable {
     /// The largest answer read; a bigger one is a sign the query is not aggregated.
     static let maximumBodyBytes = 256 * 1024 * 1024
 
-    private func post(_ path: String, form: [(String, String)], query: String) async throws(PrometheusError) -> QueryResponse {
+    /// Posts a query. With `streaming`, a 200 answer is decoded as it arrives (`StreamingDecoder`), so
+    /// its body is never held whole; other answers are read whole (they are small).
+    private func post(_ path: String, form: [(String, String)], query: String, streaming: Bool = false) async throws(PrometheusError) -> QueryResponse {
         let server = configuration.displayURL
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .POST
@@ -169,14 +171,30 @@ public final class PrometheusClient: Sendable {
         request.body = .bytes(ByteBuffer(string: FormEncoding.encode(form)))
 
         var status = 0
-        let body: Data
+        var body = Data()
+        var streamed: StreamingDecoder?
         var answered = false
         do {
             let response = try await http.execute(request, timeout: .milliseconds(Int64(configuration.timeoutSeconds * 1000)))
             status = Int(response.status.code)
             answered = true
-            let buffer = try await response.body.collect(upTo: Self.maximumBodyBytes)
-            body = Data(buffer: buffer)
+            if streaming && status == 200 {
+                var decoder = StreamingDecoder()
+                for try await chunk in response.body {
+                    do {
+                        try decoder.feed(chunk.readableBytesView)
+                    } catch {
+                        throw PrometheusError.malformedResponse(server: server, query: query, detail: Self.describe(error))
+                    }
+                    if decoder.bytes > Self.maximumBodyBytes { throw NIOTooManyBytesError(maxBytes: Self.maximumBodyBytes) }
+                }
+                streamed = decoder
+            } else {
+                let buffer = try await response.body.collect(upTo: Self.maximumBodyBytes)
+                body = Data(buffer: buffer)
+            }
+        } catch let error as PrometheusError {
+            throw error
         } catch let error as HTTPClientError where Self.isTimeout(error) {
             throw .timeout(server: server, query: query, seconds: configuration.timeoutSeconds)
         } catch NIOHTTPDecompression.DecompressionError.limit {
@@ -191,6 +209,18 @@ public final class PrometheusClient: Sendable {
             throw .connection(server: server, query: query, detail: Self.describe(error))
         }
         do {
+            if let streamed {
+                let decoded: (envelope: APIEnvelope, response: QueryResponse?)?
+                var problem = ""
+                do { decoded = try streamed.finish() } catch {
+                    decoded = nil
+                    problem = Self.describe(error)
+                }
+                var response = try Self.interpret(status: status, decoded: decoded, decodeProblem: problem, excerpt: "",
+                                                  server: server, query: query, timeout: configuration.timeoutSeconds)
+                response.bytes = streamed.bytes
+                return response
+            }
             var response = try Self.interpret(status: status, body: body, server: server, query: query, timeout: configuration.timeoutSeconds)
             response.bytes = body.count
             return response
@@ -209,24 +239,31 @@ public final class PrometheusClient: Sendable {
             decoded = nil
             decodeProblem = Self.describe(error)
         }
+        return try interpret(status: status, decoded: decoded, decodeProblem: decodeProblem, excerpt: excerpt(body), server: server,
+                             query: query, timeout: timeout)
+    }
+
+    /// Maps a decoded answer (or why it could not be decoded) to a response or a typed error.
+    static func interpret(status: Int, decoded: (envelope: APIEnvelope, response: QueryResponse?)?, decodeProblem: String, excerpt: String,
+                          server: String, query: String, timeout: Double) throws(PrometheusError) -> QueryResponse {
         if let decoded, status == 200, let response = decoded.response { return response }
         let message = decoded?.envelope.error ?? ""
         switch (status, decoded?.envelope.errorType) {
         case (_, "timeout"):
             throw .timeout(server: server, query: query, seconds: timeout)
         case (400, _), (_, "bad_data"):
-            throw .badQuery(server: server, query: query, message: message.isEmpty ? excerpt(body) : message)
+            throw .badQuery(server: server, query: query, message: message.isEmpty ? excerpt : message)
         case (422, _), (_, "execution"):
-            throw .execution(server: server, query: query, message: message.isEmpty ? excerpt(body) : message)
+            throw .execution(server: server, query: query, message: message.isEmpty ? excerpt : message)
         case (500..., _):
-            throw .unavailable(server: server, query: query, status: status, message: message.isEmpty ? excerpt(body) : message)
+            throw .unavailable(server: server, query: query, status: status, message: message.isEmpty ? excerpt : message)
         case (200, _):
             if let decoded, decoded.envelope.status != "success" {
                 throw .execution(server: server, query: query, message: message.isEmpty ? "status \(decoded.envelope.status)" : message)
             }
             throw .malformedResponse(server: server, query: query, detail: decodeProblem.isEmpty ? "no data" : decodeProblem)
         default:
-            throw .http(server: server, query: query, status: status, message: message.isEmpty ? excerpt(body) : message)
+            throw .http(server: server, query: query, status: status, message: message.isEmpty ? excerpt : message)
         }
     }
 

@@ -32,7 +32,7 @@ enum LoopBenchmark {
 
     /// Writes the history straight to a file: at 5,000 workloads it is over half a gigabyte.
     static func writeHistory(to url: URL, workloads: Int, start: Double, end: Double) throws {
-        FileManager.default.createFile(atPath: url.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
         let handle = try FileHandle(forWritingTo: url)
         defer { try? handle.close() }
         var buffer = ""

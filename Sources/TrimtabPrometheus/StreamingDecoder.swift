@@ -1,0 +1,334 @@
+import Foundation
+import TrimtabCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Decodes a `query_range` answer as its bytes arrive, one series at a time, so a 20 MB answer never
+/// sits in memory whole, nor as a tree of JSON objects: each series goes straight into its labels and
+/// an array of samples, and its bytes are dropped.
+///
+/// The envelope around the series (`status`, `warnings`, `infos`, an `error`) is kept apart and
+/// decoded at the end with the series taken out, by the same decoder as a whole answer. An answer that
+/// does not have the shape Prometheus, Thanos, Mimir and VictoriaMetrics write (`"resultType":"matrix"`
+/// before `"result":[` in `data`) is kept whole and decoded the ordinary way.
+struct StreamingDecoder {
+    enum Phase {
+        /// Reading the envelope up to the series.
+        case prefix
+        /// Inside `"result":[`, between or within series objects.
+        case series
+        /// After the series: the rest of the envelope.
+        case tail
+        /// Not the expected shape: everything is kept and decoded at the end.
+        case whole
+    }
+
+    private(set) var phase = Phase.prefix
+    /// The envelope bytes (prefix and tail), or the whole answer in `.whole`.
+    private var envelope: [UInt8] = []
+    /// The bytes of the series object being read.
+    private var current: [UInt8] = []
+    private var depth = 0
+    private var inString = false
+    private var escaped = false
+    private(set) var series: [RawSeries] = []
+    private(set) var bytes = 0
+    /// Within the prefix: the last string token's text and whether it was a key, for finding the series.
+    private var prefixScanner = PrefixScanner()
+
+    mutating func feed<Bytes: Sequence>(_ chunk: Bytes) throws where Bytes.Element == UInt8 {
+        for byte in chunk {
+            bytes += 1
+            switch phase {
+            case .whole, .tail:
+                envelope.append(byte)
+            case .prefix:
+                envelope.append(byte)
+                switch prefixScanner.take(byte) {
+                case .seriesStart: phase = .series
+                case .notMatrix: phase = .whole
+                case .more: break
+                }
+            case .series:
+                try seriesByte(byte)
+            }
+        }
+    }
+
+    private mutating func seriesByte(_ byte: UInt8) throws {
+        if depth == 0 {
+            switch byte {
+            case UInt8(ascii: "{"):
+                depth = 1
+                current.removeAll(keepingCapacity: true)
+                current.append(byte)
+            case UInt8(ascii: "]"):
+                envelope.append(byte)
+                phase = .tail
+            case UInt8(ascii: ","), UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t"):
+                break
+            default:
+                throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "unexpected '\(Character(Unicode.Scalar(byte)))' between series"))
+            }
+            return
+        }
+        current.append(byte)
+        if inString {
+            if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+            return
+        }
+        switch byte {
+        case UInt8(ascii: "\""): inString = true
+        case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+        case UInt8(ascii: "}"), UInt8(ascii: "]"):
+            depth -= 1
+            if depth == 0 {
+                series.append(try SeriesParser.parse(current))
+            }
+        default: break
+        }
+    }
+
+    /// The answer: the envelope decoded as usual, with the series read on the way.
+    func finish() throws -> (envelope: APIEnvelope, response: QueryResponse?) {
+        switch phase {
+        case .whole, .prefix:
+            return try QueryResponse.decode(Data(envelope))
+        case .series:
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "the answer ended inside its series"))
+        case .tail:
+            let decoded = try QueryResponse.decode(Data(envelope))
+            guard var response = decoded.response else { return decoded }
+            response.result = .matrix(series)
+            return (decoded.envelope, response)
+        }
+    }
+}
+
+/// Finds `"resultType":"matrix"` and then `"result":[` inside `data`, tracking JSON strings and depth.
+struct PrefixScanner {
+    enum Step { case more, seriesStart, notMatrix }
+
+    private var depth = 0
+    private var inString = false
+    private var escaped = false
+    private var text: [UInt8] = []
+    /// The last string closed, and whether a `:` followed it (a key).
+    private var lastString: String?
+    private var key: String?
+    private var sawMatrix = false
+    /// The key whose value is being read at depth 2 inside `data`.
+    private var dataKey: String?
+    private var inData = false
+
+    mutating func take(_ byte: UInt8) -> Step {
+        if inString {
+            if escaped {
+                escaped = false
+                text.append(byte)
+            } else if byte == UInt8(ascii: "\\") {
+                escaped = true
+                text.append(byte)
+            } else if byte == UInt8(ascii: "\"") {
+                inString = false
+                lastString = String(decoding: text, as: UTF8.self)
+                // The value of resultType inside data.
+                if inData, depth == 2, key == "resultType" {
+                    if lastString == "matrix" { sawMatrix = true } else { return .notMatrix }
+                }
+            } else {
+                text.append(byte)
+            }
+            return .more
+        }
+        switch byte {
+        case UInt8(ascii: "\""):
+            inString = true
+            text.removeAll(keepingCapacity: true)
+            lastString = nil
+        case UInt8(ascii: ":"):
+            key = lastString
+            if depth == 1, key == "data" { inData = true }
+        case UInt8(ascii: "{"):
+            depth += 1
+            if depth == 2, !inData { return .notMatrix }
+        case UInt8(ascii: "["):
+            depth += 1
+            if inData, depth == 3, key == "result" {
+                return sawMatrix ? .seriesStart : .notMatrix
+            }
+        case UInt8(ascii: "}"), UInt8(ascii: "]"):
+            depth -= 1
+            if depth <= 1 && inData { return .notMatrix }
+        case UInt8(ascii: ","):
+            key = nil
+        default:
+            break
+        }
+        return .more
+    }
+}
+
+/// Parses one series object of a matrix: `{"metric":{…},"values":[[1700000000,"0.5"],…]}`; any other
+/// key (`histograms`) is skipped, as the whole-answer decoder skips it.
+enum SeriesParser {
+    struct Cursor {
+        let bytes: [UInt8]
+        var index = 0
+
+        mutating func skipSpace() {
+            while index < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[index]) { index += 1 }
+        }
+
+        mutating func expect(_ character: Character) throws {
+            skipSpace()
+            guard index < bytes.count, bytes[index] == character.asciiValue else {
+                throw SeriesParser.error("expected '\(character)' at byte \(index) of a series")
+            }
+            index += 1
+        }
+
+        mutating func peek() -> UInt8? {
+            skipSpace()
+            return index < bytes.count ? bytes[index] : nil
+        }
+
+        mutating func string() throws -> String {
+            try expect("\"")
+            var plain = true
+            let start = index
+            while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+                if bytes[index] == UInt8(ascii: "\\") {
+                    plain = false
+                    index += 1
+                }
+                index += 1
+            }
+            guard index < bytes.count else { throw SeriesParser.error("a string of a series does not end") }
+            let end = index
+            index += 1
+            if plain { return String(decoding: bytes[start..<end], as: UTF8.self) }
+            // Escapes are rare in labels: let Foundation read them.
+            let quoted = Data(bytes[(start - 1)...end])
+            guard let text = try? JSONDecoder().decode(String.self, from: quoted) else { throw SeriesParser.error("an invalid string in a series") }
+            return text
+        }
+
+        mutating func number() throws -> Double {
+            skipSpace()
+            let start = index
+            while index < bytes.count, ![UInt8(ascii: ","), UInt8(ascii: "]"), 0x20, 0x0A, 0x0D, 0x09].contains(bytes[index]) { index += 1 }
+            guard let value = SeriesParser.double(bytes[start..<index]) else {
+                throw SeriesParser.error("a sample time is not a number")
+            }
+            return value
+        }
+
+        /// A sample value: the bytes of a string without escapes, read as a number (`NaN`, `+Inf`, `-Inf` too).
+        mutating func value() throws -> Double {
+            try expect("\"")
+            let start = index
+            while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\") { index += 1 }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
+                // An escape in a number: read it the slow way.
+                index = start - 1
+                let text = try string()
+                guard let value = APIPoint.parse(text) else { throw SeriesParser.error("'\(text)' is not a sample value") }
+                return value
+            }
+            let slice = bytes[start..<index]
+            index += 1
+            guard let value = SeriesParser.double(slice) else {
+                throw SeriesParser.error("'\(String(decoding: slice, as: UTF8.self))' is not a sample value")
+            }
+            return value
+        }
+
+        /// Skips any JSON value.
+        mutating func skipValue() throws {
+            guard let byte = peek() else { throw SeriesParser.error("a series ends early") }
+            if byte == UInt8(ascii: "\"") { _ = try string(); return }
+            if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
+                var depth = 0
+                var inString = false, escaped = false
+                repeat {
+                    let current = bytes[index]
+                    index += 1
+                    if inString {
+                        if escaped { escaped = false } else if current == UInt8(ascii: "\\") { escaped = true } else if current == UInt8(ascii: "\"") { inString = false }
+                    } else if current == UInt8(ascii: "\"") {
+                        inString = true
+                    } else if current == UInt8(ascii: "{") || current == UInt8(ascii: "[") {
+                        depth += 1
+                    } else if current == UInt8(ascii: "}") || current == UInt8(ascii: "]") {
+                        depth -= 1
+                    }
+                } while depth > 0 && index < bytes.count
+                return
+            }
+            while index < bytes.count, ![UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]")].contains(bytes[index]) { index += 1 }
+        }
+    }
+
+    /// Reads a number from ASCII bytes without making a String: `strtod` on a copy with a terminator.
+    /// The whole text must be the number, as `Double(String)` demands.
+    static func double(_ bytes: ArraySlice<UInt8>) -> Double? {
+        guard !bytes.isEmpty, bytes.count < 64 else { return bytes.isEmpty ? nil : APIPoint.parse(String(decoding: bytes, as: UTF8.self)) }
+        // strtod also reads hexadecimal and "infinity"; what Prometheus writes is decimal, NaN and ±Inf.
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: bytes.count + 1) { buffer -> Double? in
+            var offset = 0
+            for byte in bytes {
+                buffer[offset] = CChar(bitPattern: byte)
+                offset += 1
+            }
+            buffer[offset] = 0
+            var end: UnsafeMutablePointer<CChar>?
+            let value = strtod(buffer.baseAddress!, &end)
+            guard let end, end == buffer.baseAddress! + offset, offset > 0 else { return nil }
+            return value
+        }
+    }
+
+    static func error(_ text: String) -> DecodingError {
+        DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: text))
+    }
+
+    static func parse(_ bytes: [UInt8]) throws -> RawSeries {
+        var cursor = Cursor(bytes: bytes)
+        var labels: [String: String] = [:]
+        var samples: [Sample] = []
+        try cursor.expect("{")
+        while cursor.peek() != UInt8(ascii: "}") {
+            let key = try cursor.string()
+            try cursor.expect(":")
+            switch key {
+            case "metric":
+                try cursor.expect("{")
+                while cursor.peek() != UInt8(ascii: "}") {
+                    let name = try cursor.string()
+                    try cursor.expect(":")
+                    labels[name] = try cursor.string()
+                    if cursor.peek() == UInt8(ascii: ",") { cursor.index += 1 }
+                }
+                try cursor.expect("}")
+            case "values":
+                try cursor.expect("[")
+                while cursor.peek() != UInt8(ascii: "]") {
+                    try cursor.expect("[")
+                    let time = try cursor.number()
+                    try cursor.expect(",")
+                    samples.append(Sample(time: time, value: try cursor.value()))
+                    try cursor.expect("]")
+                    if cursor.peek() == UInt8(ascii: ",") { cursor.index += 1 }
+                }
+                try cursor.expect("]")
+            default:
+                try cursor.skipValue()
+            }
+            if cursor.peek() == UInt8(ascii: ",") { cursor.index += 1 }
+        }
+        try cursor.expect("}")
+        return RawSeries(labels: labels, samples: samples)
+    }
+}

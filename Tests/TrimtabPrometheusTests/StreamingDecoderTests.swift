@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+import TrimtabCore
+@testable import TrimtabPrometheus
+
+@Suite("The streaming decoder reads what the whole-answer decoder reads, however the bytes arrive")
+struct StreamingDecoderTests {
+    /// Answers as Prometheus, Thanos and VictoriaMetrics write them.
+    static let answers: [String] = [
+        #"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"api","namespace":"shop"},"values":[[1700000000,"1"],[1700000015.5,"0.25"]]},{"metric":{"pod":"a\"b\\c\u00e9"},"values":[[1700000000,"NaN"],[1700000015,"+Inf"],[1700000030,"-Inf"],[1700000045,"1e-3"]]}]}}"#,
+        #"{"status":"success","data":{"resultType":"matrix","result":[]},"warnings":["partial: store down"],"infos":["PromQL info: metric might not be a counter"]}"#,
+        #"{"status":"success","isPartial":false,"data":{"resultType":"matrix","result":[{"metric":{},"values":[[1700000000,"3"]]}]}}"#,
+        #"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":"b"},"histograms":[[1700000000,{"count":"2","sum":"1","buckets":[[0,"0.1","0.2","2"]]}]],"values":[[1700000000,"7"]]}]}}"#,
+        #"{ "status" : "success" , "data" : { "resultType" : "matrix" , "result" : [ { "metric" : { "x" : "y" } , "values" : [ [ 1700000000 , "4" ] ] } ] } }"#,
+        #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"b"},"value":[1700000000,"5"]}]}}"#,
+        #"{"status":"success","data":{"result":[{"metric":{"a":"b"},"values":[[1700000000,"6"]]}],"resultType":"matrix"}}"#,
+        #"{"status":"error","errorType":"bad_data","error":"parse error at char 4"}"#,
+    ]
+
+    static func text(_ decoded: (envelope: APIEnvelope, response: QueryResponse?)) -> String {
+        guard let response = decoded.response else { return "error \(decoded.envelope.errorType ?? "") \(decoded.envelope.error ?? "")" }
+        let series = response.result.series.map { item in
+            item.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") + ": "
+                + item.samples.map { "\($0.time)=\($0.value)" }.joined(separator: ",")
+        }
+        return "\(series) warnings \(response.warnings) infos \(response.infos)"
+    }
+
+    @Test(arguments: Array(answers.indices))
+    func anyChunkingDecodesAsTheWholeAnswer(_ index: Int) throws {
+        let bytes = Array(Self.answers[index].utf8)
+        let whole = Self.text(try QueryResponse.decode(Data(bytes)))
+        for size in [1, 2, 3, 7, 64, bytes.count] {
+            var decoder = StreamingDecoder()
+            var offset = 0
+            while offset < bytes.count {
+                try decoder.feed(bytes[offset..<min(offset + size, bytes.count)])
+                offset += size
+            }
+            #expect(Self.text(try decoder.finish()) == whole, "chunks of \(size)")
+            #expect(decoder.bytes == bytes.count)
+        }
+    }
+
+    @Test func matrixAnswersAreStreamedAndOthersKeptWhole() throws {
+        var decoder = StreamingDecoder()
+        try decoder.feed(Array(Self.answers[0].utf8))
+        #expect(decoder.phase == .tail)
+        #expect(decoder.series.count == 2)
+        var vector = StreamingDecoder()
+        try vector.feed(Array(Self.answers[5].utf8))
+        #expect(vector.phase == .whole)
+    }
+
+    @Test func anAnswerCutOffInsideItsSeriesIsAnError() throws {
+        let text = Self.answers[0]
+        var decoder = StreamingDecoder()
+        try decoder.feed(Array(text.utf8.prefix(text.utf8.count / 2)))
+        #expect(throws: DecodingError.self) { try decoder.finish() }
+    }
+
+    @Test func aBrokenSeriesIsAnErrorNotASilentGap() {
+        var decoder = StreamingDecoder()
+        #expect(throws: DecodingError.self) {
+            try decoder.feed(Array(#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":"b"},"values":[[1700000000,"fast"]]}]}}"#.utf8))
+        }
+    }
+}
