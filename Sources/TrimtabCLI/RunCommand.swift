@@ -17,7 +17,7 @@ struct RunCommand: AsyncParsableCommand {
         refused and the running one kept), read Prometheus, assess, then on the cluster read the facts, \
         finish what a crash left open, verify changes whose verifyAfter has passed, plan and carry the plan \
         out. The first cycle reads every indicator's whole window; later cycles read only the points since \
-        the last one (and the last minute again) and keep the window in memory. A read after a failure, a \
+        the last one (and the last two steps again) and keep the window in memory. A read after a failure, a \
         Prometheus restart or a policy reload is whole again.
 
         Only the leader changes the cluster. Daemons sharing a journal elect one through the journal's lock: \
@@ -79,7 +79,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Who this process is in leader election; defaults to $POD_NAME, else host-pid.", valueName: "name"))
     var identity: String?
 
-    @Option(help: ArgumentHelp("Points read again every cycle, as a duration; defaults to two steps, at least 1m.", valueName: "duration"))
+    @Option(help: ArgumentHelp("Points read again every cycle, as a duration; defaults to two steps, at least 30s.", valueName: "duration"))
     var overlap: String?
 
     @Option(help: ArgumentHelp("Stop after this many cycles (for CI and demos); runs until a signal without it.", valueName: "count"))

@@ -18,7 +18,7 @@ public struct DaemonSettings: Sendable {
     public var maxConcurrentQueries = 4
     /// `--apply` (enforce) or `--dry-run`, over the policy's mode.
     public var modeOverride: PolicyMode?
-    /// Seconds of points read again every cycle; nil: two steps, at least one minute.
+    /// Seconds of points read again every cycle; nil: two steps, at least 30 seconds.
     public var overlapSeconds: Double?
     /// Stop after this many cycles (tests and demos); nil runs until a signal.
     public var maxCycles: Int?
@@ -212,7 +212,7 @@ public struct ControlLoop: Service {
         let time = (wallStart / step).rounded(.down) * step
         var reader = SnapshotReader(source: source, maxConcurrentQueries: settings.maxConcurrentQueries)
         reader.deadlineSeconds = settings.cycleTimeout ?? interval(policy)
-        let overlap = settings.overlapSeconds ?? max(2 * step, 60)
+        let overlap = settings.overlapSeconds ?? max(2 * step, 30)
         let read = await reader.read(policy: policy, at: time, cache: &state.cache, overlapSeconds: overlap)
         let readSeconds = (clock.now - started).seconds
         let assessment = Assessor.assess(read.result.snapshot, policy: policy)

@@ -66,3 +66,25 @@ struct StreamingDecoderTests {
         }
     }
 }
+
+@Suite("Numbers read without strings round as Double(String) does")
+struct FastNumberTests {
+    @Test func everyFormPrometheusWritesReadsAsDoubleOfString() {
+        var texts = ["0", "1", "-1", "0.3", "0.1", "0.30000000000000004", "1700000015", "1700000015.5", "1700000015.123", "123456789012345",
+                     "1234567890123456789", "0.000001", "1e-3", "2.5e+10", "NaN", "+Inf", "-Inf", "Inf", "49.99999999999999", "0.0020000000000000005"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let value = Double.random(in: -1e6...1e6, using: &generator)
+            texts.append(String(value))
+            texts.append(String(format: "%.\(Int.random(in: 0...12, using: &generator))f", value))
+        }
+        for text in texts {
+            let fast = SeriesParser.double(ArraySlice(Array(text.utf8)))
+            let expected = APIPoint.parse(text)
+            #expect(fast?.bitPattern == expected?.bitPattern || (fast?.isNaN == true && expected?.isNaN == true), "\(text)")
+        }
+        for bad in ["", "fast", "1.2.3", "0x", "--1", "1e"] {
+            #expect(SeriesParser.double(ArraySlice(Array(bad.utf8))) == nil, "\(bad)")
+        }
+    }
+}

@@ -80,19 +80,44 @@ enum LoopBenchmark {
         return (Double(parts[0]) ?? 0, Int(parts[1]) ?? 0, Int32(parts[2]) ?? -1)
     }
 
-    /// The same queries with curl, `concurrency` at a time: the fetch alone, with no decoding.
-    static func curlSeconds(url: String, queries: [IndicatorQuery], concurrency: Int) throws -> Double {
-        let lines = queries.map { query in
-            "curl -s -o /dev/null --data-urlencode 'query=\(query.promql)' -d start=\(Int(query.start)) -d end=\(Int(query.end)) -d step=\(Int(query.step)) \(url)/api/v1/query_range"
+    /// Prints the resident memory of a command every second while it runs (VmRSS from /proc).
+    static func traceRSS(_ command: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        var line: [String] = []
+        while process.isRunning {
+            let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+            if let rss = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) {
+                line.append(rss.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.map { "\(Int($0)! / 1024)" } ?? "?")
+            }
+            Thread.sleep(forTimeInterval: 1)
         }
-        let script = lines.joined(separator: "\n")
+        print("  run RSS (MB) every second: " + line.joined(separator: " "))
+    }
+
+    /// The same queries with curl, `concurrency` at a time: the fetch alone, with no decoding.
+    static func curlSeconds(url: String, queries: [IndicatorQuery], concurrency: Int, in dir: URL) throws -> Double {
+        // Each query in a file, so no shell quoting stands between curl and the PromQL.
+        var lines: [String] = []
+        for (index, query) in queries.enumerated() {
+            let file = dir.appendingPathComponent("query-\(index).txt")
+            try query.promql.write(to: file, atomically: true, encoding: .utf8)
+            lines.append("curl -sf --compressed -o /dev/null --data-urlencode query@\(file.path) -d start=\(Int(query.start)) -d end=\(Int(query.end)) -d step=\(Int(query.step)) \(url)/api/v1/query_range")
+        }
+        let script = dir.appendingPathComponent("fetch.txt")
+        try (lines.joined(separator: "\n") + "\n").write(to: script, atomically: true, encoding: .utf8)
         let clock = ContinuousClock()
         let started = clock.now
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", "printf '%s\\n' \"$0\" | xargs -P \(concurrency) -I{} bash -c '{}'", script]
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/xargs")
+        process.arguments = ["-P", "\(concurrency)", "-I{}", "-a", script.path, "sh", "-c", "{}"]
         try process.run()
         process.waitUntilExit()
+        precondition(process.terminationStatus == 0, "curl failed")
         return seconds(clock.now - started)
     }
 
@@ -117,6 +142,8 @@ enum LoopBenchmark {
             // Whole reads and steady reads, in process: bytes and wall time.
             let client = try PrometheusClient(PrometheusConfiguration(url: sandbox.url, timeoutSeconds: 120))
             let reader = SnapshotReader(source: client, maxConcurrentQueries: 4)
+            // What trimtab run reads again by default: two steps, at least 30 s.
+            let overlap = max(2 * policy.evaluation.stepSeconds, 30)
             let clock = ContinuousClock()
             var whole: [(Double, Int)] = []
             var steady: [(Double, Int)] = []
@@ -124,11 +151,11 @@ enum LoopBenchmark {
                 let time = now - Double(round) * 60
                 var cache = WindowCache()
                 var started = clock.now
-                let first = await reader.read(policy: policy, at: time - 30, cache: &cache, overlapSeconds: 60)
+                let first = await reader.read(policy: policy, at: time - policy.evaluation.intervalSeconds, cache: &cache, overlapSeconds: overlap)
                 whole.append((seconds(clock.now - started), first.bytes))
                 precondition(first.result.errors.isEmpty && first.result.snapshot.targets(in: ["m0"]).count == workloads, "\(first.result.errors)")
                 started = clock.now
-                let next = await reader.read(policy: policy, at: time, cache: &cache, overlapSeconds: 60)
+                let next = await reader.read(policy: policy, at: time, cache: &cache, overlapSeconds: overlap)
                 steady.append((seconds(clock.now - started), next.bytes))
                 precondition(next.wholeReads == 0 && next.result.errors.isEmpty)
             }
@@ -138,7 +165,7 @@ enum LoopBenchmark {
 
             // The fetch alone with curl, then analyze and run as an operator starts them.
             let queries = IndicatorQuery.plan(for: policy, at: now)
-            let curl = median(try (0..<3).map { _ in try curlSeconds(url: sandbox.url, queries: queries, concurrency: 4) })
+            let curl = median(try (0..<3).map { _ in try curlSeconds(url: sandbox.url, queries: queries, concurrency: 4, in: dir) })
             let analyze = try (0..<3).map { _ in
                 try measure([binary, "analyze", "--prometheus", sandbox.url, "--policy", policyFile.path, "--at", "\(Int(now))",
                              "--quiet", "--timeout", "120s", "--output", dir.appendingPathComponent("a.md").path])
@@ -147,6 +174,10 @@ enum LoopBenchmark {
             let daemon = try measure([binary, "run", "--prometheus", sandbox.url, "--policy", policyFile.path, "--listen", "127.0.0.1:0",
                                       "--max-cycles", "4", "--interval", "15s", "--no-jitter", "--timeout", "120s"])
             precondition(daemon.status == 0, "run failed: \(daemon)")
+            if ProcessInfo.processInfo.environment["TRIMTAB_BENCH_RSS_TRACE"] != nil {
+                try traceRSS([binary, "run", "--prometheus", sandbox.url, "--policy", policyFile.path, "--listen", "127.0.0.1:0",
+                              "--max-cycles", "8", "--interval", "15s", "--no-jitter", "--timeout", "120s"])
+            }
             let analyzeSeconds = median(analyze.map(\.seconds))
             rows.append(String(format: "| %d | %.1f MB | %.2f s | %.0f KB | %.3f s | %.1f %% | %.1f %% | %.2f s | %.2f s (%+.0f %%) | %d MB | %d MB |",
                                workloads, Double(wholeBytes) / 1e6, wholeSeconds, Double(steadyBytes) / 1e3, steadySeconds,
@@ -157,5 +188,43 @@ enum LoopBenchmark {
         print("| workloads | whole read | whole read time | steady cycle | steady cycle time | steady bytes / whole | steady time / whole | curl fetch (4 at once) | analyze (vs curl) | analyze peak RSS | run peak RSS (4 cycles) |")
         print("|---|---|---|---|---|---|---|---|---|---|---|")
         for row in rows { print(row) }
+    }
+}
+
+/// `trimtab-bench decode`: decoding one range answer of 1,000 series × 161 points, streamed and whole,
+/// and grouping it by target; in process, no server.
+enum DecodeBenchmark {
+    static func run() throws {
+        var text = #"{"status":"success","data":{"resultType":"matrix","result":["#
+        for series in 0..<1000 {
+            if series > 0 { text += "," }
+            text += #"{"metric":{"deployment":"d\#(series)","namespace":"bench"},"values":["#
+            for point in 0..<161 {
+                if point > 0 { text += "," }
+                text += "[\(1_700_000_000 + point * 15),\"\(0.3 + Double((series * 7 + point) % 40) / 100)\"]"
+            }
+            text += "]}"
+        }
+        text += "]}}"
+        let bytes = Array(text.utf8)
+        let data = Data(text.utf8)
+        let clock = ContinuousClock()
+        func time(_ body: () throws -> Void) rethrows -> Double {
+            var runs: [Double] = []
+            for _ in 0..<5 {
+                let started = clock.now
+                try body()
+                runs.append(seconds(clock.now - started))
+            }
+            return median(runs) * 1000
+        }
+        let query = IndicatorQuery(indicator: "m", promql: "m", start: 1_700_000_000, end: 1_700_002_400, step: 15)
+        var streamed: QueryResponse?
+        let streamMs = try time { streamed = try AnswerDecoding.streamed(bytes) }
+        let wholeMs = try time { _ = try AnswerDecoding.whole(data) }
+        let groupMs = time { _ = IndicatorData.from(streamed!.result.series, query: query, groupBy: ["namespace", "deployment"]) }
+        print("decode one answer of \(bytes.count / 1000) KB (1,000 series × 161 points): median of 5")
+        print(String(format: "streamed %.1f ms (%.0f MB/s); whole with JSONDecoder %.1f ms; grouping by target %.1f ms",
+                     streamMs, Double(bytes.count) / streamMs / 1000, wholeMs, groupMs))
     }
 }

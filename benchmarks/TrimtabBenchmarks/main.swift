@@ -19,6 +19,10 @@ func median(_ values: [Double]) -> Double {
     return sorted[sorted.count / 2]
 }
 
+if CommandLine.arguments.dropFirst().first == "decode" {
+    try DecodeBenchmark.run()
+    exit(0)
+}
 if CommandLine.arguments.dropFirst().first == "loop" {
     let sizes = CommandLine.arguments.dropFirst(2).compactMap { Int($0) }
     try await LoopBenchmark.run(sizes: sizes.isEmpty ? [1000, 5000] : sizes)

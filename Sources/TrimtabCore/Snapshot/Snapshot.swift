@@ -53,6 +53,14 @@ public struct IndicatorQuery: Sendable, Equatable, Codable {
     public var end: Double
     public var step: Double
 
+    public init(indicator: String, promql: String, start: Double, end: Double, step: Double) {
+        self.indicator = indicator
+        self.promql = promql
+        self.start = start
+        self.end = end
+        self.step = step
+    }
+
     /// The queries for one evaluation at `time`: one per checked indicator, never one per target.
     /// The window covers the longest `for` of the indicator's checks plus the policy's lookback, and
     /// its last point falls exactly on `time`.
@@ -123,7 +131,9 @@ public struct IndicatorData: Sendable, Equatable {
             }
             let target = TargetID(labelNames: groupBy, labelValues: values)
             counts[target, default: 0] += 1
-            series[target] = item.samples.sorted { $0.time < $1.time }
+            // Prometheus answers in time order: keep the array as it came (shared, not copied).
+            let ordered = zip(item.samples, item.samples.dropFirst()).allSatisfy { $0.time <= $1.time }
+            series[target] = ordered ? item.samples : item.samples.sorted { $0.time < $1.time }
         }
         let ambiguous = counts.filter { $0.value > 1 }
         for target in ambiguous.keys { series[target] = nil }

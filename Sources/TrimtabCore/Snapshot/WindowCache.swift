@@ -1,63 +1,15 @@
 /// The windows `trimtab run` keeps between cycles, so a steady-state cycle asks Prometheus only for the
 /// points since the last one instead of every indicator's whole window.
 ///
-/// Each indicator keeps the series its query returned, by their full label sets, as one array of
-/// values on the query's step grid (a point Prometheus did not return is a marked NaN, distinct from a
-/// NaN value it did return). Built into a snapshot, the kept window is exactly what a fresh read of the
-/// whole window at the same evaluation time returns, as long as Prometheus still answers the same for
-/// the points kept: the last `overlapSeconds` are always read again (late scrapes and rule evaluations
-/// land there), and the whole window is read afresh when the query, the step or the grid changes, after
-/// a gap longer than the window, after a failed read, and when the caller says so (a Prometheus restart,
-/// a policy reload).
+/// Each indicator keeps the series its query returned, by their full label sets, as the array of
+/// points Prometheus answered (in time order; a point it did not return is not there, a NaN it returned
+/// is). Built into a snapshot, the kept arrays are shared, not copied, so the window costs its memory
+/// once. The kept window is exactly what a fresh read of the whole window at the same evaluation time
+/// returns, as long as Prometheus still answers the same for the points kept: the last `overlapSeconds`
+/// are always read again (late scrapes and rule evaluations land there), and the whole window is read
+/// afresh when the query, the step or the grid changes, after a gap longer than the window, after a
+/// failed read, and when the caller says so (a Prometheus restart, a policy reload).
 public struct WindowCache: Sendable {
-    /// A point Prometheus did not return: a NaN with a payload no parsed value has.
-    static let absent = Double(nan: 0x7A_B5E7, signaling: false)
-    static func isAbsent(_ value: Double) -> Bool { value.bitPattern == absent.bitPattern }
-
-    struct Series: Sendable {
-        /// The grid index of `values[0]`.
-        var first: Int
-        var values: [Double]
-
-        var last: Int { first + values.count - 1 }
-        var isEmpty: Bool { !values.contains { !WindowCache.isAbsent($0) } }
-
-        mutating func set(_ slot: Int, _ value: Double) {
-            if values.isEmpty {
-                first = slot
-                values = [value]
-            } else if slot < first {
-                values.insert(contentsOf: Array(repeating: WindowCache.absent, count: first - slot), at: 0)
-                first = slot
-                values[0] = value
-            } else if slot > last {
-                values.append(contentsOf: Array(repeating: WindowCache.absent, count: slot - last - 1))
-                values.append(value)
-            } else {
-                values[slot - first] = value
-            }
-        }
-
-        /// Marks every point from `slot` on as absent (they are about to be read again).
-        mutating func clear(from slot: Int) {
-            guard slot <= last else { return }
-            let keep = max(0, slot - first)
-            values.removeSubrange(keep...)
-        }
-
-        /// Drops the points before `slot`.
-        mutating func trim(before slot: Int) {
-            guard slot > first else { return }
-            let drop = min(values.count, slot - first)
-            values.removeFirst(drop)
-            first = slot
-            while let head = values.first, WindowCache.isAbsent(head) {
-                values.removeFirst()
-                first += 1
-            }
-        }
-    }
-
     struct Window: Sendable {
         var promql: String
         var step: Double
@@ -65,7 +17,7 @@ public struct WindowCache: Sendable {
         var anchor: Double
         /// The end of the last read merged in.
         var end: Double
-        var series: [[String: String]: Series]
+        var series: [[String: String]: [Sample]]
         var infos: [String]
 
         func slot(_ time: Double) -> Int? {
@@ -84,7 +36,7 @@ public struct WindowCache: Sendable {
     public init() {}
 
     /// The number of points kept, over every indicator and series (for the daemon's figures).
-    public var pointsKept: Int { windows.values.reduce(0) { $0 + $1.series.values.reduce(0) { $0 + $1.values.count } } }
+    public var pointsKept: Int { windows.values.reduce(0) { $0 + $1.series.values.reduce(0) { $0 + $1.count } } }
 
     /// Forgets everything kept: the next read of every indicator is whole.
     public mutating func forgetAll() { windows = [:] }
@@ -111,31 +63,34 @@ public struct WindowCache: Sendable {
     /// caller uses the answer as a whole read.
     @discardableResult
     public mutating func merge(_ raw: [RawSeries], read: IndicatorQuery, full: IndicatorQuery, infos: [String] = []) -> Bool {
-        var window: Window
-        if read.start == full.start || windows[full.indicator] == nil {
-            window = Window(promql: full.promql, step: full.step, anchor: full.end, end: full.end, series: [:], infos: infos)
-        } else {
-            window = windows[full.indicator]!
-        }
-        guard let readStart = window.slot(read.start), let fullStart = window.slot(full.start) else {
-            windows[full.indicator] = nil
-            return false
-        }
-        // The points read again are replaced whole: a series the answer no longer has loses them.
-        for key in window.series.keys { window.series[key]?.clear(from: readStart) }
+        let whole = read.start == full.start || windows[full.indicator] == nil
+        var window = whole
+            ? Window(promql: full.promql, step: full.step, anchor: full.end, end: full.end, series: [:], infos: infos)
+            : windows[full.indicator]!
+        // Taken out while it changes, so its arrays are uniquely referenced and change in place.
+        windows[full.indicator] = nil
+        guard window.slot(read.start) != nil, window.slot(full.start) != nil else { return false }
         for item in raw {
-            var series = window.series[item.labels] ?? Series(first: readStart, values: [])
-            for sample in item.samples {
-                guard let slot = window.slot(sample.time) else {
-                    windows[full.indicator] = nil
-                    return false
-                }
-                series.set(slot, sample.value)
+            for sample in item.samples where window.slot(sample.time) == nil { return false }
+        }
+        let half = full.step / 2
+        if !whole {
+            // The points read again are replaced whole: a series the answer no longer has loses them.
+            for key in Array(window.series.keys) {
+                window.series[key]?.removeAll { $0.time >= read.start - half }
             }
-            window.series[item.labels] = series
+        }
+        for item in raw {
+            if whole || window.series[item.labels] == nil {
+                window.series[item.labels] = item.samples
+            } else {
+                window.series[item.labels]!.append(contentsOf: item.samples)
+            }
         }
         for key in Array(window.series.keys) {
-            window.series[key]?.trim(before: fullStart)
+            if let first = window.series[key]?.first, first.time < full.start - half {
+                window.series[key]!.removeAll { $0.time < full.start - half }
+            }
             if window.series[key]?.isEmpty ?? true { window.series[key] = nil }
         }
         window.end = full.end
@@ -144,17 +99,11 @@ public struct WindowCache: Sendable {
         return true
     }
 
-    /// The kept window of an indicator as the series a whole read returns, in no particular order.
+    /// The kept window of an indicator as the series a whole read returns, in no particular order; the
+    /// arrays are the kept ones, shared.
     public func series(of indicator: String) -> [RawSeries] {
         guard let window = windows[indicator] else { return [] }
-        return window.series.map { labels, series in
-            var samples: [Sample] = []
-            samples.reserveCapacity(series.values.count)
-            for (offset, value) in series.values.enumerated() where !Self.isAbsent(value) {
-                samples.append(Sample(time: window.time(series.first + offset), value: value))
-            }
-            return RawSeries(labels: labels, samples: samples)
-        }
+        return window.series.map { RawSeries(labels: $0.key, samples: $0.value) }
     }
 
     /// The kept window of an indicator, grouped by target as a whole read of `full` would be.
