@@ -130,6 +130,11 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        #if canImport(Glibc)
+        // Two malloc arenas, not eight per core: the loop's tasks hop between threads, and memory freed
+        // in one thread's arena is not reused by another, so many arenas only fragment a long-lived heap.
+        _ = trimtabMallopt(-8, 2)  // M_ARENA_MAX
+        #endif
         let policy = try self.policy.loadOrExit()
         let mode: PolicyMode? = apply ? .enforce : dryRun ? .dryRun : nil
         let logger = Logger.trimtab(format: logFormat, level: try level())
@@ -177,3 +182,9 @@ struct RunCommand: AsyncParsableCommand {
 }
 
 extension LogFormat: ExpressibleByArgument {}
+
+#if canImport(Glibc)
+/// glibc's `mallopt`, which the Glibc module does not export (it lives in malloc.h).
+@_silgen_name("mallopt")
+func trimtabMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+#endif

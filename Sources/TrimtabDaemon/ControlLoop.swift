@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import ServiceLifecycle
 import TrimtabCore
@@ -257,6 +260,11 @@ public struct ControlLoop: Service {
         let report = AnalysisReport(assessment: assessment, context: context, plan: plan, execution: execution)
         await board.record(summary, report: report, journal: journal)
         record(summary, report: report, cache: state.cache)
+        #if canImport(Glibc)
+        // The snapshot of this cycle is gone: give the pages it freed back, so a daemon that lives for
+        // months keeps the footprint of its windows, not of its largest cycle.
+        _ = trimtabMallocTrim(0)
+        #endif
         return outcome == .complete
     }
 
@@ -367,6 +375,12 @@ public struct ControlLoop: Service {
         for error in summary.errors { logger.error("\(error)") }
     }
 }
+
+#if canImport(Glibc)
+/// glibc's `malloc_trim`, which the Glibc module does not export (it lives in malloc.h).
+@_silgen_name("malloc_trim")
+func trimtabMallocTrim(_ pad: Int) -> Int32
+#endif
 
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }

@@ -96,9 +96,40 @@ public final class LeaseLock: JournalLock, @unchecked Sendable {
             var holderIdentity: String?
             var leaseDurationSeconds: Int?
             var renewTime: String?
+            var acquireTime: String?
+            var leaseTransitions: Int?
         }
         var metadata: ObjectMeta
         var spec: Spec?
+    }
+
+    /// Creates a Lease held by `identity`; throws what the API server answered.
+    static func create(client: KubeClient, namespace: String, name: String, identity: String, durationSeconds: Int, now: Double,
+                       component: String) async throws(KubeError) {
+        var spec: [String: Any] = [:]
+        spec["holderIdentity"] = identity
+        spec["leaseDurationSeconds"] = durationSeconds
+        spec["renewTime"] = microTime(now)
+        spec["acquireTime"] = microTime(now)
+        spec["leaseTransitions"] = 0
+        let labels: [String: String] = ["app.kubernetes.io/name": "trimtab", "app.kubernetes.io/component": component]
+        let metadata: [String: Any] = ["name": name, "namespace": namespace, "labels": labels]
+        var body: [String: Any] = ["apiVersion": "coordination.k8s.io/v1", "kind": "Lease"]
+        body["metadata"] = metadata
+        body["spec"] = spec
+        _ = try await client.create(resource, namespace: namespace, body: body)
+    }
+
+    /// Gives a Lease up if `identity` still holds it, so the next holder need not wait for it to expire.
+    static func giveUp(client: KubeClient, namespace: String, name: String, identity: String) async {
+        guard let existing = try? await client.get(LeaseObject.self, resource, namespace: namespace, name: name),
+              existing.spec?.holderIdentity == identity else { return }
+        var metadata: [String: Any] = [:]
+        if let version = existing.metadata.resourceVersion { metadata["resourceVersion"] = version }
+        var spec: [String: Any] = [:]
+        spec["holderIdentity"] = NSNull()
+        spec["leaseDurationSeconds"] = 1
+        _ = try? await client.patch(resource, namespace: namespace, name: name, .merge, body: ["metadata": metadata, "spec": spec], dryRun: false)
     }
 
     static let resource = KubeResource(group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease")
@@ -178,15 +209,9 @@ public final class LeaseLock: JournalLock, @unchecked Sendable {
     }
 
     func create(now: Double) async throws(JournalError) {
-        var leaseSpec = spec(now: now, holder: identity)
-        leaseSpec["acquireTime"] = Self.microTime(now)
-        let labels: [String: String] = ["app.kubernetes.io/name": "trimtab", "app.kubernetes.io/component": "journal-lock"]
-        let metadata: [String: Any] = ["name": name, "namespace": namespace, "labels": labels]
-        var body: [String: Any] = ["apiVersion": "coordination.k8s.io/v1", "kind": "Lease"]
-        body["metadata"] = metadata
-        body["spec"] = leaseSpec
         do {
-            _ = try await client.create(Self.resource, namespace: namespace, body: body)
+            try await Self.create(client: client, namespace: namespace, name: name, identity: identity, durationSeconds: durationSeconds,
+                                  now: now, component: "journal-lock")
         } catch {
             if error.kind == .alreadyExists {
                 throw JournalError(description: "another Trimtab run took the journal's Lease \(namespace)/\(name) first; this one changes nothing")
@@ -198,15 +223,6 @@ public final class LeaseLock: JournalLock, @unchecked Sendable {
     public func release() async {
         renewal?.cancel()
         renewal = nil
-        // Give it up so the next run need not wait for it to expire; only if it is still ours.
-        guard let existing = try? await client.get(LeaseObject.self, Self.resource, namespace: namespace, name: name),
-              existing.spec?.holderIdentity == identity else { return }
-        var metadata: [String: Any] = [:]
-        if let version = existing.metadata.resourceVersion { metadata["resourceVersion"] = version }
-        var spec: [String: Any] = [:]
-        spec["holderIdentity"] = NSNull()
-        spec["leaseDurationSeconds"] = 1
-        _ = try? await client.patch(Self.resource, namespace: namespace, name: name, .merge,
-                                    body: ["metadata": metadata, "spec": spec], dryRun: false)
+        await Self.giveUp(client: client, namespace: namespace, name: name, identity: identity)
     }
 }

@@ -65,17 +65,7 @@ public actor LeaseElection: LeaderElection {
         self.timings = timings
     }
 
-    struct LeaseObject: Decodable {
-        struct Spec: Decodable {
-            var holderIdentity: String?
-            var leaseDurationSeconds: Int?
-            var renewTime: String?
-            var acquireTime: String?
-            var leaseTransitions: Int?
-        }
-        var metadata: ObjectMeta
-        var spec: Spec?
-    }
+    typealias LeaseObject = LeaseLock.LeaseObject
 
     public var isLeading: Bool {
         guard let renewedAt else { return false }
@@ -146,19 +136,9 @@ public actor LeaseElection: LeaderElection {
     }
 
     func create(now: Double) async throws(JournalError) {
-        var spec: [String: Any] = [:]
-        spec["holderIdentity"] = identity
-        spec["leaseDurationSeconds"] = Int(timings.leaseDuration.rounded(.up))
-        spec["renewTime"] = LeaseLock.microTime(now)
-        spec["acquireTime"] = LeaseLock.microTime(now)
-        spec["leaseTransitions"] = 0
-        let labels: [String: String] = ["app.kubernetes.io/name": "trimtab", "app.kubernetes.io/component": "leader-election"]
-        let metadata: [String: Any] = ["name": name, "namespace": namespace, "labels": labels]
-        var body: [String: Any] = ["apiVersion": "coordination.k8s.io/v1", "kind": "Lease"]
-        body["metadata"] = metadata
-        body["spec"] = spec
         do {
-            _ = try await client.create(LeaseLock.resource, namespace: namespace, body: body)
+            try await LeaseLock.create(client: client, namespace: namespace, name: name, identity: identity,
+                                       durationSeconds: Int(timings.leaseDuration.rounded(.up)), now: now, component: "leader-election")
         } catch {
             throw JournalError(description: error.kind == .alreadyExists
                                ? "another process created the Lease \(namespace)/\(name) first"
@@ -169,15 +149,7 @@ public actor LeaseElection: LeaderElection {
     public func release() async {
         guard renewedAt != nil else { return }
         renewedAt = nil
-        guard let existing = try? await client.get(LeaseObject.self, LeaseLock.resource, namespace: namespace, name: name),
-              existing.spec?.holderIdentity == identity else { return }
-        var metadata: [String: Any] = [:]
-        if let version = existing.metadata.resourceVersion { metadata["resourceVersion"] = version }
-        var spec: [String: Any] = [:]
-        spec["holderIdentity"] = NSNull()
-        spec["leaseDurationSeconds"] = 1
-        _ = try? await client.patch(LeaseLock.resource, namespace: namespace, name: name, .merge,
-                                    body: ["metadata": metadata, "spec": spec], dryRun: false)
+        await LeaseLock.giveUp(client: client, namespace: namespace, name: name, identity: identity)
         holder = nil
     }
 }

@@ -32,6 +32,8 @@ struct StreamingDecoder {
     private var depth = 0
     private var inString = false
     private var escaped = false
+    /// Opening brackets in the series being read: one per point, so its array is made the right size.
+    private var brackets = 0
     private(set) var series: [RawSeries] = []
     private(set) var bytes = 0
     /// Within the prefix: the last string token's text and whether it was a key, for finding the series.
@@ -61,6 +63,7 @@ struct StreamingDecoder {
             switch byte {
             case UInt8(ascii: "{"):
                 depth = 1
+                brackets = 0
                 current.removeAll(keepingCapacity: true)
                 current.append(byte)
             case UInt8(ascii: "]"):
@@ -80,11 +83,14 @@ struct StreamingDecoder {
         }
         switch byte {
         case UInt8(ascii: "\""): inString = true
-        case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+        case UInt8(ascii: "["):
+            depth += 1
+            brackets += 1
+        case UInt8(ascii: "{"): depth += 1
         case UInt8(ascii: "}"), UInt8(ascii: "]"):
             depth -= 1
             if depth == 0 {
-                series.append(try SeriesParser.parse(current))
+                series.append(try SeriesParser.parse(current, points: brackets))
             }
         default: break
         }
@@ -339,10 +345,13 @@ enum SeriesParser {
         DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: text))
     }
 
-    static func parse(_ bytes: [UInt8]) throws -> RawSeries {
+    /// `points` is how many points to make room for (the arrays of a window are kept for many cycles:
+    /// no slack from growing them one point at a time).
+    static func parse(_ bytes: [UInt8], points: Int = 0) throws -> RawSeries {
         var cursor = Cursor(bytes: bytes)
         var labels: [String: String] = [:]
         var samples: [Sample] = []
+        samples.reserveCapacity(points)
         try cursor.expect("{")
         while cursor.peek() != UInt8(ascii: "}") {
             let key = try cursor.string()

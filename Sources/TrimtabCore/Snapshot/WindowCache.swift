@@ -75,23 +75,34 @@ public struct WindowCache: Sendable {
         }
         let half = full.step / 2
         if !whole {
-            // The points read again are replaced whole: a series the answer no longer has loses them.
+            // Points that slid out of the window go, and the points read again are replaced whole (a
+            // series the answer no longer has loses them); both in place, before anything is added.
             for key in Array(window.series.keys) {
-                window.series[key]?.removeAll { $0.time >= read.start - half }
+                window.series[key]?.removeAll { $0.time < full.start - half || $0.time >= read.start - half }
+                if window.series[key]?.isEmpty ?? true { window.series[key] = nil }
             }
         }
         for item in raw {
-            if whole || window.series[item.labels] == nil {
+            guard !whole, var kept = window.series[item.labels] else {
                 window.series[item.labels] = item.samples
-            } else {
-                window.series[item.labels]!.append(contentsOf: item.samples)
+                continue
             }
+            window.series[item.labels] = nil
+            if kept.count + item.samples.count > kept.capacity {
+                // Grown to the size needed, not doubled: the window is kept for many cycles.
+                var grown: [Sample] = []
+                grown.reserveCapacity(kept.count + item.samples.count)
+                grown.append(contentsOf: kept)
+                kept = grown
+            }
+            kept.append(contentsOf: item.samples)
+            window.series[item.labels] = kept
         }
-        for key in Array(window.series.keys) {
-            if let first = window.series[key]?.first, first.time < full.start - half {
-                window.series[key]!.removeAll { $0.time < full.start - half }
+        if whole {
+            for key in Array(window.series.keys) {
+                window.series[key]?.removeAll { $0.time < full.start - half }
+                if window.series[key]?.isEmpty ?? true { window.series[key] = nil }
             }
-            if window.series[key]?.isEmpty ?? true { window.series[key] = nil }
         }
         window.end = full.end
         window.infos = infos
