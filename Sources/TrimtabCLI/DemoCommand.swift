@@ -144,14 +144,17 @@ struct DemoCommand: AsyncParsableCommand {
         try await Daemon.run(settings: settings, policy: policy, source: client, cluster: cluster, listen: address, statusTokenFile: nil,
                              logger: Logger.trimtab(format: .text, level: .info)) { port in
             let base = "http://\(address.host == "0.0.0.0" ? "127.0.0.1" : address.host):\(port)"
-            print("""
+            // Written unbuffered: shown at once even when standard output is a pipe or a file.
+            FileHandle.standardOutput.write(Data("""
             trimtab run is running (\(apply ? "enforce" : "dry-run"), every \(interval)) against Prometheus at \(prometheusURL) and the sandbox API server. Try:
               curl -s \(base)/api/v1/status | jq '.score, .lastCycle, .plan.actions'
               curl -s \(base)/metrics | grep ^trimtab_
               curl -s \(base)/readyz
               kubectl --kubeconfig \(kubectlConfig) get deployments,events
             press Ctrl-C to stop
-            """)
+
+            """.utf8))
+
         }
     }
 }
