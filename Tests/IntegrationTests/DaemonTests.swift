@@ -254,6 +254,27 @@ struct DaemonTests {
         }
     }
 
+    @Test func anAPIServerOutageStopsEveryActionUntilItReturns() async throws {
+        try await LoopWorld.with(recovers: false) { world in
+            // Every read of the workloads fails with 500 until the fault is cleared.
+            world.cluster.inject(Fault(method: "GET", pathContaining: "/deployments", .status(500), count: 100_000))
+            let daemon = try await world.daemon()
+            let failed = await daemon.waitFor(seconds: 60) { $0["outcome"] as? String == "cluster-failed" }
+            #expect(failed != nil, "\(daemon.text.suffix(2000))")
+            let ready = try await daemon.get("/readyz")
+            #expect(ready.status == 503 && ready.body.contains("could not read the API server"), "\(ready.body)")
+            #expect(world.cluster.requests.allSatisfy { $0.method == "GET" || $0.path.contains("/leases/") || ($0.status ?? 0) >= 300 })
+            #expect(world.scaleWrites.isEmpty)
+            #expect(daemon.lines.contains { $0["message"] as? String == "backing off after a failed cycle" })
+            world.cluster.clearFaults()
+            let applied = await daemon.waitFor(seconds: 60) { ($0["message"] as? String)?.hasPrefix("applied: shop/checkout replicas") == true }
+            #expect(applied != nil, "\(daemon.text.suffix(2000))")
+            #expect(world.scaleWrites.count == 1)
+            #expect(try await daemon.get("/readyz").status == 200)
+            await daemon.stop()
+        }
+    }
+
     @Test func aPrometheusOutageStopsEveryActionUntilItReturns() async throws {
         try await LoopWorld.with(recovers: true, switchAfter: 20) { world in
             let daemon = try await world.daemon()
