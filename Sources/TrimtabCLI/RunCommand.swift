@@ -36,10 +36,14 @@ struct RunCommand: AsyncParsableCommand {
         Endpoints (--listen): /healthz, /readyz, /metrics (Prometheus text format), /api/v1/status (JSON; \
         with --status-token-file only for Authorization: Bearer <token>).
 
-        Examples:
-          trimtab run --prometheus http://prometheus:9090 --in-cluster --journal configmap:trimtab/trimtab-journal --policy /etc/trimtab/policy --kill-switch deployment:trimtab/trimtab --log-format json
-          trimtab run --prometheus http://127.0.0.1:9090 --listen 127.0.0.1:8080          # metrics only, no cluster
+        Examples (in a pod, with TRIMTAB_PROMETHEUS_URL set):
+          trimtab run --in-cluster --journal configmap:trimtab/trimtab-journal
+          trimtab run --in-cluster --kill-switch deployment:trimtab/trimtab
+          trimtab run --prometheus http://127.0.0.1:9090 --listen 127.0.0.1:8080
           curl -s 127.0.0.1:8080/api/v1/status | jq '.score, .lastCycle'
+
+        Exit codes: 0 after SIGTERM, SIGINT or --max-cycles; 1 invalid policy or flags, or the endpoints \
+        could not listen (the address is taken).
         """
     )
 

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import Logging
+import NIOCore
 import ServiceLifecycle
 import TrimtabCore
 import TrimtabKube
@@ -91,6 +92,9 @@ public struct ControlLoop: Service {
     let election: (any LeaderElection)?
     /// Where the policy came from at start (the caller loaded and linted it).
     let initialPolicy: Policy
+    /// Yields once the endpoints listen; the first cycle waits for it, so a daemon that cannot listen
+    /// stops before it reads or changes anything.
+    var listening: AsyncStream<Void>?
 
     public init(settings: DaemonSettings, policy: Policy, source: any MetricsSource, cluster: DaemonCluster?, board: StatusBoard,
                 metrics: DaemonMetrics, logger: Logger) {
@@ -123,6 +127,13 @@ public struct ControlLoop: Service {
                                                       "interval": "\(PolicyDuration.format(interval(state.policy)))",
                                                       "cluster": "\(cluster.map { Redaction.displayURL($0.client.server) } ?? "none (metrics only)")",
                                                       "identity": "\(settings.identity)"])
+        if let listening {
+            for await _ in listening { break }
+            guard !Task.isCancelled else {
+                electing?.cancel()
+                return
+            }
+        }
         let clock = ContinuousClock()
         if settings.firstCycleJitter {
             let jitter = Double.random(in: 0...min(interval(state.policy) / 2, 15))
@@ -221,7 +232,7 @@ public struct ControlLoop: Service {
         let assessment = Assessor.assess(read.result.snapshot, policy: policy)
         var context = RunContext(source: source.displayName, queries: read.result.queriesSent, readSeconds: readSeconds,
                                  policyFiles: policy.sources, mode: policy.mode)
-        var errors = read.result.errors.map(\.description)
+        var errors = Self.grouped(read.result.errors)
         var plan: Plan?
         var execution: ExecutionReport?
         var journal: [JournalEntry]?
@@ -266,6 +277,20 @@ public struct ControlLoop: Service {
         _ = trimtabMallocTrim(0)
         #endif
         return outcome == .complete
+    }
+
+    /// Query errors, one line per cause: a server that is down fails every query the same way.
+    static func grouped(_ errors: [PrometheusError]) -> [String] {
+        var counts: [String: Int] = [:]
+        var order: [(cause: String, first: PrometheusError)] = []
+        for error in errors {
+            if counts[error.cause] == nil { order.append((error.cause, error)) }
+            counts[error.cause, default: 0] += 1
+        }
+        return order.map { cause, first in
+            let count = counts[cause] ?? 1
+            return count > 1 ? "\(cause) (\(count) queries)" : first.description
+        }
     }
 
     /// Why actions are paused now: the policy's `spec.paused`, an annotated kill-switch object, or a
@@ -410,12 +435,15 @@ public enum Daemon {
                            onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let board = StatusBoard(identity: settings.identity, policy: policy, clusterConfigured: cluster != nil)
         let metrics = DaemonMetrics()
-        let loop = ControlLoop(settings: settings, policy: policy, source: source, cluster: cluster, board: board, metrics: metrics, logger: logger)
+        var loop = ControlLoop(settings: settings, policy: policy, source: source, cluster: cluster, board: board, metrics: metrics, logger: logger)
+        let (listening, started) = AsyncStream<Void>.makeStream()
+        loop.listening = listening
         var serverLogger = logger
         serverLogger.logLevel = max(logger.logLevel, .notice)
         let server = StatusServer.application(board: board, metrics: metrics, host: listen.host, port: listen.port, tokenFile: statusTokenFile,
                                               logger: serverLogger) { port in
             logger.info("serving /healthz, /readyz, /metrics and /api/v1/status", metadata: ["address": "\(listen.host):\(port)"])
+            started.yield()
             await onListening(port)
         }
         let group = ServiceGroup(configuration: .init(
@@ -423,6 +451,17 @@ public enum Daemon {
                        .init(service: loop, successTerminationBehavior: .gracefullyShutdownGroup)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: serverLogger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            throw DaemonError(description: "could not listen on \(listen.host):\(listen.port): the address is in use (another trimtab run, or another server?); choose another with --listen")
+        } catch let error as IOError {
+            throw DaemonError(description: "could not listen on \(listen.host):\(listen.port): \(String(cString: strerror(error.errnoCode)))")
+        }
     }
+}
+
+/// Why the daemon could not run, worded for an operator.
+public struct DaemonError: Error, CustomStringConvertible {
+    public var description: String
 }
