@@ -42,12 +42,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
     @OptionGroup(title: "Prometheus") var prometheus: PrometheusOptions
     @OptionGroup(title: "Policy") var policy: PolicyOptions
     @OptionGroup(title: "Cluster") var kube: KubeOptions
-
-    @Flag(help: "Apply the proposed changes (enforce), whatever the policy's mode. Needs a cluster.")
-    var apply = false
-
-    @Flag(help: "Only plan, even when the policy says mode: enforce.")
-    var dryRun = false
+    @OptionGroup var mode: ModeOptions
 
     @Option(help: ArgumentHelp("Evaluate at this time: now, an RFC 3339 time, or Unix seconds.", valueName: "time"))
     var at: String = "now"
@@ -66,8 +61,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
     func run() async throws {
         let policy = try self.policy.loadOrExit()
         let time = try TimeArgument.parse(at)
-        if apply && dryRun { throw ValidationError("--apply and --dry-run contradict each other") }
-        let mode: PolicyMode = apply ? .enforce : dryRun ? .dryRun : policy.mode
+        let mode: PolicyMode = self.mode.override ?? policy.mode
         // Each client is made once nothing before it can fail, and every path after shuts them down.
         let kubeClient: KubeClient? = kube.given || mode == .enforce ? try kube.clientOrExit() : nil
         let client: PrometheusClient
@@ -142,16 +136,7 @@ func exitIfNoTargets(_ assessment: Assessment) throws {
 
 /// Prints query errors, one line per cause: a server that is down fails every query the same way.
 func reportMetricsErrors(_ errors: [PrometheusError]) {
-    var seen: [String: Int] = [:]
-    var order: [(cause: String, first: PrometheusError)] = []
-    for error in errors {
-        if seen[error.cause] == nil { order.append((error.cause, error)) }
-        seen[error.cause, default: 0] += 1
-    }
-    for (cause, first) in order {
-        let count = seen[cause] ?? 1
-        printError("error: " + (count > 1 ? "\(cause) (\(count) queries)" : first.description))
-    }
+    for line in PrometheusError.grouped(errors) { printError("error: " + line) }
     printError("metrics could not be read; the health is unknown and no action was taken")
 }
 

@@ -232,7 +232,7 @@ public struct ControlLoop: Service {
         let assessment = Assessor.assess(read.result.snapshot, policy: policy)
         var context = RunContext(source: source.displayName, queries: read.result.queriesSent, readSeconds: readSeconds,
                                  policyFiles: policy.sources, mode: policy.mode)
-        var errors = Self.grouped(read.result.errors)
+        var errors = PrometheusError.grouped(read.result.errors)
         var plan: Plan?
         var execution: ExecutionReport?
         var journal: [JournalEntry]?
@@ -277,20 +277,6 @@ public struct ControlLoop: Service {
         _ = trimtabMallocTrim(0)
         #endif
         return outcome == .complete
-    }
-
-    /// Query errors, one line per cause: a server that is down fails every query the same way.
-    static func grouped(_ errors: [PrometheusError]) -> [String] {
-        var counts: [String: Int] = [:]
-        var order: [(cause: String, first: PrometheusError)] = []
-        for error in errors {
-            if counts[error.cause] == nil { order.append((error.cause, error)) }
-            counts[error.cause, default: 0] += 1
-        }
-        return order.map { cause, first in
-            let count = counts[cause] ?? 1
-            return count > 1 ? "\(cause) (\(count) queries)" : first.description
-        }
     }
 
     /// Why actions are paused now: the policy's `spec.paused`, an annotated kill-switch object, or a

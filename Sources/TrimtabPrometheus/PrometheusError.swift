@@ -55,6 +55,21 @@ public enum PrometheusError: Error, Sendable, Equatable, CustomStringConvertible
         }
     }
 
+    /// Errors one line per cause: a server that is down fails every query the same way, so it is said
+    /// once with the number of queries; an error of its own keeps its whole description.
+    public static func grouped(_ errors: [PrometheusError]) -> [String] {
+        var counts: [String: Int] = [:]
+        var order: [(cause: String, first: PrometheusError)] = []
+        for error in errors {
+            if counts[error.cause] == nil { order.append((error.cause, error)) }
+            counts[error.cause, default: 0] += 1
+        }
+        return order.map { cause, first in
+            let count = counts[cause] ?? 1
+            return count > 1 ? "\(cause) (\(count) queries)" : first.description
+        }
+    }
+
     /// The error with its query left out: the same for every query that failed for one reason
     /// (the server is down), so a run can say it once.
     public var cause: String {
