@@ -76,6 +76,22 @@ struct PrometheusOptions: ParsableArguments {
     }
 }
 
+/// Enforce or only plan, over the policy's `mode`: shared by `analyze` and `run`.
+struct ModeOptions: ParsableArguments {
+    @Flag(help: "Apply the proposed changes (enforce), whatever the policy's mode. Needs a cluster; `run` applies only while it leads.")
+    var apply = false
+
+    @Flag(help: "Only plan, even when the policy says mode: enforce.")
+    var dryRun = false
+
+    func validate() throws {
+        if apply && dryRun { throw ValidationError("--apply and --dry-run contradict each other") }
+    }
+
+    /// The mode the flags ask for, or nil to take the policy's.
+    var override: PolicyMode? { apply ? .enforce : dryRun ? .dryRun : nil }
+}
+
 /// Which policy to apply.
 struct PolicyOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(

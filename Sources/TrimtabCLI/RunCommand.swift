@@ -50,12 +50,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup(title: "Prometheus") var prometheus: PrometheusOptions
     @OptionGroup(title: "Policy") var policy: PolicyOptions
     @OptionGroup(title: "Cluster") var kube: KubeOptions
-
-    @Flag(help: "Apply changes (enforce) while leading, whatever the policy's mode. Needs a cluster.")
-    var apply = false
-
-    @Flag(help: "Only plan, even when the policy says mode: enforce.")
-    var dryRun = false
+    @OptionGroup var mode: ModeOptions
 
     @Option(help: ArgumentHelp("Time between cycles, e.g. 30s or 1m; overrides spec.evaluation.interval.", valueName: "duration"))
     var interval: String?
@@ -93,7 +88,6 @@ struct RunCommand: AsyncParsableCommand {
     var noJitter = false
 
     func validate() throws {
-        if apply && dryRun { throw ValidationError("--apply and --dry-run contradict each other") }
         if let maxCycles, maxCycles < 1 { throw ValidationError("--max-cycles must be at least 1") }
         _ = try parsedListen()
         _ = try killSwitches()
@@ -140,7 +134,7 @@ struct RunCommand: AsyncParsableCommand {
         _ = trimtabMallopt(-8, 2)  // M_ARENA_MAX
         #endif
         let policy = try self.policy.loadOrExit()
-        let mode: PolicyMode? = apply ? .enforce : dryRun ? .dryRun : nil
+        let mode = self.mode.override
         let logger = Logger.trimtab(format: logFormat, level: try level())
         var settings = DaemonSettings(identity: identity ?? ProcessInfo.processInfo.environment["POD_NAME"].flatMap { $0.isEmpty ? nil : $0 }
                                       ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())")
