@@ -81,8 +81,9 @@ public final class DaemonMetrics: Sendable {
             let dimensions = zip(target.target.labelNames, target.target.labelValues).map { ($0, $1) }
             let gauge = Metrics.Gauge(label: "trimtab_target_health_score", dimensions: dimensions, factory: factory)
             gauge.record(target.score ?? .nan)
-            seen.insert(target.target.labelNames + ["\u{0}"] + target.target.labelValues)
-            targetScores.keep(target.target.labelNames + ["\u{0}"] + target.target.labelValues, gauge)
+            let key = target.target.labelNames + ["\u{0}"] + target.target.labelValues
+            seen.insert(key)
+            targetScores.keep(key, gauge)
         }
         for gauge in targetScores.removeAll(except: seen) { gauge.destroy() }
     }

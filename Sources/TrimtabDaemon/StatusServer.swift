@@ -42,9 +42,7 @@ public enum StatusServer {
             return ready ? text(.ok, "ready\n") : text(.serviceUnavailable, "not ready:\n" + problems.map { "- \($0)\n" }.joined())
         }
         router.get("/metrics") { _, _ in
-            var headers = HTTPFields()
-            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
+            respond(.ok, metrics.exposition(), contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
         router.get("/api/v1/status") { request, _ in
             if let tokenFile {
@@ -54,18 +52,13 @@ public enum StatusServer {
                 }
                 let given = request.headers[.authorization] ?? ""
                 guard constantTimeEqual(given, "Bearer " + expected) else {
-                    var headers = HTTPFields()
-                    headers[.wwwAuthenticate] = "Bearer realm=\"trimtab\""
-                    headers[.contentType] = "text/plain; charset=utf-8"
-                    return Response(status: .unauthorized, headers: headers,
-                                    body: .init(byteBuffer: ByteBuffer(string: "the status API needs Authorization: Bearer <token>\n")))
+                    var response = text(.unauthorized, "the status API needs Authorization: Bearer <token>\n")
+                    response.headers[.wwwAuthenticate] = "Bearer realm=\"trimtab\""
+                    return response
                 }
             }
             let document = await board.document()
-            let body = (try? ReportEncoding.json(document)) ?? "{}\n"
-            var headers = HTTPFields()
-            headers[.contentType] = "application/json"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+            return respond(.ok, (try? ReportEncoding.json(document)) ?? "{}\n", contentType: "application/json")
         }
         return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "trimtab"),
                            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
@@ -73,8 +66,12 @@ public enum StatusServer {
     }
 
     static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {
+        respond(status, body, contentType: "text/plain; charset=utf-8")
+    }
+
+    static func respond(_ status: HTTPResponse.Status, _ body: String, contentType: String) -> Response {
         var headers = HTTPFields()
-        headers[.contentType] = "text/plain; charset=utf-8"
+        headers[.contentType] = contentType
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 

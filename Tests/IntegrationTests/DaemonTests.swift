@@ -94,7 +94,7 @@ struct LoopWorld {
         try await DaemonProcess.start(arguments(extra, journal: journal), log: dir.appendingPathComponent("\(name).log"))
     }
 
-    var replicas: Int? { TrimtabKubeSandbox_replicas(cluster, "checkout") }
+    var replicas: Int? { IntegrationTests.replicas(in: cluster, of: "checkout") }
 
     /// Writes that landed (not dry-run) on the scale of checkout.
     var scaleWrites: [RecordedRequest] {
@@ -105,9 +105,6 @@ struct LoopWorld {
     func entries() throws -> [JournalEntry] { try FileJournal(directory: journal).entries() }
 }
 
-func TrimtabKubeSandbox_replicas(_ sandbox: KubeSandbox, _ name: String) -> Int? {
-    sandbox.object(apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: name)?[path: ["spec", "replicas"]]?.intValue
-}
 
 @Suite("trimtab run: the loop against a real Prometheus and the sandbox API server")
 struct DaemonTests {

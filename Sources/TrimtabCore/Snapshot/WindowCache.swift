@@ -48,11 +48,11 @@ public struct WindowCache: Sendable {
     /// usable is kept, else only the points since the last read, re-reading the last `overlapSeconds`.
     public func query(for full: IndicatorQuery, overlapSeconds: Double) -> IndicatorQuery {
         guard let window = windows[full.indicator], window.promql == full.promql, window.step == full.step,
-              let endSlot = window.slot(full.end), window.slot(full.start) != nil, let keptEnd = window.slot(window.end),
+              let endSlot = window.slot(full.end), let fullStart = window.slot(full.start), let keptEnd = window.slot(window.end),
               endSlot >= keptEnd else { return full }
         let overlapSlots = max(1, Int((overlapSeconds / full.step).rounded(.up)))
         let startSlot = keptEnd - overlapSlots + 1
-        guard let fullStart = window.slot(full.start), startSlot > fullStart else { return full }
+        guard startSlot > fullStart else { return full }
         var partial = full
         partial.start = window.time(startSlot)
         return partial
