@@ -50,7 +50,7 @@ let package = Package(
         // The shell: a local Prometheus with synthetic history, for the demo and the tests.
         .target(
             name: "TrimtabSandbox",
-            dependencies: ["TrimtabCore", "TrimtabPrometheus"],
+            dependencies: ["TrimtabCore", "TrimtabPrometheus", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: strict
         ),
         // The shell: the Kubernetes API client, actuators, journal and execution of plans.
@@ -78,11 +78,26 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The shell: notifications to Alertmanager and webhooks, delivered off the control loop's path.
+        .target(
+            name: "TrimtabNotify",
+            dependencies: [
+                "TrimtabCore", "TrimtabPrometheus",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         // The shell: `trimtab run`, the control loop that lives in the cluster, with its endpoints.
         .target(
             name: "TrimtabDaemon",
             dependencies: [
-                "TrimtabCore", "TrimtabPrometheus", "TrimtabKube",
+                "TrimtabCore", "TrimtabPrometheus", "TrimtabKube", "TrimtabNotify",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -96,7 +111,7 @@ let package = Package(
         .target(
             name: "TrimtabCLI",
             dependencies: [
-                "TrimtabCore", "TrimtabPrometheus", "TrimtabSandbox", "TrimtabKube", "TrimtabKubeSandbox", "TrimtabDaemon",
+                "TrimtabCore", "TrimtabPrometheus", "TrimtabSandbox", "TrimtabKube", "TrimtabKubeSandbox", "TrimtabDaemon", "TrimtabNotify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -141,7 +156,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["TrimtabCLI", "TrimtabSandbox", "TrimtabPrometheus", "TrimtabCore", "TrimtabKube", "TrimtabKubeSandbox",
-                           "TrimtabDaemon", "TrimtabTestSupport", .product(name: "Yams", package: "Yams")],
+                           "TrimtabDaemon", "TrimtabNotify", "TrimtabTestSupport", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
     ]

@@ -30,6 +30,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
           trimtab analyze --prometheus http://prometheus:9090 --in-cluster --apply --journal /data/journal
           trimtab analyze --prometheus https://prom.example --bearer-token-file /var/run/secrets/token --policy policies/
           trimtab analyze --prometheus http://127.0.0.1:9090 --format json --output - | jq .assessment.score
+          trimtab analyze --prometheus http://prom:9090 --notify http://alertmanager:9093 --notify slack:/etc/trimtab/slack-url
 
         Exit codes: 0 the analysis ran (whatever health it found); 1 invalid policy or flags; \
         3 Prometheus could not be read, or answered only in part (the report is still written, and says what \
@@ -43,6 +44,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
     @OptionGroup(title: "Policy") var policy: PolicyOptions
     @OptionGroup(title: "Cluster") var kube: KubeOptions
     @OptionGroup var mode: ModeOptions
+    @OptionGroup(title: "Notifications") var notifications: NotifyOptions
 
     @Option(help: ArgumentHelp("Evaluate at this time: now, an RFC 3339 time, or Unix seconds.", valueName: "time"))
     var at: String = "now"
@@ -86,6 +88,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
         await client.shutdown()
         await kubeClient?.shutdown()
         await endpoints.shutdown()
+        try await notifications.sendOnce(CycleFacts(outcome), policy: policy, quiet: quiet)
         try Self.deliver(outcome, format: format, output: output, defaultName: "analysis", quiet: quiet)
     }
 
@@ -141,3 +144,12 @@ func reportMetricsErrors(_ errors: [PrometheusError]) {
 }
 
 extension AnalysisRun.Format: ExpressibleByArgument {}
+
+extension CycleFacts {
+    /// What a one-shot analysis found, for its notifications.
+    init(_ outcome: AnalysisRun.Outcome) {
+        self.init(assessment: outcome.report.assessment, plan: outcome.report.plan, execution: outcome.report.execution,
+                  metricsProblem: outcome.errors.isEmpty ? nil : PrometheusError.grouped(outcome.errors).joined(separator: "; "),
+                  clusterProblem: outcome.clusterErrors.isEmpty ? nil : outcome.clusterErrors.joined(separator: "; "))
+    }
+}

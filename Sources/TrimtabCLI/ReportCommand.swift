@@ -31,6 +31,7 @@ struct ReportCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Prometheus") var prometheus: PrometheusOptions
     @OptionGroup(title: "Policy") var policy: PolicyOptions
+    @OptionGroup(title: "Notifications") var notifications: NotifyOptions
 
     @Option(help: ArgumentHelp("The length of the period, ending at --end.", valueName: "duration"))
     var since: String = "24h"
@@ -143,6 +144,10 @@ struct ReportCommand: AsyncParsableCommand {
         let line = "health \(score) (\(report.assessment.status.rawValue)) over \(PolicyDuration.format(period.seconds))"
             + (report.gate.map { $0.passed ? "; gate passed" : "; gate FAILED: " + $0.reasons.joined(separator: "; ") } ?? "")
         if path == "-" { if !quiet { printError(line) } } else { print("\(line)\nreport: \(path)") }
+        // The state at the end of the period: its bottlenecks fire, those that cleared since the last run resolve.
+        try await notifications.sendOnce(CycleFacts(assessment: report.assessment, plan: report.plan,
+                                                    metricsProblem: errors.isEmpty ? nil : PrometheusError.grouped(errors).joined(separator: "; ")),
+                                         policy: policy, quiet: quiet)
 
         if !errors.isEmpty {
             reportMetricsErrors(errors)

@@ -4,6 +4,7 @@ import Logging
 import TrimtabCore
 import TrimtabDaemon
 import TrimtabKube
+import TrimtabNotify
 import TrimtabPrometheus
 
 /// `trimtab run`: the control loop that lives in the cluster.
@@ -51,6 +52,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup(title: "Policy") var policy: PolicyOptions
     @OptionGroup(title: "Cluster") var kube: KubeOptions
     @OptionGroup var mode: ModeOptions
+    @OptionGroup(title: "Notifications") var notifications: NotifyOptions
 
     @Option(help: ArgumentHelp("Time between cycles, e.g. 30s or 1m; overrides spec.evaluation.interval.", valueName: "duration"))
     var interval: String?
@@ -148,6 +150,13 @@ struct RunCommand: AsyncParsableCommand {
         settings.maxCycles = maxCycles
         settings.killSwitches = try killSwitches()
         settings.firstCycleJitter = !noJitter
+        settings.notifyFlags = try notifications.flagSettings()
+        do {
+            try Notifier.check(policy.notify.adding(settings.notifyFlags))
+        } catch {
+            printError("error: notifications: \(error)")
+            throw TrimtabExit.invalidInput
+        }
         if (mode ?? policy.mode) == .enforce && !kube.given {
             printError("error: enforcing needs a cluster: give --kubeconfig, --context or --in-cluster (or run with --dry-run)")
             throw TrimtabExit.invalidInput

@@ -7,6 +7,7 @@ import NIOCore
 import ServiceLifecycle
 import TrimtabCore
 import TrimtabKube
+import TrimtabNotify
 import TrimtabPrometheus
 
 /// How `trimtab run` behaves, from its flags.
@@ -33,6 +34,9 @@ public struct DaemonSettings: Sendable {
     /// Wait up to half an interval (at most 15 s) before the first cycle, so replicas started together
     /// do not query at once.
     public var firstCycleJitter = true
+    /// Receivers named by flags, added to the policy's `spec.notify` (reloads included).
+    public var notifyFlags = NotifySettings()
+    public var notifyOptions = Notifier.Options()
 
     public init(identity: String) {
         self.identity = identity
@@ -116,10 +120,30 @@ public struct ControlLoop: Service {
         var restartMarker: String?
         var failures = 0
         var cycles = 0
+        var alerts: AlertBook
+        var notifier: Notifier?
+    }
+
+    /// Notifications to the receivers of `policy` and the flags; a receiver whose secret file cannot
+    /// be read is logged and the others still run.
+    func makeNotifier(_ policy: Policy) -> Notifier? {
+        let settings = policy.notify.adding(settings.notifyFlags)
+        guard !settings.isEmpty else { return nil }
+        let metrics = self.metrics
+        do {
+            let notifier = try Notifier(settings: settings, options: self.settings.notifyOptions, logger: logger) { metrics.notification($0) }
+            logger.info("notifications", metadata: ["receivers": "\(notifier.receivers.map(\.name).joined(separator: ", "))"])
+            return notifier
+        } catch {
+            logger.error("notifications cannot start; none are sent until the policy or flags are fixed", metadata: ["error": "\(error)"])
+            return nil
+        }
     }
 
     public func run() async throws {
-        var state = State(policy: initialPolicy, fingerprint: settings.policyPath.flatMap { try? PolicyWatch.fingerprint($0) })
+        var state = State(policy: initialPolicy, fingerprint: settings.policyPath.flatMap { try? PolicyWatch.fingerprint($0) },
+                          alerts: AlertBook(settings: initialPolicy.notify.adding(settings.notifyFlags)))
+        state.notifier = makeNotifier(initialPolicy)
         let electing = election.map { election in
             Task { await Self.elect(election, board: board, metrics: metrics, logger: logger, retry: settings.election.retryPeriod) }
         }
@@ -167,6 +191,8 @@ public struct ControlLoop: Service {
             }
         }
         logger.info("trimtab run stopping: the cycle in progress has finished", metadata: ["cycles": "\(state.cycles)"])
+        // What is queued gets a few seconds to go out; the rest is counted as dropped.
+        await state.notifier?.finish(within: 5)
         electing?.cancel()
         await electing?.value
         if let election {
@@ -237,11 +263,11 @@ public struct ControlLoop: Service {
         var execution: ExecutionReport?
         var journal: [JournalEntry]?
         var mode = PolicyMode.dryRun
+        let leading = await election?.isLeading ?? false
         if let cluster, !policy.actions.isEmpty {
             let pause = await pausedBy(policy, cluster: cluster)
             await board.setPaused(!pause.isEmpty, by: pause)
             metrics.paused.record(pause.isEmpty ? 0 : 1)
-            let leading = await election?.isLeading ?? false
             let wanted = settings.modeOverride ?? policy.mode
             mode = wanted == .enforce && leading && pause.isEmpty ? .enforce : .dryRun
             if wanted == .enforce && !pause.isEmpty {
@@ -271,6 +297,17 @@ public struct ControlLoop: Service {
         let report = AnalysisReport(assessment: assessment, context: context, plan: plan, execution: execution)
         await board.record(summary, report: report, journal: journal)
         record(summary, report: report, cache: state.cache)
+        if let notifier = state.notifier {
+            // Queued, never awaited: a receiver that hangs cannot slow the loop.
+            let facts = CycleFacts(assessment: assessment, plan: plan, execution: execution,
+                                   metricsProblem: assessment.isComplete ? nil : (errors.isEmpty ? "the read of Prometheus was incomplete" : errors.joined(separator: "; ")),
+                                   clusterProblem: execution.flatMap { $0.errors.isEmpty ? nil : $0.errors.joined(separator: "; ") })
+            let batch = state.alerts.observe(facts, now: Date().timeIntervalSince1970.rounded(.down), holdSeconds: state.alerts.holdSeconds(interval: every))
+            // Only the leader speaks, so a webhook hears each thing once; a follower keeps its book
+            // current, so it takes over without announcing again what is already known.
+            if election == nil || leading { notifier.submit(batch) }
+            metrics.notificationQueues(notifier.queueLengths())
+        }
         #if canImport(Glibc)
         // The snapshot of this cycle is gone: give the pages it freed back, so a daemon that lives for
         // months keeps the footprint of its windows, not of its largest cycle.
@@ -320,6 +357,12 @@ public struct ControlLoop: Service {
         do {
             var policy = try PolicyLoader.load(try PolicySourceFiles.sources(at: path))
             if let namespace = settings.namespaceOverride { policy.targets.namespace = namespace }
+            if policy.notify != state.policy.notify {
+                let old = state.notifier
+                state.notifier = makeNotifier(policy)
+                state.alerts.settings = policy.notify.adding(settings.notifyFlags)
+                if let old { Task { await old.finish(within: 5) } }
+            }
             state.policy = policy
             state.cache.forgetAll()
             metrics.policyReload(success: true)

@@ -2,6 +2,7 @@ import Foundation
 import Metrics
 import Prometheus
 import TrimtabCore
+import TrimtabNotify
 
 /// What `trimtab run` tells Prometheus about itself, through swift-metrics into a registry of its own
 /// (never the process-wide metrics system, so two daemons in one test process do not mix).
@@ -71,6 +72,27 @@ public final class DaemonMetrics: Sendable {
 
     func policyReload(success: Bool) {
         Metrics.Counter(label: "trimtab_policy_reloads_total", dimensions: [("result", success ? "success" : "failure")], factory: factory).increment()
+    }
+
+    /// What became of a notification, per receiver (a webhook by its name: its URL is a secret).
+    func notification(_ event: Notifier.Event) {
+        switch event {
+        case .delivered(let receiver): notificationCounter(receiver, "delivered").increment()
+        case .failed(let receiver): notificationCounter(receiver, "failed").increment()
+        case .dropped(let receiver): notificationCounter(receiver, "dropped").increment()
+        case .retried(let receiver):
+            Metrics.Counter(label: "trimtab_notification_retries_total", dimensions: [("receiver", receiver)], factory: factory).increment()
+        }
+    }
+
+    func notificationCounter(_ receiver: String, _ result: String) -> Metrics.Counter {
+        Metrics.Counter(label: "trimtab_notifications_total", dimensions: [("receiver", receiver), ("result", result)], factory: factory)
+    }
+
+    func notificationQueues(_ lengths: [(receiver: String, length: Int)]) {
+        for (receiver, length) in lengths {
+            Metrics.Gauge(label: "trimtab_notification_queue_length", dimensions: [("receiver", receiver)], factory: factory).record(length)
+        }
     }
 
     /// One gauge per target, labelled with the target's groupBy labels; the gauges of targets that

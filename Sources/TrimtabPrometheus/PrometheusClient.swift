@@ -75,19 +75,13 @@ public final class PrometheusClient: Sendable {
             authorization = nil
         }
 
-        var tls = TLSConfiguration.makeClientConfiguration()
+        let tls: TLSConfiguration
         do {
-            if let caFile = configuration.caFile {
-                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
-            }
-            if let certFile = configuration.certFile, let keyFile = configuration.keyFile {
-                tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certFile).map { .certificate($0) }
-                tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem))
-            }
+            tls = try HTTPCredentials.tls(caFile: configuration.caFile, certFile: configuration.certFile, keyFile: configuration.keyFile,
+                                          insecureSkipVerify: configuration.insecureSkipVerify)
         } catch {
-            throw .credentials(detail: "could not read the TLS files (--ca-file, --cert-file, --key-file): \(error)")
+            throw .credentials(detail: "\(error) (--ca-file, --cert-file, --key-file)")
         }
-        if configuration.insecureSkipVerify { tls.certificateVerification = .none }
         var httpConfiguration = HTTPClient.Configuration(tlsConfiguration: tls)
         httpConfiguration.timeout = .init(connect: .seconds(Int64(max(1, min(configuration.timeoutSeconds, 10)))))
         // A refused connection is an answer: report it at once instead of retrying it until the deadline.
@@ -278,7 +272,8 @@ public final class PrometheusClient: Sendable {
         [.deadlineExceeded, .readTimeout, .writeTimeout, .connectTimeout].contains(error)
     }
 
-    static func describe(_ error: any Error) -> String {
+    /// An HTTP client error in words, for an operator.
+    public static func describe(_ error: any Error) -> String {
         if let error = error as? DecodingError {
             switch error {
             case .dataCorrupted(let context): return "invalid JSON: \(context.debugDescription)"
@@ -316,23 +311,12 @@ public final class PrometheusClient: Sendable {
     }
 
     private func authorizationHeader() throws(PrometheusError) -> String? {
-        if let file = configuration.bearerTokenFile {
-            guard let token = try? String(contentsOfFile: file, encoding: .utf8) else {
-                throw .credentials(detail: "could not read the bearer token file \(file)")
-            }
-            return "Bearer " + token.trimmingCharacters(in: .whitespacesAndNewlines)
+        do {
+            return try HTTPCredentials.authorization(bearerTokenFile: configuration.bearerTokenFile, basicAuthUser: configuration.basicAuthUser,
+                                                     basicAuthPasswordFile: configuration.basicAuthPasswordFile) ?? authorization
+        } catch {
+            throw .credentials(detail: error.description)
         }
-        if let user = configuration.basicAuthUser {
-            var password = ""
-            if let file = configuration.basicAuthPasswordFile {
-                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                    throw .credentials(detail: "could not read the basic auth password file \(file)")
-                }
-                password = text.trimmingCharacters(in: .newlines)
-            }
-            return "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
-        }
-        return authorization
     }
 }
 

@@ -220,6 +220,8 @@ public struct Policy: Sendable, Equatable, Codable {
     public var evaluation: EvaluationSettings
     public var actions: [ActionRule]
     public var safety: SafetySettings
+    /// Where notifications go (`spec.notify`); empty sends none.
+    public var notify = NotifySettings()
     /// The files the policy was read from, in merge order.
     public var sources: [String]
 

@@ -79,4 +79,5 @@ struct PolicyFragment: Sendable {
     var verifyAfterSeconds: Double?
     var rollbackIfScoreDropsBy: Double?
     var minImprovement: Double?
+    var notify: NotifySettings?
 }

@@ -61,6 +61,7 @@ public enum PolicyLoader {
             result.verifyAfterSeconds = fragment.verifyAfterSeconds ?? result.verifyAfterSeconds
             result.rollbackIfScoreDropsBy = fragment.rollbackIfScoreDropsBy ?? result.rollbackIfScoreDropsBy
             result.minImprovement = fragment.minImprovement ?? result.minImprovement
+            result.notify = fragment.notify ?? result.notify
             for indicator in fragment.indicators {
                 if let index = result.indicators.firstIndex(where: { $0.name == indicator.name }) {
                     var existing = result.indicators[index]
@@ -244,6 +245,7 @@ public enum PolicyLoader {
                             indicators: indicators, checks: checks, overrides: overrides, evaluation: evaluation,
                             actions: actions, safety: safety, sources: sources)
         policy.paused = fragment.paused ?? false
+        policy.notify = fragment.notify ?? NotifySettings()
         return (policy, [])
     }
 

@@ -3,7 +3,7 @@ import Yams
 /// Reads policy files (YAML) into a fragment per file, every problem located by file, line and column.
 enum PolicyParser {
     static let topKeys = ["apiVersion", "kind", "metadata", "spec"]
-    static let specKeys = ["mode", "paused", "targets", "evaluation", "indicators", "checks", "overrides", "actions", "safety"]
+    static let specKeys = ["mode", "paused", "targets", "evaluation", "indicators", "checks", "overrides", "actions", "safety", "notify"]
     static let indicatorKeys = ["query", "unit", "description"]
     static let checkKeys = ["indicator", "worse", "warning", "critical", "for", "weight", "key", "description", "minEvidence"]
 
@@ -59,6 +59,7 @@ enum PolicyParser {
                 case "overrides": readOverrides(item.value, into: &fragment, &reader)
                 case "actions": ActionParser.readActions(item.value, into: &fragment, &reader)
                 case "safety": ActionParser.readSafety(item.value, into: &fragment, &reader)
+                case "notify": NotifyParser.read(item.value, into: &fragment, &reader)
                 default: break
                 }
             }
