@@ -26,6 +26,12 @@ struct NotifyOptions: ParsableArguments {
         valueName: "duration"))
     var notifyValidFor: String = "1h"
 
+    @Option(help: ArgumentHelp("The longest one delivery attempt to one receiver may take.", valueName: "duration"))
+    var notifyTimeout: String = "10s"
+
+    @Option(help: ArgumentHelp("Tries per notification and receiver (the first included), with backoff and jitter between them, before it is dropped and counted.", valueName: "n"))
+    var notifyAttempts: Int = 4
+
     @Option(help: ArgumentHelp("A file holding a bearer token for the --notify Alertmanagers.", valueName: "path"))
     var alertmanagerBearerTokenFile: String?
 
@@ -50,6 +56,7 @@ struct NotifyOptions: ParsableArguments {
     func validate() throws {
         _ = try flagSettings()
         _ = try validForSeconds()
+        _ = try deliveryOptions()
         if (alertmanagerCertFile == nil) != (alertmanagerKeyFile == nil) {
             throw ValidationError("--alertmanager-cert-file and --alertmanager-key-file go together")
         }
@@ -66,6 +73,20 @@ struct NotifyOptions: ParsableArguments {
         } catch let error as PolicyDuration.ParseError {
             throw ValidationError("--notify-valid-for: \(error)")
         }
+    }
+
+    /// How each notification is delivered: the timeout per attempt and the number of attempts.
+    func deliveryOptions() throws -> Notifier.Options {
+        var options = Notifier.Options()
+        do {
+            options.timeoutSeconds = try PolicyDuration.parse(notifyTimeout)
+        } catch {
+            throw ValidationError("--notify-timeout: \(error)")
+        }
+        guard options.timeoutSeconds > 0 else { throw ValidationError("--notify-timeout must be more than 0s") }
+        guard (1...20).contains(notifyAttempts) else { throw ValidationError("--notify-attempts must be from 1 to 20") }
+        options.attempts = notifyAttempts
+        return options
     }
 
     /// The receivers and link the flags name, to add to the policy's `spec.notify`.
@@ -105,7 +126,7 @@ struct NotifyOptions: ParsableArguments {
         let logger = Logger.trimtab(format: .text, level: quiet ? .error : .warning)
         do {
             let result = try await OneShotNotification.send(facts, settings: settings, validForSeconds: try validForSeconds(),
-                                                            now: Date().timeIntervalSince1970.rounded(.down), logger: logger)
+                                                            now: Date().timeIntervalSince1970.rounded(.down), options: try deliveryOptions(), logger: logger)
             if !quiet || !result.allDelivered { printError(result.line) }
         } catch {
             printError("error: notifications: \(error)")

@@ -151,6 +151,7 @@ struct RunCommand: AsyncParsableCommand {
         settings.killSwitches = try killSwitches()
         settings.firstCycleJitter = !noJitter
         settings.notifyFlags = try notifications.flagSettings()
+        settings.notifyOptions = try notifications.deliveryOptions()
         do {
             try Notifier.check(policy.notify.adding(settings.notifyFlags))
         } catch {

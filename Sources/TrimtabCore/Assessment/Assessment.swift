@@ -22,6 +22,26 @@ public struct Bottleneck: Sendable, Equatable, Codable {
     public var points: Int
     /// The PromQL the values came from.
     public var query: String
+
+    public init(target: TargetID, check: String, indicator: String, unit: IndicatorUnit, worse: Direction, severity: CheckStatus,
+                threshold: Double, value: Double, worst: Double, best: Double, since: Double, sinceIsLowerBound: Bool,
+                forSeconds: Double, points: Int, query: String) {
+        self.target = target
+        self.check = check
+        self.indicator = indicator
+        self.unit = unit
+        self.worse = worse
+        self.severity = severity
+        self.threshold = threshold
+        self.value = value
+        self.worst = worst
+        self.best = best
+        self.since = since
+        self.sinceIsLowerBound = sinceIsLowerBound
+        self.forSeconds = forSeconds
+        self.points = points
+        self.query = query
+    }
 }
 
 /// One check on one target.
