@@ -145,7 +145,8 @@ public struct AlertBook: Sendable {
                 labels["source"] = source
                 labels["severity"] = "critical"
                 let alert = Alert(labels: labels, annotations: [
-                    "summary": "Trimtab could not read \(source == "prometheus" ? "Prometheus" : "the cluster") for \(count) cycles in a row; it takes no action until it can",
+                    "summary": "Trimtab could not read \(source == "prometheus" ? "Prometheus" : "the cluster") "
+                        + (count == 1 ? "in its last run" : "for \(count) cycles in a row") + "; it takes no action until it can",
                     "description": problem,
                 ], startsAt: now, endsAt: endsAt, generatorURL: settings.link)
                 holding[alert.fingerprint] = alert
