@@ -145,11 +145,18 @@ func reportMetricsErrors(_ errors: [PrometheusError]) {
 
 extension AnalysisRun.Format: ExpressibleByArgument {}
 
+extension PrometheusError {
+    /// A run's query errors in one line, one part per cause; nil when there were none.
+    static func problem(_ errors: [PrometheusError]) -> String? {
+        errors.isEmpty ? nil : grouped(errors).joined(separator: "; ")
+    }
+}
+
 extension CycleFacts {
     /// What a one-shot analysis found, for its notifications.
     init(_ outcome: AnalysisRun.Outcome) {
         self.init(assessment: outcome.report.assessment, plan: outcome.report.plan, execution: outcome.report.execution,
-                  metricsProblem: outcome.errors.isEmpty ? nil : PrometheusError.grouped(outcome.errors).joined(separator: "; "),
+                  metricsProblem: PrometheusError.problem(outcome.errors),
                   clusterProblem: outcome.clusterErrors.isEmpty ? nil : outcome.clusterErrors.joined(separator: "; "))
     }
 }

@@ -134,7 +134,7 @@ struct DemoCommand: AsyncParsableCommand {
     func runDaemon(policy: Policy, client: PrometheusClient, kube: KubeClient, endpoints: HTTPEndpointClient, journal: String,
                    prometheusURL: String, kubectlConfig: String) async throws {
         var settings = DaemonSettings(identity: "demo-\(getpid())")
-        settings.interval = try RunCommand.duration(interval, flag: "--interval")
+        settings.interval = try durationFlag(interval, flag: "--interval")
         settings.modeOverride = apply ? .enforce : .dryRun
         settings.maxCycles = cycles
         settings.firstCycleJitter = false

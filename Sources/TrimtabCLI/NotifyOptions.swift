@@ -66,24 +66,15 @@ struct NotifyOptions: ParsableArguments {
     }
 
     func validForSeconds() throws -> Double {
-        do {
-            let seconds = try PolicyDuration.parse(notifyValidFor)
-            guard seconds >= 60 else { throw ValidationError("--notify-valid-for must be at least 1m") }
-            return seconds
-        } catch let error as PolicyDuration.ParseError {
-            throw ValidationError("--notify-valid-for: \(error)")
-        }
+        let seconds = try durationFlag(notifyValidFor, flag: "--notify-valid-for")
+        guard seconds >= 60 else { throw ValidationError("--notify-valid-for must be at least 1m") }
+        return seconds
     }
 
     /// How each notification is delivered: the timeout per attempt and the number of attempts.
     func deliveryOptions() throws -> Notifier.Options {
         var options = Notifier.Options()
-        do {
-            options.timeoutSeconds = try PolicyDuration.parse(notifyTimeout)
-        } catch {
-            throw ValidationError("--notify-timeout: \(error)")
-        }
-        guard options.timeoutSeconds > 0 else { throw ValidationError("--notify-timeout must be more than 0s") }
+        options.timeoutSeconds = try durationFlag(notifyTimeout, flag: "--notify-timeout")
         guard (1...20).contains(notifyAttempts) else { throw ValidationError("--notify-attempts must be from 1 to 20") }
         options.attempts = notifyAttempts
         return options
@@ -95,20 +86,20 @@ struct NotifyOptions: ParsableArguments {
         for (index, target) in notify.enumerated() {
             let lower = target.lowercased()
             if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
-                guard let components = URLComponents(string: target), components.host?.isEmpty == false else {
-                    throw ValidationError("--notify '\(Redaction.displayURL(target))' is not a URL with a host")
-                }
-                if components.password != nil {
+                switch NotifySettings.problem(url: target) {
+                case .notHTTP: throw ValidationError("--notify '\(Redaction.displayURL(target))' is not a URL with a host")
+                case .holdsPassword:
                     throw ValidationError("--notify: put the Alertmanager's password in a file and give --alertmanager-basic-auth-password-file")
+                case nil: break
                 }
                 settings.alertmanagers.append(AlertmanagerEndpoint(
                     url: target, bearerTokenFile: alertmanagerBearerTokenFile, basicAuthUser: alertmanagerBasicAuthUser,
                     basicAuthPasswordFile: alertmanagerBasicAuthPasswordFile, caFile: alertmanagerCaFile, certFile: alertmanagerCertFile,
                     keyFile: alertmanagerKeyFile, insecureSkipVerify: alertmanagerInsecureSkipTlsVerify))
-            } else if let colon = target.firstIndex(of: ":"), let format = WebhookEndpoint.Format(rawValue: target[..<colon] == "webhook" ? "json" : String(target[..<colon])),
-                      !target[target.index(after: colon)...].isEmpty {
-                let file = String(target[target.index(after: colon)...])
-                settings.webhooks.append(WebhookEndpoint(name: "\(target[..<colon])-\(settings.webhooks.count + 1)", urlFile: file, format: format))
+            } else if let (scheme, format) = [("webhook:", WebhookEndpoint.Format.json), ("slack:", .slack)].first(where: { target.hasPrefix($0.0) }),
+                      target.count > scheme.count {
+                settings.webhooks.append(WebhookEndpoint(name: "\(scheme.dropLast())-\(settings.webhooks.count + 1)",
+                                                         urlFile: String(target.dropFirst(scheme.count)), format: format))
             } else {
                 throw ValidationError("--notify #\(index + 1) is neither an Alertmanager URL (http://HOST:9093) nor webhook:FILE or slack:FILE")
             }

@@ -46,13 +46,7 @@ struct PrometheusOptions: ParsableArguments {
     }
 
     func timeoutSeconds() throws -> Double {
-        do {
-            let seconds = try PolicyDuration.parse(timeout)
-            guard seconds > 0 else { throw ValidationError("--timeout must be more than 0s") }
-            return seconds
-        } catch let error as PolicyDuration.ParseError {
-            throw ValidationError("--timeout: \(error)")
-        }
+        try durationFlag(timeout, flag: "--timeout")
     }
 
     /// A client, or exit code 1 with the reason on standard error.
@@ -119,6 +113,17 @@ struct PolicyOptions: ParsableArguments {
             printError("error: \(error)")
             throw TrimtabExit.invalidInput
         }
+    }
+}
+
+/// A flag's duration (`30s`, `1m`), more than zero; the error names the flag.
+func durationFlag(_ text: String, flag: String) throws -> Double {
+    do {
+        let seconds = try PolicyDuration.parse(text)
+        guard seconds > 0 else { throw ValidationError("\(flag) must be more than 0s") }
+        return seconds
+    } catch let error as PolicyDuration.ParseError {
+        throw ValidationError("\(flag): \(error)")
     }
 }
 

@@ -146,7 +146,7 @@ struct ReportCommand: AsyncParsableCommand {
         if path == "-" { if !quiet { printError(line) } } else { print("\(line)\nreport: \(path)") }
         // The state at the end of the period: its bottlenecks fire, those that cleared since the last run resolve.
         try await notifications.sendOnce(CycleFacts(assessment: report.assessment, plan: report.plan,
-                                                    metricsProblem: errors.isEmpty ? nil : PrometheusError.grouped(errors).joined(separator: "; ")),
+                                                    metricsProblem: PrometheusError.problem(errors)),
                                          policy: policy, quiet: quiet)
 
         if !errors.isEmpty {

@@ -95,17 +95,7 @@ struct RunCommand: AsyncParsableCommand {
         _ = try killSwitches()
         _ = try level()
         for (flag, value) in [("--interval", interval), ("--cycle-timeout", cycleTimeout), ("--overlap", overlap)] {
-            if let value { _ = try Self.duration(value, flag: flag) }
-        }
-    }
-
-    static func duration(_ text: String, flag: String) throws -> Double {
-        do {
-            let seconds = try PolicyDuration.parse(text)
-            guard seconds > 0 else { throw ValidationError("\(flag) must be more than 0s") }
-            return seconds
-        } catch let error as PolicyDuration.ParseError {
-            throw ValidationError("\(flag): \(error)")
+            if let value { _ = try durationFlag(value, flag: flag) }
         }
     }
 
@@ -142,9 +132,9 @@ struct RunCommand: AsyncParsableCommand {
                                       ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())")
         settings.policyPath = self.policy.policy
         settings.namespaceOverride = self.policy.namespace
-        settings.interval = try interval.map { try Self.duration($0, flag: "--interval") }
-        settings.cycleTimeout = try cycleTimeout.map { try Self.duration($0, flag: "--cycle-timeout") }
-        settings.overlapSeconds = try overlap.map { try Self.duration($0, flag: "--overlap") }
+        settings.interval = try interval.map { try durationFlag($0, flag: "--interval") }
+        settings.cycleTimeout = try cycleTimeout.map { try durationFlag($0, flag: "--cycle-timeout") }
+        settings.overlapSeconds = try overlap.map { try durationFlag($0, flag: "--overlap") }
         settings.maxConcurrentQueries = prometheus.maxConcurrentQueries
         settings.modeOverride = mode
         settings.maxCycles = maxCycles

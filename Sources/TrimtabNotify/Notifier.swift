@@ -181,8 +181,7 @@ public struct Receiver: Sendable {
             throw NotifyError(description: "webhook \(webhook.name): could not read its URL file \(webhook.urlFile)")
         }
         let url = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(), ["http", "https"].contains(scheme),
-              components.host?.isEmpty == false else {
+        guard NotifySettings.problem(url: url) != .notHTTP else {
             throw NotifyError(description: "webhook \(webhook.name): the file \(webhook.urlFile) does not hold an http(s) URL")
         }
         self.url = url

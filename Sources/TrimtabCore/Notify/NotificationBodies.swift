@@ -29,7 +29,6 @@ public enum NotificationBodies {
             "policy": batch.policy,
             "time": Formatting.time(batch.time),
             "status": batch.status.rawValue,
-            "score": batch.score.map { ($0 * 10).rounded() / 10 } as Any? ?? NSNull(),
             "alerts": batch.news.map { news -> [String: Any] in
                 var item: [String: Any] = [
                     "status": news.status.rawValue,
@@ -41,6 +40,8 @@ public enum NotificationBodies {
                 return item
             },
         ]
+        // The score to a tenth, as the reports show it; null while it is unknown.
+        body["score"] = batch.score.map { ($0 * 10).rounded() / 10 } ?? NSNull()
         if let link = batch.link { body["link"] = link }
         return json(body)
     }

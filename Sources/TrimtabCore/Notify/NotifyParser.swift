@@ -124,15 +124,12 @@ enum NotifyParser {
         return result
     }
 
-    /// Why a URL cannot be posted to, or nil.
+    /// Why a URL cannot be posted to, in the policy's words, or nil.
     static func urlProblem(_ text: String) -> String? {
-        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(), ["http", "https"].contains(scheme),
-              components.host?.isEmpty == false else {
-            return "'\(Redaction.displayURL(text))' is not an http(s) URL"
+        switch NotifySettings.problem(url: text) {
+        case .notHTTP: return "'\(Redaction.displayURL(text))' is not an http(s) URL"
+        case .holdsPassword: return "holds a password: put it in a file and name it with basicAuthPasswordFile"
+        case nil: return nil
         }
-        if components.password != nil {
-            return "holds a password: put it in a file and name it with basicAuthPasswordFile"
-        }
-        return nil
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where Trimtab's notifications go (`spec.notify`, or `--notify` flags): Alertmanagers and webhooks.
 public struct NotifySettings: Sendable, Equatable, Codable {
     /// Every Alertmanager gets every alert, as Prometheus sends to each member of an HA pair.
@@ -22,6 +24,20 @@ public struct NotifySettings: Sendable, Equatable, Codable {
     }
 
     public var isEmpty: Bool { alertmanagers.isEmpty && webhooks.isEmpty }
+
+    /// What is wrong with a URL to post notifications to; each caller words it for where it was written.
+    public enum URLProblem: Sendable {
+        /// Not http(s), or no host.
+        case notHTTP
+        /// A password in the URL itself, where a file belongs.
+        case holdsPassword
+    }
+
+    public static func problem(url text: String) -> URLProblem? {
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(), ["http", "https"].contains(scheme),
+              components.host?.isEmpty == false else { return .notHTTP }
+        return components.password == nil ? nil : .holdsPassword
+    }
 
     /// These settings with `flags`' receivers added, and its link (when it has one) instead of this one.
     public func adding(_ flags: NotifySettings) -> NotifySettings {
