@@ -30,7 +30,7 @@ struct APIServer: Sendable {
         // Authorization comes first, as on a real server: a denied client learns nothing else.
         let namespace = target.namespace
         let scope = target.type.namespaced || target.type == ResourceCatalog.namespaces ? namespace : nil
-        guard grant.allows(verb: verb, apiGroup: target.type.group, resource: target.rbacResource, namespace: scope) else {
+        guard grant.allows(verb: verb, apiGroup: target.type.group, resource: target.rbacResource, namespace: scope, name: target.name) else {
             throw StatusError.forbidden(user: grant.user, verb: verb, type: target.type, subresource: target.subresource,
                                         name: target.name, namespace: scope)
         }

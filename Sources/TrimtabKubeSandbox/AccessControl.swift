@@ -21,9 +21,10 @@ public struct Grant: Sendable, Equatable {
     }
 
     /// Whether the rules allow a verb on a resource (`deployments`, `deployments/scale`) of a group
-    /// (`""` for core) in a namespace (nil for a cluster-scoped request).
-    public func allows(verb: String, apiGroup: String, resource: String, namespace: String?) -> Bool {
-        rules.contains { $0.allows(verb: verb, apiGroup: apiGroup, resource: resource, namespace: namespace) }
+    /// (`""` for core) in a namespace (nil for a cluster-scoped request), on the object `name` (nil
+    /// for requests that name none: list, watch and create).
+    public func allows(verb: String, apiGroup: String, resource: String, namespace: String?, name: String? = nil) -> Bool {
+        rules.contains { $0.allows(verb: verb, apiGroup: apiGroup, resource: resource, namespace: namespace, name: name) }
     }
 }
 
@@ -38,19 +39,26 @@ public struct PolicyRule: Sendable, Equatable {
     /// The namespaces the rule applies in, as if bound by a RoleBinding in each; empty means all
     /// namespaces and cluster-scoped requests, as a ClusterRoleBinding would.
     public var namespaces: [String]
+    /// The objects the rule is limited to; empty means any. As in RBAC, a rule with names never
+    /// allows a request that names no object: create, list, watch.
+    public var resourceNames: [String]
 
-    public init(verbs: [String], apiGroups: [String], resources: [String], namespaces: [String] = []) {
+    public init(verbs: [String], apiGroups: [String], resources: [String], namespaces: [String] = [], resourceNames: [String] = []) {
         self.verbs = verbs
         self.apiGroups = apiGroups
         self.resources = resources
         self.namespaces = namespaces
+        self.resourceNames = resourceNames
     }
 
-    func allows(verb: String, apiGroup: String, resource: String, namespace: String?) -> Bool {
+    func allows(verb: String, apiGroup: String, resource: String, namespace: String?, name: String? = nil) -> Bool {
         guard verbs.contains("*") || verbs.contains(verb) else { return false }
         guard apiGroups.contains("*") || apiGroups.contains(apiGroup) else { return false }
         if !namespaces.isEmpty {
             guard let namespace, namespaces.contains(namespace) else { return false }
+        }
+        if !resourceNames.isEmpty {
+            guard let name, resourceNames.contains(name) else { return false }
         }
         return resources.contains { pattern in
             if pattern == "*" || pattern == resource { return true }

@@ -82,7 +82,7 @@ struct CommandTests {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
         #expect(await trimtab(["policy", "lint", root.appendingPathComponent("policies").path]) == 0)
         #expect(await trimtab(["policy", "lint", root.appendingPathComponent("policies/examples").path]) == 0)
-        #expect(await trimtab(["policy", "lint", root.appendingPathComponent("deploy/kubernetes/policy.yaml").path]) == 0)
+        #expect(await trimtab(["policy", "lint", root.appendingPathComponent("deploy/kubernetes/base/policy.yaml").path]) == 0)
     }
 
     @Test func theShippedPolicyTestsPassAndAFailingOneExitsOne() async throws {

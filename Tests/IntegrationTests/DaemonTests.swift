@@ -63,14 +63,21 @@ struct LoopWorld {
     var policyDirectory: String { dir.appendingPathComponent("policy").path }
     var journal: String { dir.appendingPathComponent("journal").path }
 
-    static func with<T>(recovers: Bool, switchAfter: Double = 30, _ body: (LoopWorld) async throws -> T) async throws -> T {
+    /// With `access`, the kubeconfig holds that token, granted that; else the admin's. `objects` are
+    /// stored beside the demo's workloads.
+    static func with<T>(recovers: Bool, switchAfter: Double = 30, access: (token: String, grant: Grant)? = nil, objects: [JSONValue] = [],
+                        _ body: (LoopWorld) async throws -> T) async throws -> T {
         let start = (Date().timeIntervalSince1970 / 5).rounded(.down) * 5
         return try await withTemporaryDirectory { dir in
             let prometheus = try await PrometheusSandbox.start(openMetrics: loopHistory(start: start, switchAt: start + switchAfter, recovers: recovers))
-            let cluster = try await KubeSandbox.start(configuration: .demo)
+            var configuration = KubeSandbox.Configuration.demo
+            configuration.objects += objects
+            if let access { configuration.grants[access.token] = access.grant }
+            let cluster = try await KubeSandbox.start(configuration: configuration)
             let world = LoopWorld(prometheus: prometheus, cluster: cluster, dir: dir, start: start)
             do {
-                try cluster.kubeconfig(token: KubeSandbox.adminToken, tokenInServerPath: false).write(toFile: world.kubeconfig, atomically: true, encoding: .utf8)
+                try cluster.kubeconfig(token: access?.token ?? KubeSandbox.adminToken, tokenInServerPath: false)
+                    .write(toFile: world.kubeconfig, atomically: true, encoding: .utf8)
                 try FileManager.default.createDirectory(atPath: world.policyDirectory, withIntermediateDirectories: true)
                 try loopPolicy.write(toFile: world.policyDirectory + "/loop.yaml", atomically: true, encoding: .utf8)
                 let result = try await body(world)

@@ -112,4 +112,53 @@ struct AccessControlTests {
         let grant = Grant(user: "u", rules: [rule])
         #expect(grant.allows(verb: "patch", apiGroup: "apps", resource: resource, namespace: "shop") == allowed)
     }
+
+    @Test("resourceNames limit a rule to named objects, and never allow what names none")
+    func resourceNames() {
+        let grant = Grant(user: "u", rules: [PolicyRule(verbs: ["get", "patch", "create", "list"], apiGroups: [""], resources: ["configmaps"],
+                                                        namespaces: ["trimtab"], resourceNames: ["trimtab-journal"])])
+        #expect(grant.allows(verb: "patch", apiGroup: "", resource: "configmaps", namespace: "trimtab", name: "trimtab-journal"))
+        #expect(!grant.allows(verb: "patch", apiGroup: "", resource: "configmaps", namespace: "trimtab", name: "other"))
+        #expect(!grant.allows(verb: "create", apiGroup: "", resource: "configmaps", namespace: "trimtab", name: nil))
+        #expect(!grant.allows(verb: "list", apiGroup: "", resource: "configmaps", namespace: "trimtab", name: nil))
+    }
+
+    @Test("RBAC objects resolve as the authorizer reads them: cluster-wide, per binding namespace, by subject")
+    func rbacObjects() throws {
+        let clusterRole: JSONValue = ["apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": ["name": "reader"],
+                                      "rules": [["apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["list"]],
+                                                ["nonResourceURLs": ["/metrics"], "verbs": ["get"]]]]
+        let role: JSONValue = ["apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": ["name": "self", "namespace": "trimtab"],
+                               "rules": [["apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["journal"], "verbs": ["get"]]]]
+        func binding(_ kind: String, namespace: String?, role: String, roleKind: String, subject: JSONValue) -> JSONValue {
+            var metadata: JSONValue = ["name": .string("b-\(role)")]
+            if let namespace { metadata["namespace"] = .string(namespace) }
+            return ["apiVersion": "rbac.authorization.k8s.io/v1", "kind": .string(kind), "metadata": metadata,
+                    "roleRef": ["apiGroup": "rbac.authorization.k8s.io", "kind": .string(roleKind), "name": .string(role)], "subjects": [subject]]
+        }
+        let trimtab: JSONValue = ["kind": "ServiceAccount", "name": "trimtab", "namespace": "trimtab"]
+        // A ClusterRole bound in one namespace by a RoleBinding, a Role in its own namespace.
+        var documents = [clusterRole, role,
+                         binding("RoleBinding", namespace: "shop", role: "reader", roleKind: "ClusterRole", subject: trimtab),
+                         binding("RoleBinding", namespace: "trimtab", role: "self", roleKind: "Role", subject: trimtab)]
+        var grant = try RBACObjects.grant(serviceAccount: "trimtab", namespace: "trimtab", documents: documents)
+        #expect(grant.user == "system:serviceaccount:trimtab:trimtab")
+        #expect(grant.allows(verb: "list", apiGroup: "apps", resource: "deployments", namespace: "shop"))
+        #expect(!grant.allows(verb: "list", apiGroup: "apps", resource: "deployments", namespace: "kube-system"))
+        #expect(grant.allows(verb: "get", apiGroup: "", resource: "configmaps", namespace: "trimtab", name: "journal"))
+        #expect(!grant.allows(verb: "get", apiGroup: "", resource: "configmaps", namespace: "shop", name: "journal"))
+        // Bound cluster-wide, it holds everywhere; another service account holds nothing.
+        documents.append(binding("ClusterRoleBinding", namespace: nil, role: "reader", roleKind: "ClusterRole", subject: trimtab))
+        grant = try RBACObjects.grant(serviceAccount: "trimtab", namespace: "trimtab", documents: documents)
+        #expect(grant.allows(verb: "list", apiGroup: "apps", resource: "deployments", namespace: "kube-system"))
+        #expect(try RBACObjects.grant(serviceAccount: "other", namespace: "trimtab", documents: documents).rules.isEmpty)
+        // A binding to a role that does not exist grants nothing, as on a cluster; one that names a Role cluster-wide is refused.
+        let dangling = try RBACObjects.grant(serviceAccount: "trimtab", namespace: "trimtab",
+                                             documents: [binding("RoleBinding", namespace: "shop", role: "missing", roleKind: "Role", subject: trimtab)])
+        #expect(dangling.rules.isEmpty)
+        #expect(throws: RBACObjects.Invalid.self) {
+            try RBACObjects.grant(serviceAccount: "trimtab", namespace: "trimtab",
+                                  documents: [binding("ClusterRoleBinding", namespace: nil, role: "self", roleKind: "Role", subject: trimtab)])
+        }
+    }
 }
