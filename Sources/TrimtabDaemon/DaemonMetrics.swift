@@ -25,6 +25,7 @@ public final class DaemonMetrics: Sendable {
     let paused: Metrics.Gauge
     let lastSuccess: Metrics.Gauge
     let rollbacks: Metrics.Counter
+    let policyRefused: Metrics.Gauge
     private let targetScores = LockedTargets()
 
     public init() {
@@ -46,7 +47,9 @@ public final class DaemonMetrics: Sendable {
         paused = Metrics.Gauge(label: "trimtab_paused", factory: factory)
         lastSuccess = Metrics.Gauge(label: "trimtab_last_successful_cycle_timestamp_seconds", factory: factory)
         rollbacks = Metrics.Counter(label: "trimtab_rollbacks_total", factory: factory)
+        policyRefused = Metrics.Gauge(label: "trimtab_policy_refused", factory: factory)
         leader.record(0)
+        policyRefused.record(0)
         paused.record(0)
         scoreKnown.record(0)
     }
@@ -70,8 +73,11 @@ public final class DaemonMetrics: Sendable {
         Metrics.Counter(label: "trimtab_verifications_total", dimensions: [("result", result)], factory: factory).increment()
     }
 
+    /// A reload, and whether the policy files as they are now are refused: the counter counts each
+    /// change of the files once, so an alert on a policy still refused reads the gauge.
     func policyReload(success: Bool) {
         Metrics.Counter(label: "trimtab_policy_reloads_total", dimensions: [("result", success ? "success" : "failure")], factory: factory).increment()
+        policyRefused.record(success ? 0 : 1)
     }
 
     /// What became of a notification, per receiver (a webhook by its name: its URL is a secret).

@@ -234,6 +234,7 @@ struct DaemonTests {
             #expect((refused?["errors"] as? String)?.contains("loop.yaml:5:1: error: invalid YAML") == true, "\(refused?["errors"] ?? "")")
             let metrics = try await daemon.get("/metrics").body
             #expect(metricValue(metrics, "trimtab_policy_reloads_total", labels: #"result="failure""#) == 1)
+            #expect(metricValue(metrics, "trimtab_policy_refused") == 1)
 
             // Unpaused: it acts, on the policy loaded before the broken one.
             _ = try await client.patch(.configMaps, namespace: "shop", name: "trimtab-policy", .merge,
@@ -247,6 +248,7 @@ struct DaemonTests {
                 .write(toFile: world.policyDirectory + "/loop.yaml", atomically: true, encoding: .utf8)
             let reloaded = await daemon.waitFor(seconds: 30) { $0["message"] as? String == "policy reloaded" }
             #expect(reloaded?["policy"] as? String == "loop-2")
+            #expect(metricValue(try await daemon.get("/metrics").body, "trimtab_policy_refused") == 0)
             // The first cycle after the reload (which the reload line starts) reads every window whole.
             let afterReload = await daemon.waitFor(seconds: 30) { line in
                 guard let time = line["time"] as? String, let reloadedAt = reloaded?["time"] as? String else { return false }

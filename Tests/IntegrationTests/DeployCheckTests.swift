@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+
+/// `deploy/check`, the offline checks of deploy/ (kustomize, the Kubernetes schemas, promtool on the
+/// alerts and the dashboard's PromQL, the Dockerfile's toolchain): the shipped files pass, and each
+/// kind of breakage fails it with a message that names what is wrong.
+@Suite("deploy/check: offline checks of the manifests, rules and dashboard")
+struct DeployCheckTests {
+    static let script = DeployManifests.root.appendingPathComponent("deploy/check").path
+
+    @Test func theShippedFilesPass() throws {
+        let (status, output) = try runTool(Self.script, [])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("deploy/check: all passed"))
+        #expect(output.contains("overlays/enforce validates against the Kubernetes"))
+        #expect(output.contains("alerts.test.yaml: the alerts' unit tests pass"))
+    }
+
+    /// A file, the text replaced in it, and what the failure must say.
+    struct Breakage: Sendable, CustomTestStringConvertible {
+        var file: String
+        var replace: String
+        var with: String
+        var expect: String
+        var testDescription: String { "\(file): \(replace) → \(with)" }
+    }
+
+    @Test(arguments: [
+        Breakage(file: "deploy/kubernetes/base/deployment.yaml", replace: "replicas: 2", with: "replicas: two", expect: "spec.replicas: 'two' is not of type 'integer'"),
+        Breakage(file: "deploy/kubernetes/base/deployment.yaml", replace: "readinessProbe:", with: "readinesProbe:", expect: "'readinesProbe' was unexpected"),
+        Breakage(file: "deploy/kubernetes/overlays/enforce/kustomization.yaml", replace: "../../base", with: "../../bases", expect: "overlays/enforce: kubectl kustomize"),
+        Breakage(file: "deploy/kubernetes/monitoring/prometheusrule.yaml", replace: "> 600", with: "> > 600", expect: "PrometheusRule"),
+        Breakage(file: "deploy/kubernetes/monitoring/prometheusrule.yaml", replace: "for: 2m", with: "for: 20m", expect: "alerts.test.yaml"),
+        Breakage(file: "deploy/kubernetes/monitoring/trimtab-dashboard.json", replace: #"sum(trimtab_leader{job=\"trimtab\"})"#,
+                 with: #"sum(trimtab_leader{job=\"trimtab\"}"#, expect: #"panel "Leaders""#),
+        Breakage(file: "deploy/Dockerfile", replace: "FROM swift:6.3-bookworm AS build", with: "FROM swift:5.10-bookworm AS build", expect: "older than Package.swift's tools version"),
+    ])
+    func aBrokenFileFailsTheCheck(_ breakage: Breakage) async throws {
+        try await withTemporaryDirectory { dir in
+            for item in ["deploy", "Package.swift"] {
+                try FileManager.default.copyItem(at: DeployManifests.root.appendingPathComponent(item), to: dir.appendingPathComponent(item))
+            }
+            let file = dir.appendingPathComponent(breakage.file)
+            let text = try String(contentsOf: file, encoding: .utf8)
+            #expect(text.contains(breakage.replace), "the breakage no longer applies to \(breakage.file)")
+            try text.replacingOccurrences(of: breakage.replace, with: breakage.with).write(to: file, atomically: true, encoding: .utf8)
+            let (status, output) = try runTool(Self.script, ["--root", dir.path])
+            #expect(status == 1, "\(output)")
+            #expect(output.contains(breakage.expect), "\(output)")
+            #expect(output.contains("FAIL: "))
+        }
+    }
+}
