@@ -11,13 +11,16 @@ struct ReportCommand: AsyncParsableCommand {
         discussion: """
         Reads each indicator twice: at the end of the period (as `analyze` does) and across this period and \
         the one before it. Writes Markdown (default), JSON (a versioned schema a later run can use as its \
-        --baseline) or JUnit XML (a test case per check). When GITHUB_STEP_SUMMARY is set, the Markdown is \
-        appended there too.
+        --baseline) or JUnit XML (a test case per check); --json-output and --junit-output write the others \
+        from the same run, so CI reads Prometheus once. When GITHUB_STEP_SUMMARY is set, the Markdown is \
+        appended there too, once per run.
 
         Examples:
           trimtab report --prometheus http://127.0.0.1:9090 --since 24h
           trimtab report --prometheus http://prom:9090 --fail-under 80 --fail-on critical --baseline last.json
           trimtab report --prometheus http://prom:9090 --format junit --output reports/trimtab.xml
+          trimtab report --prometheus http://prom:9090 --output reports/report.md --json-output reports/report.json \\
+            --junit-output reports/report.xml --baseline baseline/report.json --fail-under 80
 
         Exit codes: 0 the report was written and the gate (if any) passed; 1 invalid input; 2 the gate \
         failed; 3 metrics could not be read (the report still says what is unknown); 5 the policy found no \
@@ -64,12 +67,20 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Report format: markdown, json or junit.", valueName: "format"))
     var format: Format = .markdown
 
+    @Option(help: ArgumentHelp("Also write the JSON report (the next run's --baseline) here, from the same run.", valueName: "path"))
+    var jsonOutput: String?
+
+    @Option(help: ArgumentHelp("Also write the JUnit XML report here, from the same run.", valueName: "path"))
+    var junitOutput: String?
+
     @Flag(name: .shortAndLong, help: "Print no progress lines.")
     var quiet = false
 
     func validate() throws {
         if let failUnder, !(0...100).contains(failUnder) { throw ValidationError("--fail-under is a score from 0 to 100") }
         if let failOn, !["warning", "critical"].contains(failOn) { throw ValidationError("--fail-on is warning or critical") }
+        let paths = [output ?? "", jsonOutput ?? "", junitOutput ?? ""].filter { !$0.isEmpty && $0 != "-" }
+        if Set(paths).count != paths.count { throw ValidationError("--output, --json-output and --junit-output must name different files") }
     }
 
     func period() throws -> ReportPeriod {
@@ -137,6 +148,8 @@ struct ReportCommand: AsyncParsableCommand {
         }
         let path = output ?? "reports/report.\(format == .markdown ? "md" : format == .json ? "json" : "xml")"
         try emit(text, to: path)
+        if let jsonOutput { try emit(try ReportEncoding.json(report), to: jsonOutput) }
+        if let junitOutput { try emit(JUnitReport.render(report), to: junitOutput) }
         if let summaryFile = ProcessInfo.processInfo.environment["GITHUB_STEP_SUMMARY"], !summaryFile.isEmpty {
             Self.append(markdown + "\n", to: summaryFile)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrimtabCLI
 
 /// `deploy/check`, the offline checks of deploy/ (kustomize, the Kubernetes schemas, promtool on the
 /// alerts and the dashboard's PromQL, the Dockerfile's toolchain): the shipped files pass, and each
@@ -49,5 +50,49 @@ struct DeployCheckTests {
             #expect(output.contains(breakage.expect), "\(output)")
             #expect(output.contains("FAIL: "))
         }
+    }
+
+    /// The CI examples call `trimtab report` with flags that exist and agree (the parser validates
+    /// them as a run would), so an example cannot drift from the command it shows.
+    @Test(arguments: ["deploy/ci/github-actions.yaml", "deploy/ci/gitlab-ci.yaml"])
+    func theCIExamplesCallTrimtabAsItParses(file: String) throws {
+        let text = try String(contentsOf: DeployManifests.root.appendingPathComponent(file), encoding: .utf8)
+        // A command runs from its `trimtab report` to the end of its lines continued by `\` or by YAML's folding.
+        var commands: [[String]] = []
+        var current: [String]?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false).map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            if current == nil, let range = line.range(of: "trimtab report ") {
+                current = []
+                current? += words(String(line[range.lowerBound...]))
+            } else if current != nil, !line.isEmpty, !line.hasPrefix("- "), !line.hasPrefix("#"), line.hasPrefix("-") || line.hasPrefix("\"") || line.hasPrefix("$") {
+                current? += words(line)
+            } else if let command = current {
+                commands.append(command)
+                current = nil
+            }
+        }
+        if let current { commands.append(current) }
+        #expect(commands.count == 1, "\(commands)")
+        for command in commands {
+            let arguments = Array(command.dropFirst())   // "trimtab"
+            #expect(arguments.first == "report")
+            for flag in ["--output", "--json-output", "--junit-output", "--baseline", "--fail-under", "--fail-on"] {
+                #expect(arguments.contains(flag), "\(file) does not pass \(flag)")
+            }
+            do {
+                _ = try TrimtabCommand.parseAsRoot(arguments)
+            } catch {
+                Issue.record("\(file): \(arguments.joined(separator: " ")): \(TrimtabCommand.message(for: error))")
+            }
+        }
+    }
+
+    /// Shell words, with the examples' variables given the values a run would give them.
+    private func words(_ line: String) -> [String] {
+        line.replacingOccurrences(of: "\"${baseline[@]}\"", with: "--baseline baseline/report.json")
+            .replacingOccurrences(of: "$baseline", with: "--baseline baseline/report.json")
+            .replacingOccurrences(of: "\"$RUNNER_TEMP/token\"", with: "/tmp/token")
+            .split(separator: " ").map(String.init).filter { $0 != "\\" && $0 != ">" }
+            .map { $0.hasPrefix("bin/trimtab") ? "trimtab" : $0 }
     }
 }

@@ -70,9 +70,17 @@ struct ReportCommandTests {
                     await trimtab(base + ["--output", path("report.json"), "--format", "json"]),
                     await trimtab(base + ["--output", path("against.md"), "--baseline", path("report.json")]),
                     await trimtab(base + ["--output", path("custom.md"), "--template", path("custom.mustache")]),
+                    // CI's one run: the Markdown, the next baseline and JUnit, reading Prometheus once.
+                    await trimtab(base + ["--output", path("all.md"), "--json-output", path("all.json"), "--junit-output", path("all.xml")]),
+                    await trimtab(base + ["--output", path("same.json"), "--json-output", path("same.json")]),
                 ]
             }
-            #expect(codes == [0, 2, 2, 0, 0, 0])
+            #expect(codes == [0, 2, 2, 0, 0, 0, 0, 64])
+            let all = try ReportEncoding.decode(PeriodReport.self, try String(contentsOfFile: path("all.json"), encoding: .utf8))
+            let alone = try ReportEncoding.decode(PeriodReport.self, try String(contentsOfFile: path("report.json"), encoding: .utf8))
+            #expect(all.assessment.score == alone.assessment.score && all.assessment.score != nil)
+            #expect(try String(contentsOfFile: path("all.xml"), encoding: .utf8).contains("<testcase classname=\"shop/steady\" name=\"latency\">"))
+            #expect(try String(contentsOfFile: path("all.md"), encoding: .utf8).contains("# Trimtab report: gauges"))
             #expect(try String(contentsOfFile: path("custom.md"), encoding: .utf8) == "gauges 83.3\n")
             let failed = try String(contentsOfFile: path("fail.md"), encoding: .utf8)
             #expect(failed.contains("> ❌ **Gate failed** (score at least 95): health score 83.3 is below 95."))
@@ -85,7 +93,7 @@ struct ReportCommandTests {
             #expect(against.contains("- Baseline score: 83.3"))
             // Every run appended its Markdown to the step summary.
             let appended = try String(contentsOfFile: summary, encoding: .utf8)
-            #expect(occurrences("# Trimtab report: gauges", in: appended) == 5)
+            #expect(occurrences("# Trimtab report: gauges", in: appended) == 6)
             #expect(appended.contains("gauges 83.3\n"))
         }
     }
