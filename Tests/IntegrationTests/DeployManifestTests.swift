@@ -57,10 +57,7 @@ struct DeployManifestTests {
         let step = DemoScenario.scrapeInterval
         let end = (alignedNow() / step).rounded(.down) * step
         try await withTemporaryDirectory { dir in
-            let kubeconfig = dir.appendingPathComponent("kubeconfig").path
-            try sandbox.kubeconfig(token: DeployManifests.token, tokenInServerPath: false).write(toFile: kubeconfig, atomically: true, encoding: .utf8)
-            let policy = DeployManifests.root.appendingPathComponent("deploy/kubernetes/base/policy.yaml").path
-            let run = DeployManifests.outsideThePod(arguments, kubeconfig: kubeconfig, policy: policy) + ["--apply", "--quiet"]
+            let run = try cronJobArguments(documents, sandbox: sandbox, dir: dir) + ["--apply", "--quiet"]
             let codes = try await withPrometheus(DemoScenario.openMetrics(end: end)) { prometheus in
                 [await trimtab(run + ["--prometheus", prometheus.url, "--at", "\(Int(end - 600))", "--output", dir.appendingPathComponent("first.md").path]),
                  await trimtab(run + ["--prometheus", prometheus.url, "--at", "\(Int(end))", "--output", dir.appendingPathComponent("second.md").path])]
@@ -89,11 +86,8 @@ struct DeployManifestTests {
         let step = DemoScenario.scrapeInterval
         let end = (alignedNow() / step).rounded(.down) * step
         try await withTemporaryDirectory { dir in
-            let kubeconfig = dir.appendingPathComponent("kubeconfig").path
-            try sandbox.kubeconfig(token: DeployManifests.token, tokenInServerPath: false).write(toFile: kubeconfig, atomically: true, encoding: .utf8)
-            let policy = DeployManifests.root.appendingPathComponent("deploy/kubernetes/base/policy.yaml").path
             let report = dir.appendingPathComponent("report.md")
-            let arguments = DeployManifests.outsideThePod(try DeployManifests.arguments(of: "CronJob", in: documents), kubeconfig: kubeconfig, policy: policy)
+            let arguments = try cronJobArguments(documents, sandbox: sandbox, dir: dir)
             _ = try await withPrometheus(DemoScenario.openMetrics(end: end)) { prometheus in
                 await trimtab(arguments + ["--prometheus", prometheus.url, "--at", "\(Int(end))", "--apply", "--quiet", "--output", report.path])
             }
@@ -159,6 +153,15 @@ struct DeployManifestTests {
             #expect(world.cluster.requests.contains { $0.method == "PUT" && $0.path.hasSuffix("/deployments/checkout/scale") && $0.query.contains("dryRun=All") && $0.status == 200 })
             #expect(DeployManifests.forbidden(world.cluster) == [])
         }
+    }
+
+    /// The CronJob's arguments as they run outside its pod: a kubeconfig for `sandbox` with Trimtab's
+    /// token, written into `dir`, and the shipped policy in place of the mounted one.
+    private func cronJobArguments(_ documents: [JSONValue], sandbox: KubeSandbox, dir: URL) throws -> [String] {
+        let kubeconfig = dir.appendingPathComponent("kubeconfig").path
+        try sandbox.kubeconfig(token: DeployManifests.token, tokenInServerPath: false).write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+        let policy = DeployManifests.root.appendingPathComponent("deploy/kubernetes/base/policy.yaml").path
+        return DeployManifests.outsideThePod(try DeployManifests.arguments(of: "CronJob", in: documents), kubeconfig: kubeconfig, policy: policy)
     }
 
     /// The sandbox with the demo's workloads and the rendered objects, Trimtab's token holding `grant`.
