@@ -19,8 +19,7 @@ struct ReportCommand: AsyncParsableCommand {
           trimtab report --prometheus http://127.0.0.1:9090 --since 24h
           trimtab report --prometheus http://prom:9090 --fail-under 80 --fail-on critical --baseline last.json
           trimtab report --prometheus http://prom:9090 --format junit --output reports/trimtab.xml
-          trimtab report --prometheus http://prom:9090 --output reports/report.md --json-output reports/report.json \\
-            --junit-output reports/report.xml --baseline baseline/report.json --fail-under 80
+          trimtab report --prometheus http://prom:9090 --output r.md --json-output r.json --junit-output r.xml
 
         Exit codes: 0 the report was written and the gate (if any) passed; 1 invalid input; 2 the gate \
         failed; 3 metrics could not be read (the report still says what is unknown); 5 the policy found no \

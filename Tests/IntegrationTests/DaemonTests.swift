@@ -58,6 +58,10 @@ struct LoopWorld {
     let cluster: KubeSandbox
     let dir: URL
     let start: Double
+    let recovers: Bool
+
+    /// How far ahead of setting up a recovering world's `start` lies.
+    static let setupAllowance = 30.0
 
     var kubeconfig: String { dir.appendingPathComponent("kubeconfig").path }
     var policyDirectory: String { dir.appendingPathComponent("policy").path }
@@ -67,14 +71,18 @@ struct LoopWorld {
     /// stored beside the demo's workloads.
     static func with<T>(recovers: Bool, switchAfter: Double = 30, access: (token: String, grant: Grant)? = nil, objects: [JSONValue] = [],
                         _ body: (LoopWorld) async throws -> T) async throws -> T {
-        let start = (Date().timeIntervalSince1970 / 5).rounded(.down) * 5
+        // A world that recovers turns at `start + switchAfter`, and the daemon must first act while it is
+        // still hot: `start` lies ahead by more than setting up takes, and the daemon starts at `start`
+        // (see `waitForStart`), so a slow, loaded machine shifts nothing (it once took longer than the
+        // whole 30 s to start Prometheus, and the daemon first saw the world already recovered).
+        let start = (Date().timeIntervalSince1970 / 5).rounded(.down) * 5 + (recovers ? Self.setupAllowance : 0)
         return try await withTemporaryDirectory { dir in
             let prometheus = try await PrometheusSandbox.start(openMetrics: loopHistory(start: start, switchAt: start + switchAfter, recovers: recovers))
             var configuration = KubeSandbox.Configuration.demo
             configuration.objects += objects
             if let access { configuration.grants[access.token] = access.grant }
             let cluster = try await KubeSandbox.start(configuration: configuration)
-            let world = LoopWorld(prometheus: prometheus, cluster: cluster, dir: dir, start: start)
+            let world = LoopWorld(prometheus: prometheus, cluster: cluster, dir: dir, start: start, recovers: recovers)
             do {
                 try cluster.kubeconfig(token: access?.token ?? KubeSandbox.adminToken, tokenInServerPath: false)
                     .write(toFile: world.kubeconfig, atomically: true, encoding: .utf8)
@@ -98,7 +106,13 @@ struct LoopWorld {
     }
 
     func daemon(_ extra: [String] = [], journal: String? = nil, name: String = "daemon") async throws -> DaemonProcess {
-        try await DaemonProcess.start(arguments(extra, journal: journal), log: dir.appendingPathComponent("\(name).log"))
+        await waitForStart()
+        return try await DaemonProcess.start(arguments(extra, journal: journal), log: dir.appendingPathComponent("\(name).log"))
+    }
+
+    /// Waits until `start`, when a daemon should begin: at once when setting up took longer.
+    func waitForStart() async {
+        while Date().timeIntervalSince1970 < start { try? await Task.sleep(for: .milliseconds(100)) }
     }
 
     var replicas: Int? { IntegrationTests.replicas(in: cluster, of: "checkout") }

@@ -5,7 +5,9 @@ import TrimtabCLI
 /// `deploy/check`, the offline checks of deploy/ (kustomize, the Kubernetes schemas, promtool on the
 /// alerts and the dashboard's PromQL, the Dockerfile's toolchain): the shipped files pass, and each
 /// kind of breakage fails it with a message that names what is wrong.
-@Suite("deploy/check: offline checks of the manifests, rules and dashboard")
+// Serialized: each case runs kubernetes-validate (a Python process per overlay); eight at once took
+// the cores from the daemon tests' timing.
+@Suite("deploy/check: offline checks of the manifests, rules and dashboard", .serialized)
 struct DeployCheckTests {
     static let script = DeployManifests.root.appendingPathComponent("deploy/check").path
 

@@ -110,6 +110,7 @@ struct DeployManifestTests {
         let access = (token: DeployManifests.token, grant: try DeployManifests.grant(documents))
         try await LoopWorld.with(recovers: true, access: access, objects: DeployManifests.storable(documents)) { world in
             let flags = DeployManifests.outsideThePod(Array(arguments.dropFirst()), kubeconfig: world.kubeconfig, policy: world.policyDirectory)
+            await world.waitForStart()
             let daemon = try await DaemonProcess.start(["--prometheus", world.prometheus.url] + flags, log: world.dir.appendingPathComponent("daemon.log"))
             let verified = await daemon.waitFor(seconds: 120) { ($0["message"] as? String)?.contains(" verified: shop/checkout replicas") == true }
             #expect(verified != nil, "\(daemon.text.suffix(3000))")

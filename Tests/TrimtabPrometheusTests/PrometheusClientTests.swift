@@ -132,9 +132,10 @@ struct PrometheusClientTests {
         }
     }
 
-    @Test func aHangPastTheTimeoutIsATimeout() async throws {
-        let clock = ContinuousClock()
-        let started = clock.now
+    /// The error can only come from the client's own timeout; the time limit only keeps a client that
+    /// never gives up from hanging the run (it is not a speed assertion: a loaded machine once took 38 s
+    /// to tear this test down, which an upper bound on the elapsed time failed).
+    @Test(.timeLimit(.minutes(2))) func aHangPastTheTimeoutIsATimeout() async throws {
         try await withServer(timeout: 1, { _ in .hang }) { client, server in
             do throws(PrometheusError) {
                 _ = try await client.queryRange("x", start: 0, end: 60, step: 30)
@@ -144,8 +145,6 @@ struct PrometheusClientTests {
                 #expect(error.description.contains("did not answer within 1s"))
             }
         }
-        // Not a speed assertion: it must give up at all, well before a generous bound.
-        #expect(clock.now - started < .seconds(30))
     }
 
     @Test func aClosedConnectionIsAConnectionError() async throws {
