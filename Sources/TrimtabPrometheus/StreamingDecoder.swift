@@ -383,7 +383,7 @@ enum SeriesParser {
             if cursor.peek() == UInt8(ascii: ",") { cursor.index += 1 }
         }
         try cursor.expect("}")
-        return RawSeries(labels: labels, samples: samples)
+        return RawSeries(labels: labels, samples: Samples(samples))
     }
 }
 

@@ -14,7 +14,7 @@ struct BreachDetectorTests {
     }
 
     static func detect(_ samples: [Sample], check: Check = check) -> Bottleneck? {
-        BreachDetector.bottleneck(samples, at: now, step: step, check: check, unit: .seconds, target: target, query: "q")
+        BreachDetector.bottleneck(Samples(samples), at: now, step: step, check: check, unit: .seconds, target: target, query: "q")
     }
 
     @Test func sustainedCriticalBreach() throws {

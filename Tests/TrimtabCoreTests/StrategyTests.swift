@@ -21,10 +21,10 @@ struct StrategyTests {
     }
 
     static let time = 10_000.0
-    static func points(_ values: [Double?]) -> [Sample] {
-        values.enumerated().compactMap { index, value in
+    static func points(_ values: [Double?]) -> Samples {
+        Samples(values.enumerated().compactMap { index, value in
             value.map { Sample(time: time - Double(values.count - 1 - index) * 30, value: $0) }
-        }
+        })
     }
 
     @Test func scaleDownWaitsForTheWholeStabilizationWindow() {

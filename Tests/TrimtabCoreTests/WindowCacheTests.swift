@@ -34,7 +34,7 @@ struct WindowCacheTests {
         return labels
     }
 
-    static func text(_ series: [TargetID: [Sample]]) -> [String: String] {
+    static func text(_ series: [TargetID: Samples]) -> [String: String] {
         series.reduce(into: [:]) { result, item in result[item.key.description] = item.value.map { "\($0.time)=\($0.value)" }.joined(separator: ",") }
     }
 

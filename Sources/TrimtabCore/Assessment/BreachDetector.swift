@@ -11,7 +11,7 @@ public enum BreachDetector {
     }
 
     /// The run of points past `threshold` that ends at `time`, or `nil` when the last point is not one.
-    public static func run(_ samples: [Sample], at time: Double, step: Double, threshold: Double, worse: Direction) -> Run? {
+    public static func run(_ samples: Samples, at time: Double, step: Double, threshold: Double, worse: Direction) -> Run? {
         let relevant = samples.filter { $0.time <= time + step / 2 }
         guard let last = relevant.last, abs(last.time - time) <= step / 2,
               Scoring.breaches(last.value, threshold, worse) else { return nil }
@@ -28,7 +28,7 @@ public enum BreachDetector {
     }
 
     /// The bottleneck a check's series shows at `time`, if the breach held for the whole `for` window.
-    public static func bottleneck(_ samples: [Sample], at time: Double, step: Double, check: Check, unit: IndicatorUnit,
+    public static func bottleneck(_ samples: Samples, at time: Double, step: Double, check: Check, unit: IndicatorUnit,
                                   target: TargetID, query: String) -> Bottleneck? {
         guard let warningRun = run(samples, at: time, step: step, threshold: check.warning, worse: check.worse),
               time - warningRun.since >= check.forSeconds - step / 2 else { return nil }

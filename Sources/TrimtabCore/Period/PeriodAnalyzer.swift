@@ -128,7 +128,7 @@ public enum PeriodAnalyzer {
         Snapshot(time: time, indicators: data.map { item in
             var copy = item
             copy.query.end = time
-            copy.series = item.series.mapValues { $0.filter { $0.time <= time + 1e-6 } }
+            copy.series = item.series.mapValues { Samples($0.filter { $0.time <= time + 1e-6 }) }
             return copy
         })
     }

@@ -27,7 +27,7 @@ public enum ScalingStrategy {
     ///
     /// - Parameters:
     ///   - points: utilisation points (oldest first), ending at the evaluation time.
-    public static func decide(current: Int, points: [Sample], time: Double, action: ScaleAction) -> Decision {
+    public static func decide(current: Int, points: Samples, time: Double, action: ScaleAction) -> Decision {
         func recommend(_ sample: Sample) -> Int? {
             sample.value.isFinite ? recommendation(current: current, utilization: sample.value, target: action.utilizationTarget,
                                                    tolerance: action.tolerance) : nil

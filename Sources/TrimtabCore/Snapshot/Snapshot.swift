@@ -37,11 +37,15 @@ public struct Sample: Sendable, Equatable, Codable {
 /// A series as the metrics source returned it: all its labels and its points.
 public struct RawSeries: Sendable, Equatable {
     public var labels: [String: String]
-    public var samples: [Sample]
+    public var samples: Samples
 
-    public init(labels: [String: String], samples: [Sample]) {
+    public init(labels: [String: String], samples: Samples) {
         self.labels = labels
         self.samples = samples
+    }
+
+    public init(labels: [String: String], samples: [Sample]) {
+        self.init(labels: labels, samples: Samples(samples))
     }
 }
 
@@ -89,8 +93,8 @@ public struct IndicatorData: Sendable, Equatable {
 
     public var indicator: String
     public var query: IndicatorQuery
-    /// Points per target; empty when the query failed.
-    public var series: [TargetID: [Sample]]
+    /// Points per target, compactly (``Samples``); empty when the query failed.
+    public var series: [TargetID: Samples]
     /// Targets for which the query returned more than one series (the query is not aggregated by the groupBy labels).
     public var ambiguous: [TargetID: Int]
     /// Series that lacked a groupBy label and so belong to no target.
@@ -104,7 +108,7 @@ public struct IndicatorData: Sendable, Equatable {
     public var warnings: [String]
     public var failure: Failure?
 
-    public init(indicator: String, query: IndicatorQuery, series: [TargetID: [Sample]] = [:],
+    public init(indicator: String, query: IndicatorQuery, series: [TargetID: Samples] = [:],
                 ambiguous: [TargetID: Int] = [:], unattributed: Int = 0, warnings: [String] = [],
                 failure: Failure? = nil) {
         self.indicator = indicator
@@ -118,7 +122,7 @@ public struct IndicatorData: Sendable, Equatable {
 
     /// Groups the series a query returned by target.
     public static func from(_ raw: [RawSeries], query: IndicatorQuery, groupBy: [String], warnings: [String] = []) -> IndicatorData {
-        var series: [TargetID: [Sample]] = [:]
+        var series: [TargetID: Samples] = [:]
         var counts: [TargetID: Int] = [:]
         var unattributed = 0
         var missingLabels: [String: Int] = [:]
@@ -133,7 +137,7 @@ public struct IndicatorData: Sendable, Equatable {
             counts[target, default: 0] += 1
             // Prometheus answers in time order: keep the array as it came (shared, not copied).
             let ordered = zip(item.samples, item.samples.dropFirst()).allSatisfy { $0.time <= $1.time }
-            series[target] = ordered ? item.samples : item.samples.sorted { $0.time < $1.time }
+            series[target] = ordered ? item.samples : Samples(item.samples.sorted { $0.time < $1.time })
         }
         let ambiguous = counts.filter { $0.value > 1 }
         for target in ambiguous.keys { series[target] = nil }
@@ -192,22 +196,24 @@ public struct Snapshot: Sendable, Equatable {
 
     /// A check's points as far as they can judge: NaN (never a breach) at every step where the check's
     /// `minEvidence` indicator was under its minimum or missing; unchanged without a `minEvidence`.
-    public func judgeable(_ samples: [Sample], of check: Check, for target: TargetID) -> [Sample] {
+    public func judgeable(_ samples: Samples, of check: Check, for target: TargetID) -> Samples {
         guard let minimum = check.minEvidence, let step = indicators[check.indicator]?.query.step else { return samples }
         var byStep: [Int: Double] = [:]
         for point in indicators[minimum.indicator]?.series[target] ?? [] { byStep[Int((point.time / step).rounded())] = point.value }
-        return samples.map { sample in
+        return Samples(samples.map { sample in
             guard let amount = byStep[Int((sample.time / step).rounded())], amount >= minimum.atLeast else {
                 return Sample(time: sample.time, value: .nan)
             }
             return sample
-        }
+        })
     }
 
     /// The points of an indicator for a target within `seconds` before the snapshot time.
-    public func window(_ indicator: String, for target: TargetID, seconds: Double) -> [Sample] {
+    public func window(_ indicator: String, for target: TargetID, seconds: Double) -> Samples {
         guard let data = indicators[indicator], let samples = data.series[target] else { return [] }
         let start = time - seconds - data.query.step / 2
-        return samples.filter { $0.time >= start && $0.time <= time + data.query.step / 2 }
+        let first = samples.firstIndex { $0.time >= start } ?? samples.endIndex
+        let end = samples.firstIndex { $0.time > time + data.query.step / 2 } ?? samples.endIndex
+        return first < end ? samples.slice(first..<end) : []
     }
 }

@@ -1,10 +1,10 @@
 /// The windows `trimtab run` keeps between cycles, so a steady-state cycle asks Prometheus only for the
 /// points since the last one instead of every indicator's whole window.
 ///
-/// Each indicator keeps the series its query returned, by their full label sets, as the array of
-/// points Prometheus answered (in time order; a point it did not return is not there, a NaN it returned
-/// is). Built into a snapshot, the kept arrays are shared, not copied, so the window costs its memory
-/// once. The kept window is exactly what a fresh read of the whole window at the same evaluation time
+/// Each indicator keeps the series its query returned, by their full label sets, as the points
+/// Prometheus answered (in time order; a point it did not return is not there, a NaN it returned is),
+/// compactly (``Samples``: 8 bytes a point on the step grid). Built into a snapshot, the kept points are
+/// shared, not copied, so the window costs its memory once. The kept window is exactly what a fresh read of the whole window at the same evaluation time
 /// returns, as long as Prometheus still answers the same for the points kept: the last `overlapSeconds`
 /// are always read again (late scrapes and rule evaluations land there), and the whole window is read
 /// afresh when the query, the step or the grid changes, after a gap longer than the window, after a
@@ -17,7 +17,7 @@ public struct WindowCache: Sendable {
         var anchor: Double
         /// The end of the last read merged in.
         var end: Double
-        var series: [[String: String]: [Sample]]
+        var series: [[String: String]: Samples]
         var infos: [String]
 
         func slot(_ time: Double) -> Int? {
@@ -76,32 +76,32 @@ public struct WindowCache: Sendable {
         let half = full.step / 2
         if !whole {
             // Points that slid out of the window go, and the points read again are replaced whole (a
-            // series the answer no longer has loses them); both in place, before anything is added.
+            // series the answer no longer has loses them), before anything is added.
+            // Each series is taken out while it is cut, so its old values are freed as it goes.
             for key in Array(window.series.keys) {
-                window.series[key]?.removeAll { $0.time < full.start - half || $0.time >= read.start - half }
-                if window.series[key]?.isEmpty ?? true { window.series[key] = nil }
+                guard let kept = window.series.removeValue(forKey: key) else { continue }
+                let first = kept.firstIndex { $0.time >= full.start - half } ?? kept.endIndex
+                let end = kept.firstIndex { $0.time >= read.start - half } ?? kept.endIndex
+                if first < end { window.series[key] = first == 0 && end == kept.endIndex ? kept : kept.slice(first..<end) }
             }
         }
         for item in raw {
-            guard !whole, var kept = window.series[item.labels] else {
+            guard !whole, let kept = window.series[item.labels] else {
                 window.series[item.labels] = item.samples
                 continue
             }
+            // Out of the dictionary while it grows, so the old values are freed as the new are made.
             window.series[item.labels] = nil
-            if kept.count + item.samples.count > kept.capacity {
-                // Grown to the size needed, not doubled: the window is kept for many cycles.
-                var grown: [Sample] = []
-                grown.reserveCapacity(kept.count + item.samples.count)
-                grown.append(contentsOf: kept)
-                kept = grown
-            }
-            kept.append(contentsOf: item.samples)
-            window.series[item.labels] = kept
+            window.series[item.labels] = kept.appending(item.samples)
         }
         if whole {
             for key in Array(window.series.keys) {
-                window.series[key]?.removeAll { $0.time < full.start - half }
-                if window.series[key]?.isEmpty ?? true { window.series[key] = nil }
+                guard let kept = window.series[key] else { continue }
+                let first = kept.firstIndex { $0.time >= full.start - half } ?? kept.endIndex
+                if first > 0 {
+                    window.series[key] = nil
+                    if first < kept.endIndex { window.series[key] = kept.slice(first..<kept.endIndex) }
+                }
             }
         }
         window.end = full.end

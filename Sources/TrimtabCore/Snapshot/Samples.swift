@@ -1,0 +1,126 @@
+/// The points of one series, stored compactly: a series whose points fall on a step grid with none
+/// missing (what a range query returns for a series that exists throughout) keeps only its values,
+/// 8 bytes a point, and computes each time; any other keeps its points as they came, 16 bytes a
+/// point. Either way it reads as the points in order, exactly as they were given: a time is never
+/// rounded onto a grid it was not on, and a NaN value stays a point.
+///
+/// At 5,000 workloads a daemon keeps nine 40-minute windows, 7.2 million points: 58 MB this way
+/// instead of 116 MB.
+public struct Samples: RandomAccessCollection, Sendable, Equatable, ExpressibleByArrayLiteral, CustomStringConvertible {
+    enum Storage: Sendable {
+        /// Point `i` is at `start + Double(i) * step`.
+        case grid(start: Double, step: Double, values: [Double])
+        case points([Sample])
+    }
+
+    var storage: Storage
+
+    init(storage: Storage) {
+        self.storage = storage
+    }
+
+    /// The points, kept on a grid when they are on one.
+    public init(_ points: [Sample]) {
+        storage = Self.grid(points) ?? .points(points)
+    }
+
+    public init(arrayLiteral elements: Sample...) {
+        self.init(elements)
+    }
+
+    public init() {
+        storage = .points([])
+    }
+
+    /// `values` at `start`, `start + step`, …
+    public init(start: Double, step: Double, values: [Double]) {
+        storage = .grid(start: start, step: step, values: values)
+    }
+
+    /// The grid storage of `points` when every time is exactly `first + i * step`, for the step
+    /// between the first two points; nil otherwise (fewer than two points, a gap, a time off the grid).
+    static func grid(_ points: [Sample]) -> Storage? {
+        guard points.count >= 2 else { return nil }
+        let start = points[0].time
+        let step = points[1].time - start
+        guard step > 0, step.isFinite else { return nil }
+        var values: [Double] = []
+        values.reserveCapacity(points.count)
+        for (index, point) in points.enumerated() {
+            guard start + Double(index) * step == point.time else { return nil }
+            values.append(point.value)
+        }
+        return .grid(start: start, step: step, values: values)
+    }
+
+    /// Whether the points are stored as values on a grid (8 bytes a point).
+    public var isOnGrid: Bool {
+        if case .grid = storage { return true }
+        return false
+    }
+
+    public var startIndex: Int { 0 }
+
+    public var endIndex: Int {
+        switch storage {
+        case .grid(_, _, let values): values.count
+        case .points(let points): points.count
+        }
+    }
+
+    public subscript(position: Int) -> Sample {
+        switch storage {
+        case .grid(let start, let step, let values): Sample(time: start + Double(position) * step, value: values[position])
+        case .points(let points): points[position]
+        }
+    }
+
+    /// The points as an array.
+    public var array: [Sample] { Array(self) }
+
+    /// The points from `lower` on and before `upper`, kept on the grid when they were on one.
+    public func slice(_ range: Range<Int>) -> Samples {
+        switch storage {
+        case .grid(let start, let step, let values):
+            guard range.count >= 2 else { return Samples(Array(self[range])) }
+            return Samples(start: start + Double(range.lowerBound) * step, step: step, values: Array(values[range]))
+        case .points(let points):
+            return Samples(Array(points[range]))
+        }
+    }
+
+    /// These points, then `more`: on the grid still when `more` continues it exactly.
+    public func appending(_ more: Samples) -> Samples {
+        if more.isEmpty { return self }
+        if isEmpty { return more }
+        if case .grid(let start, let step, var values) = storage {
+            let continues = more.indices.allSatisfy { start + Double(values.count + $0) * step == more[$0].time }
+            if continues {
+                values.reserveCapacity(values.count + more.count)
+                for point in more { values.append(point.value) }
+                return Samples(start: start, step: step, values: values)
+            }
+        }
+        var all: [Sample] = []
+        all.reserveCapacity(count + more.count)
+        all.append(contentsOf: self)
+        all.append(contentsOf: more)
+        return Samples(all)
+    }
+
+    public static func == (lhs: Samples, rhs: Samples) -> Bool {
+        lhs.elementsEqual(rhs)
+    }
+
+    public var description: String { array.description }
+}
+
+extension Samples: Codable {
+    public init(from decoder: any Decoder) throws {
+        self.init(try [Sample](from: decoder))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try array.encode(to: encoder)
+    }
+}
