@@ -126,6 +126,7 @@ enum LoopBenchmark {
         print("trimtab run's steady-state cycle against a whole read, and memory, at N workloads")
         print("(\(indicators) indicators, 40-minute windows at 15 s, real Prometheus on 127.0.0.1; medians of 3)\n")
         var rows: [String] = []
+        var otherRows: [String] = []
         for workloads in sizes {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trimtab-loop-bench-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -178,6 +179,19 @@ enum LoopBenchmark {
                 try traceRSS([binary, "run", "--prometheus", sandbox.url, "--policy", policyFile.path, "--listen", "127.0.0.1:0",
                               "--max-cycles", "8", "--interval", "15s", "--no-jitter", "--timeout", "120s"])
             }
+            // Another build of trimtab, measured the same way against the same Prometheus: a before-and-after
+            // in one run, which the figures of separate runs on a shared machine are not.
+            if let other = ProcessInfo.processInfo.environment["TRIMTAB_BENCH_OTHER_BINARY"] {
+                let analyze = try (0..<3).map { _ in
+                    try measure([other, "analyze", "--prometheus", sandbox.url, "--policy", policyFile.path, "--at", "\(Int(now))",
+                                 "--quiet", "--timeout", "120s", "--output", dir.appendingPathComponent("b.md").path])
+                }
+                let daemon = try measure([other, "run", "--prometheus", sandbox.url, "--policy", policyFile.path, "--listen", "127.0.0.1:0",
+                                          "--max-cycles", "4", "--interval", "15s", "--no-jitter", "--timeout", "120s"])
+                otherRows.append("| \(workloads) | \(other) | " + String(format: "%.2f s (%+.0f %% vs curl) | %d MB | %d MB |",
+                                        median(analyze.map(\.seconds)), 100 * (median(analyze.map(\.seconds)) - curl) / curl,
+                                        analyze.map(\.maxRSSKiB).max()! / 1024, daemon.maxRSSKiB / 1024))
+            }
             let analyzeSeconds = median(analyze.map(\.seconds))
             rows.append(String(format: "| %d | %.1f MB | %.2f s | %.0f KB | %.3f s | %.1f %% | %.1f %% | %.2f s | %.2f s (%+.0f %%) | %d MB | %d MB |",
                                workloads, Double(wholeBytes) / 1e6, wholeSeconds, Double(steadyBytes) / 1e3, steadySeconds,
@@ -188,6 +202,12 @@ enum LoopBenchmark {
         print("| workloads | whole read | whole read time | steady cycle | steady cycle time | steady bytes / whole | steady time / whole | curl fetch (4 at once) | analyze (vs curl) | analyze peak RSS | run peak RSS (4 cycles) |")
         print("|---|---|---|---|---|---|---|---|---|---|---|")
         for row in rows { print(row) }
+        if !otherRows.isEmpty {
+            print("\nTRIMTAB_BENCH_OTHER_BINARY, against the same Prometheus in the same run:\n")
+            print("| workloads | binary | analyze | analyze peak RSS | run peak RSS (4 cycles) |")
+            print("|---|---|---|---|---|")
+            for row in otherRows { print(row) }
+        }
     }
 }
 

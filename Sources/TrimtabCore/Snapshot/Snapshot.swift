@@ -136,7 +136,7 @@ public struct IndicatorData: Sendable, Equatable {
             let target = TargetID(labelNames: groupBy, labelValues: values)
             counts[target, default: 0] += 1
             // Prometheus answers in time order: keep the array as it came (shared, not copied).
-            let ordered = zip(item.samples, item.samples.dropFirst()).allSatisfy { $0.time <= $1.time }
+            let ordered = item.samples.isOnGrid || zip(item.samples, item.samples.dropFirst()).allSatisfy { $0.time <= $1.time }
             series[target] = ordered ? item.samples : Samples(item.samples.sorted { $0.time < $1.time })
         }
         let ambiguous = counts.filter { $0.value > 1 }
