@@ -167,11 +167,20 @@ enum LoopBenchmark {
             // The fetch alone with curl, then analyze and run as an operator starts them.
             let queries = IndicatorQuery.plan(for: policy, at: now)
             let curl = median(try (0..<3).map { _ in try curlSeconds(url: sandbox.url, queries: queries, concurrency: 4, in: dir) })
-            let analyze = try (0..<3).map { _ in
-                try measure([binary, "analyze", "--prometheus", sandbox.url, "--policy", policyFile.path, "--at", "\(Int(now))",
+            // With another build to compare, the two take turns, so neither gets the quieter minutes (a
+            // Prometheus fresh from a backfill is busier at first: whichever went first was slower).
+            let other = ProcessInfo.processInfo.environment["TRIMTAB_BENCH_OTHER_BINARY"]
+            func analyzeOnce(_ program: String) throws -> (seconds: Double, maxRSSKiB: Int, status: Int32) {
+                try measure([program, "analyze", "--prometheus", sandbox.url, "--policy", policyFile.path, "--at", "\(Int(now))",
                              "--quiet", "--timeout", "120s", "--output", dir.appendingPathComponent("a.md").path])
             }
-            precondition(analyze.allSatisfy { $0.status == 0 }, "analyze failed: \(analyze)")
+            var analyze: [(seconds: Double, maxRSSKiB: Int, status: Int32)] = []
+            var otherAnalyze: [(seconds: Double, maxRSSKiB: Int, status: Int32)] = []
+            for _ in 0..<3 {
+                analyze.append(try analyzeOnce(binary))
+                if let other { otherAnalyze.append(try analyzeOnce(other)) }
+            }
+            precondition((analyze + otherAnalyze).allSatisfy { $0.status == 0 }, "analyze failed: \(analyze) \(otherAnalyze)")
             let daemon = try measure([binary, "run", "--prometheus", sandbox.url, "--policy", policyFile.path, "--listen", "127.0.0.1:0",
                                       "--max-cycles", "4", "--interval", "15s", "--no-jitter", "--timeout", "120s"])
             precondition(daemon.status == 0, "run failed: \(daemon)")
@@ -181,11 +190,8 @@ enum LoopBenchmark {
             }
             // Another build of trimtab, measured the same way against the same Prometheus: a before-and-after
             // in one run, which the figures of separate runs on a shared machine are not.
-            if let other = ProcessInfo.processInfo.environment["TRIMTAB_BENCH_OTHER_BINARY"] {
-                let analyze = try (0..<3).map { _ in
-                    try measure([other, "analyze", "--prometheus", sandbox.url, "--policy", policyFile.path, "--at", "\(Int(now))",
-                                 "--quiet", "--timeout", "120s", "--output", dir.appendingPathComponent("b.md").path])
-                }
+            if let other {
+                let analyze = otherAnalyze
                 let daemon = try measure([other, "run", "--prometheus", sandbox.url, "--policy", policyFile.path, "--listen", "127.0.0.1:0",
                                           "--max-cycles", "4", "--interval", "15s", "--no-jitter", "--timeout", "120s"])
                 otherRows.append("| \(workloads) | \(other) | " + String(format: "%.2f s (%+.0f %% vs curl) | %d MB | %d MB |",
