@@ -169,7 +169,10 @@ public final class PrometheusSandbox: @unchecked Sendable {
         }
     }
 
-    static func run(_ executable: String, _ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
+    /// Runs a tool to its end in `directory`, its output and errors through a file there (a pipe can
+    /// fill), and returns its exit status and the last `keepingLast` characters of what it wrote.
+    public static func run(_ executable: String, _ arguments: [String], in directory: URL,
+                           keepingLast: Int = 4000) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -183,7 +186,7 @@ public final class PrometheusSandbox: @unchecked Sendable {
         process.waitUntilExit()
         try? handle.close()
         let output = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
-        return (process.terminationStatus, String(output.suffix(4000)))
+        return (process.terminationStatus, String(output.suffix(keepingLast)))
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TrimtabKubeSandbox
+import TrimtabSandbox
 import Yams
 
 /// The manifests in `deploy/kubernetes`, rendered by the real `kubectl kustomize` exactly as an
@@ -83,22 +84,10 @@ enum DeployManifests {
     }
 }
 
-/// Runs a tool to the end; its standard output and error together, through a file (a pipe can fill).
-func runTool(_ path: String, _ arguments: [String], directory: URL? = nil, environment: [String: String]? = nil) throws -> (Int32, String) {
-    let output = FileManager.default.temporaryDirectory.appendingPathComponent("tool-\(UUID().uuidString).out")
-    _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-    defer { try? FileManager.default.removeItem(at: output) }
-    let handle = try FileHandle(forWritingTo: output)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    process.standardOutput = handle
-    process.standardError = handle
-    process.standardInput = FileHandle.nullDevice
-    if let directory { process.currentDirectoryURL = directory }
-    if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
-    try process.run()
-    process.waitUntilExit()
-    try handle.close()
-    return (process.terminationStatus, try String(contentsOf: output, encoding: .utf8))
+/// Runs a tool to the end in a directory of its own; everything it wrote, output and errors.
+func runTool(_ path: String, _ arguments: [String]) throws -> (Int32, String) {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tool-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    return try PrometheusSandbox.run(path, arguments, in: directory, keepingLast: .max)
 }

@@ -51,6 +51,10 @@ struct SamplesTests {
         let gapped = middle.appending(Samples(Array(all[21..<30])))
         #expect(!gapped.isOnGrid && gapped.array == Array(all[4..<20]) + Array(all[21..<30]))
         #expect(middle.appending([]).array == middle.array && Samples().appending(middle).array == middle.array)
+        // By times: the points of an interval, on the grid still.
+        let byTime = samples.slice { $0 >= 60 && $0 < 300 }
+        #expect(byTime.isOnGrid && byTime.array == Array(all[4..<20]))
+        #expect(samples.slice { $0 > 600 }.isEmpty)
     }
 
     @Test func equalityIsByPointsWhateverTheStorage() {

@@ -174,6 +174,10 @@ enum LoopBenchmark {
                 try measure([program, "analyze", "--prometheus", sandbox.url, "--policy", policyFile.path, "--at", "\(Int(now))",
                              "--quiet", "--timeout", "120s", "--output", dir.appendingPathComponent("a.md").path])
             }
+            func runCommand(_ program: String, cycles: Int) -> [String] {
+                [program, "run", "--prometheus", sandbox.url, "--policy", policyFile.path, "--listen", "127.0.0.1:0",
+                 "--max-cycles", "\(cycles)", "--interval", "15s", "--no-jitter", "--timeout", "120s"]
+            }
             var analyze: [(seconds: Double, maxRSSKiB: Int, status: Int32)] = []
             var otherAnalyze: [(seconds: Double, maxRSSKiB: Int, status: Int32)] = []
             for _ in 0..<3 {
@@ -181,22 +185,19 @@ enum LoopBenchmark {
                 if let other { otherAnalyze.append(try analyzeOnce(other)) }
             }
             precondition((analyze + otherAnalyze).allSatisfy { $0.status == 0 }, "analyze failed: \(analyze) \(otherAnalyze)")
-            let daemon = try measure([binary, "run", "--prometheus", sandbox.url, "--policy", policyFile.path, "--listen", "127.0.0.1:0",
-                                      "--max-cycles", "4", "--interval", "15s", "--no-jitter", "--timeout", "120s"])
+            let daemon = try measure(runCommand(binary, cycles: 4))
             precondition(daemon.status == 0, "run failed: \(daemon)")
             if ProcessInfo.processInfo.environment["TRIMTAB_BENCH_RSS_TRACE"] != nil {
-                try traceRSS([binary, "run", "--prometheus", sandbox.url, "--policy", policyFile.path, "--listen", "127.0.0.1:0",
-                              "--max-cycles", "8", "--interval", "15s", "--no-jitter", "--timeout", "120s"])
+                try traceRSS(runCommand(binary, cycles: 8))
             }
             // Another build of trimtab, measured the same way against the same Prometheus: a before-and-after
             // in one run, which the figures of separate runs on a shared machine are not.
             if let other {
-                let analyze = otherAnalyze
-                let daemon = try measure([other, "run", "--prometheus", sandbox.url, "--policy", policyFile.path, "--listen", "127.0.0.1:0",
-                                          "--max-cycles", "4", "--interval", "15s", "--no-jitter", "--timeout", "120s"])
+                let otherDaemon = try measure(runCommand(other, cycles: 4))
+                let seconds = median(otherAnalyze.map(\.seconds))
                 otherRows.append("| \(workloads) | \(other) | " + String(format: "%.2f s (%+.0f %% vs curl) | %d MB | %d MB |",
-                                        median(analyze.map(\.seconds)), 100 * (median(analyze.map(\.seconds)) - curl) / curl,
-                                        analyze.map(\.maxRSSKiB).max()! / 1024, daemon.maxRSSKiB / 1024))
+                                        seconds, 100 * (seconds - curl) / curl,
+                                        otherAnalyze.map(\.maxRSSKiB).max()! / 1024, otherDaemon.maxRSSKiB / 1024))
             }
             let analyzeSeconds = median(analyze.map(\.seconds))
             rows.append(String(format: "| %d | %.1f MB | %.2f s | %.0f KB | %.3f s | %.1f %% | %.1f %% | %.2f s | %.2f s (%+.0f %%) | %d MB | %d MB |",

@@ -78,8 +78,10 @@ public struct Samples: RandomAccessCollection, Sendable, Equatable, ExpressibleB
     /// The points as an array.
     public var array: [Sample] { Array(self) }
 
-    /// The points from `lower` on and before `upper`, kept on the grid when they were on one.
+    /// The points at `range`, kept on the grid when they were on one; these very points (nothing
+    /// copied) when `range` is all of them.
     public func slice(_ range: Range<Int>) -> Samples {
+        if range == startIndex..<endIndex { return self }
         switch storage {
         case .grid(let start, let step, let values):
             guard range.count >= 2 else { return Samples(Array(self[range])) }
@@ -87,6 +89,14 @@ public struct Samples: RandomAccessCollection, Sendable, Equatable, ExpressibleB
         case .points(let points):
             return Samples(Array(points[range]))
         }
+    }
+
+    /// The run of points whose times `keep` accepts, from the first it accepts to the next it does not:
+    /// for points in time order and an interval of times, the points in that interval.
+    public func slice(whereTime keep: (Double) -> Bool) -> Samples {
+        let first = firstIndex { keep($0.time) } ?? endIndex
+        let end = self[first...].firstIndex { !keep($0.time) } ?? endIndex
+        return slice(first..<end)
     }
 
     /// These points, then `more`: on the grid still when `more` continues it exactly.

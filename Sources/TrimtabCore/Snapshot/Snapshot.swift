@@ -211,9 +211,7 @@ public struct Snapshot: Sendable, Equatable {
     /// The points of an indicator for a target within `seconds` before the snapshot time.
     public func window(_ indicator: String, for target: TargetID, seconds: Double) -> Samples {
         guard let data = indicators[indicator], let samples = data.series[target] else { return [] }
-        let start = time - seconds - data.query.step / 2
-        let first = samples.firstIndex { $0.time >= start } ?? samples.endIndex
-        let end = samples.firstIndex { $0.time > time + data.query.step / 2 } ?? samples.endIndex
-        return first < end ? samples.slice(first..<end) : []
+        let start = time - seconds - data.query.step / 2, end = time + data.query.step / 2
+        return samples.slice { $0 >= start && $0 <= end }
     }
 }

@@ -80,9 +80,8 @@ public struct WindowCache: Sendable {
             // Each series is taken out while it is cut, so its old values are freed as it goes.
             for key in Array(window.series.keys) {
                 guard let kept = window.series.removeValue(forKey: key) else { continue }
-                let first = kept.firstIndex { $0.time >= full.start - half } ?? kept.endIndex
-                let end = kept.firstIndex { $0.time >= read.start - half } ?? kept.endIndex
-                if first < end { window.series[key] = first == 0 && end == kept.endIndex ? kept : kept.slice(first..<end) }
+                let cut = kept.slice { $0 >= full.start - half && $0 < read.start - half }
+                if !cut.isEmpty { window.series[key] = cut }
             }
         }
         for item in raw {
@@ -96,12 +95,9 @@ public struct WindowCache: Sendable {
         }
         if whole {
             for key in Array(window.series.keys) {
-                guard let kept = window.series[key] else { continue }
-                let first = kept.firstIndex { $0.time >= full.start - half } ?? kept.endIndex
-                if first > 0 {
-                    window.series[key] = nil
-                    if first < kept.endIndex { window.series[key] = kept.slice(first..<kept.endIndex) }
-                }
+                guard let kept = window.series.removeValue(forKey: key) else { continue }
+                let cut = kept.slice { $0 >= full.start - half }
+                if !cut.isEmpty { window.series[key] = cut }
             }
         }
         window.end = full.end
