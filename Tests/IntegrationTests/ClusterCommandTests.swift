@@ -178,7 +178,7 @@ struct ClusterCommandTests {
         await sandbox.stop()
     }
 
-    /// The demo's metrics do not respond to changes, so a change made ten minutes earlier did not help:
+    /// The demo's metrics do not respond to changes, so a change made fifteen minutes earlier (the default policy's verifyAfter) did not help:
     /// the next run judges it against real data and rolls it back, except the scale-in, which did no harm.
     @Test func aChangeThatDidNotHelpIsRolledBackOnTheNextRun() async throws {
         let step = DemoScenario.scrapeInterval
@@ -190,7 +190,7 @@ struct ClusterCommandTests {
             let journal = dir.appendingPathComponent("journal").path
             let codes = try await withPrometheus(DemoScenario.openMetrics(end: end)) { prometheus in
                 let base = ["analyze", "--prometheus", prometheus.url, "--kubeconfig", kubeconfig, "--journal", journal, "--apply", "--quiet"]
-                return [await trimtab(base + ["--at", "\(Int(end - 600))", "--output", dir.appendingPathComponent("first.md").path]),
+                return [await trimtab(base + ["--at", "\(Int(end - 900))", "--output", dir.appendingPathComponent("first.md").path]),
                         await trimtab(base + ["--at", "\(Int(end))", "--output", dir.appendingPathComponent("second.md").path])]
             }
             #expect(codes == [0, 0])

@@ -46,7 +46,7 @@ struct DeployManifestTests {
         #expect(grant.allows(verb: "list", apiGroup: "apps", resource: "deployments", namespace: "kube-system") == (overlay != "namespaced"))
     }
 
-    /// The CronJob overlay: two scheduled runs ten minutes apart, with the CronJob's own arguments,
+    /// The CronJob overlay: two scheduled runs fifteen minutes apart (the default policy's verifyAfter), with the CronJob's own arguments,
     /// the shipped policy and its rules: the first applies, the second verifies and rolls back, and
     /// the API server refused nothing.
     @Test func theCronJobActsAndRollsBackWithOnlyItsRules() async throws {
@@ -59,7 +59,7 @@ struct DeployManifestTests {
         try await withTemporaryDirectory { dir in
             let run = try cronJobArguments(documents, sandbox: sandbox, dir: dir) + ["--apply", "--quiet"]
             let codes = try await withPrometheus(DemoScenario.openMetrics(end: end)) { prometheus in
-                [await trimtab(run + ["--prometheus", prometheus.url, "--at", "\(Int(end - 600))", "--output", dir.appendingPathComponent("first.md").path]),
+                [await trimtab(run + ["--prometheus", prometheus.url, "--at", "\(Int(end - 900))", "--output", dir.appendingPathComponent("first.md").path]),
                  await trimtab(run + ["--prometheus", prometheus.url, "--at", "\(Int(end))", "--output", dir.appendingPathComponent("second.md").path])]
             }
             #expect(codes == [0, 0])

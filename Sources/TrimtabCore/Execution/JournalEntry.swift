@@ -185,7 +185,10 @@ public struct JournalEntry: Sendable, Equatable, Codable {
         guard let applied = appliedAt, [.applied, .verified, .rolledBack, .rollingBack].contains(state) else { return [] }
         let from = Double(before ?? "") ?? .nan, to = Double(after) ?? .nan
         var records = [ChangeRecord(target: target, knob: knob, time: applied, from: from, to: to)]
-        if state == .rolledBack { records.append(ChangeRecord(target: target, knob: knob, time: updatedAt, from: to, to: from)) }
+        if state == .rolledBack {
+            records.append(ChangeRecord(target: target, knob: knob, time: updatedAt, from: to, to: from,
+                                        rolledBack: notes.last ?? "rolled back"))
+        }
         return records
     }
 }

@@ -6,13 +6,16 @@ public struct ChangeRecord: Sendable, Equatable, Codable {
     public var time: Double
     public var from: Double
     public var to: Double
+    /// Why the change was made, when it was a rollback: what verification found (`nil`: a planned change).
+    public var rolledBack: String?
 
-    public init(target: TargetID, knob: Knob, time: Double, from: Double, to: Double) {
+    public init(target: TargetID, knob: Knob, time: Double, from: Double, to: Double, rolledBack: String? = nil) {
         self.target = target
         self.knob = knob
         self.time = time
         self.from = from
         self.to = to
+        self.rolledBack = rolledBack
     }
 }
 

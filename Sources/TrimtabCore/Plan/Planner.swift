@@ -37,11 +37,35 @@ public enum Planner {
                        recommendations: recommendations)
     }
 
+    /// How long a change that verification rolled back is not tried again in the same direction: it
+    /// did not help then, and trying it every cooldown would flap the knob.
+    public static func retryAfterRollbackSeconds(_ policy: Policy) -> Double {
+        max(3600, 4 * policy.safety.cooldownSeconds)
+    }
+
+    /// A failed rule when the same knob of the target was rolled back recently from a change in the
+    /// draft's direction.
+    static func retryHold(target: TargetID, draft: Draft, time: Double, policy: Policy, history: [ChangeRecord]) -> RuleResult? {
+        guard draft.proposed.isFinite, draft.current.isFinite, draft.proposed != draft.current else { return nil }
+        let hold = retryAfterRollbackSeconds(policy)
+        guard let rollback = history.filter({ $0.target == target && $0.knob == draft.knob && $0.rolledBack != nil && $0.time <= time })
+            .max(by: { $0.time < $1.time }), time - rollback.time < hold else { return nil }
+        // The rollback went from the tried value back; the change it undid went the other way.
+        let triedUp = rollback.from > rollback.to, proposesUp = draft.proposed > draft.current
+        guard triedUp == proposesUp else { return nil }
+        return RuleResult("after a rollback", false,
+                          "\(draft.knob) \(Formatting.number(rollback.to)) → \(Formatting.number(rollback.from)) was rolled back \(PolicyDuration.format(time - rollback.time)) ago (\(rollback.rolledBack ?? "")); the same direction is not tried again for \(PolicyDuration.format(hold))")
+    }
+
     /// At most one change per target (the most beneficial), then the global rate limit in benefit order.
     static func resolve(_ drafts: [(TargetID, Draft)], time: Double, policy: Policy, context: PlanContext,
                         considered: [String], recommendations: [Recommendation]) -> Plan {
         var actions: [PlannedAction] = drafts.map { target, draft in
-            PlannedAction(id: "\(target)/\(draft.knob)@\(Int(time))", target: target, action: draft.action, knob: draft.knob,
+            var draft = draft
+            if let held = retryHold(target: target, draft: draft, time: time, policy: policy, history: context.history) {
+                draft.rules.append(held)
+            }
+            return PlannedAction(id: "\(target)/\(draft.knob)@\(Int(time))", target: target, action: draft.action, knob: draft.knob,
                           current: draft.current, proposed: draft.proposed, reason: draft.reason, trigger: draft.trigger,
                           evidence: draft.evidence, rules: draft.rules,
                           decision: draft.rules.allSatisfy(\.passed) ? .proposed : .held, benefit: draft.benefit,
