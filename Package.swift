@@ -33,6 +33,9 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // A simulated cluster that answers: services whose latency, errors, CPU, pool and cache follow a
+        // queueing model, stepped in fast time for the control-quality benchmark. Pure, like the core.
+        .target(name: "TrimtabSim", dependencies: ["TrimtabCore"], swiftSettings: strict),
         // The shell: Prometheus HTTP API client.
         .target(
             name: "TrimtabPrometheus",
@@ -111,8 +114,9 @@ let package = Package(
         .target(
             name: "TrimtabCLI",
             dependencies: [
-                "TrimtabCore", "TrimtabPrometheus", "TrimtabSandbox", "TrimtabKube", "TrimtabKubeSandbox", "TrimtabDaemon", "TrimtabNotify",
+                "TrimtabCore", "TrimtabPrometheus", "TrimtabSandbox", "TrimtabKube", "TrimtabKubeSandbox", "TrimtabDaemon", "TrimtabNotify", "TrimtabSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -125,7 +129,7 @@ let package = Package(
         // Benchmarks that print figures: swift run -c release trimtab-bench
         .executableTarget(
             name: "trimtab-bench",
-            dependencies: ["TrimtabCLI", "TrimtabCore", "TrimtabPrometheus", "TrimtabSandbox", "TrimtabKube", "TrimtabKubeSandbox"],
+            dependencies: ["TrimtabCLI", "TrimtabCore", "TrimtabSim", "TrimtabPrometheus", "TrimtabSandbox", "TrimtabKube", "TrimtabKubeSandbox"],
             path: "benchmarks/TrimtabBenchmarks",
             swiftSettings: strict
         ),
@@ -152,6 +156,7 @@ let package = Package(
             dependencies: ["TrimtabKube", "TrimtabTestSupport"],
             swiftSettings: strict
         ),
+        .testTarget(name: "TrimtabSimTests", dependencies: ["TrimtabSim", "TrimtabCore"], swiftSettings: strict),
         .testTarget(name: "TrimtabKubeSandboxTests", dependencies: ["TrimtabKubeSandbox"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",

@@ -28,6 +28,8 @@ struct DemoCommand: AsyncParsableCommand {
           trimtab demo --apply --keep-running      # then: kubectl --kubeconfig .demo/kubectl.kubeconfig get deploy,events
           trimtab demo --daemon                    # trimtab run against both; prints where /metrics and /api/v1/status are
           trimtab demo --daemon --apply --cycles 3 --interval 5s
+          trimtab demo --live                      # a simulated service that answers; trimtab run steers it through a spike
+          trimtab demo --live --duration 4m --check   # the short form CI runs
         """
     )
 
@@ -51,10 +53,25 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("With --daemon: time between cycles.", valueName: "duration"))
     var interval: String = "10s"
 
-    @Option(help: ArgumentHelp("With --daemon: where the endpoints listen (port 0 picks a free one).", valueName: "address"))
+    @Option(help: ArgumentHelp("With --daemon or --live: where trimtab run's endpoints listen (port 0 picks a free one).", valueName: "address"))
     var listen: String = "127.0.0.1:0"
 
+    @Flag(help: "A world that answers: a simulated service behind the sandbox API server, scraped by a real Prometheus, steered by trimtab run (enforce) through a load spike; then the report with the score over time.")
+    var live = false
+
+    @Option(help: ArgumentHelp("With --live: how long trimtab run steers.", valueName: "duration"))
+    var duration: String = "6m"
+
+    @Flag(help: "With --live: exit 1 unless a scale-out was applied and verified and the score fell and recovered (what CI runs).")
+    var check = false
+
     func run() async throws {
+        if live {
+            let seconds = try durationFlag(duration, flag: "--duration")
+            let demo = LiveDemo(seconds: seconds, spikeAt: 45, outputDirectory: outputDirectory, listen: listen, check: check)
+            if try await !demo.run() { throw ExitCode(1) }
+            return
+        }
         let policy = try self.policy.loadOrExit()
         let step = DemoScenario.scrapeInterval
         let end = (Date().timeIntervalSince1970 / step).rounded(.down) * step

@@ -96,6 +96,34 @@ public final class PrometheusSandbox: @unchecked Sendable {
         throw SandboxError.didNotStart("no free port")
     }
 
+    /// Starts Prometheus with no history, scraping what `configuration` (a prometheus.yml) names, with
+    /// `files` (rule files, by name) written beside it, and waits until it answers queries.
+    public static func startScraping(configuration: String, files: [String: String] = [:],
+                                     log: @Sendable (String) -> Void = { _ in }) async throws -> PrometheusSandbox {
+        guard let prometheus = locate("prometheus") else { throw SandboxError.missingBinary("prometheus") }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trimtab-prometheus-\(UUID().uuidString)")
+        let data = dir.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        for (name, text) in files { try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        let config = dir.appendingPathComponent("prometheus.yml")
+        try configuration.write(to: config, atomically: true, encoding: .utf8)
+        let logFile = dir.appendingPathComponent("prometheus.log")
+        for attempt in 1...5 {
+            let port = try FreePort.find()
+            let process = try launch(prometheus, config: config, data: data, port: port, log: logFile, in: dir)
+            let sandbox = PrometheusSandbox(url: "http://127.0.0.1:\(port)", directory: dir, process: process, keepDirectory: false)
+            log("started Prometheus at \(sandbox.url) (pid \(process.processIdentifier)), waiting until it is ready")
+            if try await sandbox.waitUntilReady(seconds: 60) { return sandbox }
+            sandbox.terminate()
+            let text = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+            if !text.contains("address already in use") || attempt == 5 {
+                try? FileManager.default.removeItem(at: dir)
+                throw SandboxError.didNotStart(text.isEmpty ? "Prometheus exited without a word" : String(text.suffix(2000)))
+            }
+        }
+        throw SandboxError.didNotStart("no free port")
+    }
+
     static func launch(_ prometheus: String, config: URL, data: URL, port: Int, log logFile: URL, in dir: URL) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: prometheus)

@@ -1,6 +1,7 @@
 // Benchmarks: prints figures, asserts nothing. Run with
 //   swift run -c release trimtab-bench            # the core, analyze and the cluster side
 //   swift run -c release trimtab-bench loop 1000 5000   # trimtab run's steady cycle, and memory
+//   swift run -c release trimtab-bench control          # control quality: fixed, HPA, Trimtab, HPA + Trimtab
 // Compare the ratios within one run; absolute times depend on the (shared, noisy) machine.
 import Foundation
 import TrimtabCLI
@@ -21,6 +22,13 @@ func median(_ values: [Double]) -> Double {
 
 if CommandLine.arguments.dropFirst().first == "decode" {
     try DecodeBenchmark.run()
+    exit(0)
+}
+if CommandLine.arguments.dropFirst().first == "control" {
+    do { try ControlQualityBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2))) } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        exit(2)
+    }
     exit(0)
 }
 if CommandLine.arguments.dropFirst().first == "loop" {

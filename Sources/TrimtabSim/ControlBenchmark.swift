@@ -1,0 +1,123 @@
+import TrimtabCore
+
+/// A trace and the services it drives, for the control-quality benchmark.
+public struct ControlScenario: Sendable {
+    public var name: String
+    public var summary: String
+    public var services: [ServiceSpec]
+    public var databases: [DatabaseSpec]
+    public var duration: Double
+
+    public init(name: String, summary: String, services: [ServiceSpec], databases: [DatabaseSpec] = [DatabaseSpec()], duration: Double? = nil) {
+        self.name = name
+        self.summary = summary
+        self.services = services
+        self.databases = databases
+        self.duration = duration ?? services.map(\.load.duration).max() ?? 3600
+    }
+}
+
+/// How one controller did on one scenario, in service-minutes.
+public struct ControlResult: Sendable, Equatable {
+    public var scenario: String
+    public var controller: String
+    public var minutes: Int
+    /// Minutes in which more than 5 % of requests were slower than the SLO (or failed): p95 above it.
+    public var sloMinutes: Int
+    /// Minutes in which more than 1 % of requests failed.
+    public var errorMinutes: Int
+    /// Pod-hours of every pod that existed, ready or not.
+    public var replicaHours: Double
+    public var changes: Int
+    /// A knob changed in the opposite direction to its previous change.
+    public var reversals: Int
+    /// Minutes in which the database refused a pool's connections, or the pools were over 90 % busy.
+    public var poolMinutes: Int
+    /// Minutes in which the cache hit under 50 % of lookups, or a pod's memory passed 95 % of its limit.
+    public var cacheMinutes: Int
+}
+
+/// Runs a scenario under a controller in fast time: the model stepped every `dt` seconds, scraped
+/// every 15 s, the policy's indicators evaluated every step of the policy, the controller called at
+/// every step (it keeps its own period), and a ledger kept per minute.
+public enum ControlBenchmark {
+    public struct Run: Sendable {
+        public var result: ControlResult
+        public var changes: [ControlChange]
+        public var cluster: SimCluster
+    }
+
+    public static func run(_ scenario: ControlScenario, controller: some SimController, policy: Policy, dt: Double = 5,
+                           start: Double = 1_800_000_000, slo: Double = 1) -> Run {
+        var controller = controller
+        let services = scenario.services.map { spec -> ServiceSpec in
+            var spec = shifted(spec, by: start)
+            if !controller.usesAutoscaler { spec.autoscaler = nil }
+            return spec
+        }
+        var cluster = SimCluster(services: services, databases: scenario.databases,
+                                 start: start, slo: slo)
+        var indicators = FastIndicators(rateWindow: 300, scrapeInterval: 15, keep: policy.windowSeconds + 600)
+        let step = policy.evaluation.stepSeconds
+        var changes: [ControlChange] = []
+        var result = ControlResult(scenario: scenario.name, controller: controller.name, minutes: 0, sloMinutes: 0, errorMinutes: 0,
+                                   replicaHours: 0, changes: 0, reversals: 0, poolMinutes: 0, cacheMinutes: 0)
+        var lastMinute = cluster.services.map(\.totals)
+        let steps = Int((scenario.duration / dt).rounded())
+        for index in 0...steps {
+            let time = cluster.time
+            let elapsed = time - start
+            if elapsed.truncatingRemainder(dividingBy: 15) < dt / 2 { indicators.scrape(cluster) }
+            if elapsed.truncatingRemainder(dividingBy: step) < dt / 2 { indicators.evaluate(at: time) }
+            changes += controller.control(&cluster, indicators: indicators)
+            if index > 0, elapsed.truncatingRemainder(dividingBy: 60) < dt / 2 {
+                for (s, service) in cluster.services.enumerated() {
+                    ledger(&result, before: lastMinute[s], after: service.totals, service: service, time: time)
+                }
+                lastMinute = cluster.services.map(\.totals)
+            }
+            if index < steps { cluster.step(dt) }
+        }
+        result.replicaHours = cluster.services.map(\.totals.podSeconds).reduce(0, +) / 3600
+        result.changes = changes.count
+        result.reversals = reversals(changes)
+        return Run(result: result, changes: changes, cluster: cluster)
+    }
+
+    /// The trace starts at the simulation's start.
+    static func shifted(_ spec: ServiceSpec, by start: Double) -> ServiceSpec {
+        var spec = spec
+        spec.load = LoadTrace(name: spec.load.name, points: spec.load.points.map { ($0.time + start, $0.rps) })
+        return spec
+    }
+
+    static func ledger(_ result: inout ControlResult, before a: SimCluster.Totals, after b: SimCluster.Totals,
+                       service: SimCluster.Service, time: Double) {
+        result.minutes += 1
+        let requests = b.requests - a.requests
+        if requests > 0 {
+            if (b.slowerThanSLO - a.slowerThanSLO) / requests > 0.05 { result.sloMinutes += 1 }
+            if (b.errors - a.errors) / requests > 0.01 { result.errorMinutes += 1 }
+        }
+        let granted = b.poolGrantedSeconds - a.poolGrantedSeconds
+        if b.refusedConnectionSeconds > a.refusedConnectionSeconds || (granted > 0 && (b.poolBusySeconds - a.poolBusySeconds) / granted > 0.9) {
+            result.poolMinutes += 1
+        }
+        let gets = b.gets - a.gets
+        let memory = service.pods.map { $0.gauges.memoryBytes / service.spec.memoryLimitBytes }.max() ?? 0
+        if (gets > 0 && (b.hits - a.hits) / gets < 0.5) || memory > 0.95 { result.cacheMinutes += 1 }
+    }
+
+    /// Changes of a knob in the opposite direction to its previous change, per service and knob.
+    public static func reversals(_ changes: [ControlChange]) -> Int {
+        var last: [String: Double] = [:]
+        var count = 0
+        for change in changes.sorted(by: { $0.time < $1.time }) where change.to != change.from {
+            let key = "\(change.service)/\(change.knob)"
+            let direction: Double = change.to > change.from ? 1 : -1
+            if let previous = last[key], previous != direction { count += 1 }
+            last[key] = direction
+        }
+        return count
+    }
+}
