@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import NIOConcurrencyHelpers
 import TrimtabCore
 import TrimtabDaemon
 import TrimtabKube
@@ -121,14 +122,14 @@ struct LiveDemo {
         let policy = try Self.policy()
         let rules = try Self.recordingRules()
         let start = Date().timeIntervalSince1970
-        let world = LockedWorld(SimCluster(services: [Self.service(start: start, spikeAt: spikeAt)], databases: [DatabaseSpec()], start: start))
         let spec = Self.service(start: start, spikeAt: spikeAt)
+        let world = NIOLockedValueBox(SimCluster(services: [spec], databases: [DatabaseSpec()], start: start))
 
         // The simulated service's metrics, on one port, a path per exporter.
         let router = Router()
-        router.get("/metrics/kube-state-metrics") { _, _ in world.read { StockExposition.kubeStateMetrics($0) } }
-        router.get("/metrics/cadvisor") { _, _ in world.read { StockExposition.cadvisor($0) } }
-        router.get("/metrics/app") { _, _ in world.read { StockExposition.application($0) } }
+        router.get("/metrics/kube-state-metrics") { _, _ in world.withLockedValue { StockExposition.kubeStateMetrics($0) } }
+        router.get("/metrics/cadvisor") { _, _ in world.withLockedValue { StockExposition.cadvisor($0) } }
+        router.get("/metrics/app") { _, _ in world.withLockedValue { StockExposition.application($0) } }
         let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "trimtab-sim"),
                               onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) },
@@ -161,7 +162,7 @@ struct LiveDemo {
                 try? await Task.sleep(for: .seconds(1))
                 let now = Date().timeIntervalSince1970
                 let held = Self.settings(of: cluster.object(apiVersion: "apps/v1", kind: "Deployment", namespace: Self.namespace, name: Self.name))
-                let line = world.write { sim -> String? in
+                let line = world.withLockedValue { sim -> String? in
                     if let held {
                         sim.update(Self.name) { $0.replicas = held.replicas; $0.poolSize = held.pool; $0.ttl = held.ttl }
                     }
@@ -240,23 +241,5 @@ struct LiveDemo {
         if failures.isEmpty { print("check: passed (scaled out, verified, score fell and recovered)") }
         for failure in failures { printError("check failed: \(failure)") }
         return failures.isEmpty
-    }
-}
-
-/// The simulated world, shared by the stepper and the metrics endpoints.
-final class LockedWorld: @unchecked Sendable {
-    private var cluster: SimCluster
-    private let lock = NSLock()
-
-    init(_ cluster: SimCluster) { self.cluster = cluster }
-
-    func read<T>(_ body: (SimCluster) -> T) -> T {
-        lock.lock(); defer { lock.unlock() }
-        return body(cluster)
-    }
-
-    func write<T>(_ body: (inout SimCluster) -> T) -> T {
-        lock.lock(); defer { lock.unlock() }
-        return body(&cluster)
     }
 }

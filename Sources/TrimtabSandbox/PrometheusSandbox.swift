@@ -63,7 +63,6 @@ public final class PrometheusSandbox: @unchecked Sendable {
         guard let prometheus = locate("prometheus") else { throw SandboxError.missingBinary("prometheus") }
         guard let promtool = locate("promtool") else { throw SandboxError.missingBinary("promtool") }
         let fileManager = FileManager.default
-        let directory: URL? = keep ? dir : nil
         let data = dir.appendingPathComponent("data")
         try fileManager.createDirectory(at: data, withIntermediateDirectories: true)
         let size = ((try? fileManager.attributesOfItem(atPath: history.path)[.size]) as? NSNumber)?.intValue ?? 0
@@ -74,21 +73,27 @@ public final class PrometheusSandbox: @unchecked Sendable {
 
         let config = dir.appendingPathComponent("prometheus.yml")
         try "global:\n  scrape_interval: 15s\n".write(to: config, atomically: true, encoding: .utf8)
-        let logFile = dir.appendingPathComponent("prometheus.log")
+        return try await serve(prometheus, config: config, data: data, in: dir, keep: keep, log: log)
+    }
 
-        // A port can be taken between choosing and binding; try a few.
+    /// Launches Prometheus on a free port of 127.0.0.1 and waits until it answers queries. A port can
+    /// be taken between choosing and binding, so a few are tried; on failure the log says why, and the
+    /// directory is removed unless `keep`.
+    static func serve(_ prometheus: String, config: URL, data: URL, in dir: URL, keep: Bool,
+                      log: @Sendable (String) -> Void) async throws -> PrometheusSandbox {
+        let logFile = dir.appendingPathComponent("prometheus.log")
         for attempt in 1...5 {
             let port = try FreePort.find()
             let url = "http://127.0.0.1:\(port)"
             let process = try launch(prometheus, config: config, data: data, port: port, log: logFile, in: dir)
             log("started Prometheus at \(url) (pid \(process.processIdentifier)), waiting until it is ready")
-            let sandbox = PrometheusSandbox(url: url, directory: dir, process: process, keepDirectory: directory != nil)
+            let sandbox = PrometheusSandbox(url: url, directory: dir, process: process, keepDirectory: keep)
             if try await sandbox.waitUntilReady(seconds: 60) { return sandbox }
             // Read the log before anything is removed: it says why, and whether another took the port.
             sandbox.terminate()
             let text = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
             if !text.contains("address already in use") || attempt == 5 {
-                if directory == nil { try? fileManager.removeItem(at: dir) }
+                if !keep { try? FileManager.default.removeItem(at: dir) }
                 throw SandboxError.didNotStart(text.isEmpty ? "Prometheus exited without a word (see \(logFile.path))" : String(text.suffix(2000)))
             }
             log("port \(port) was taken meanwhile; trying another")
@@ -107,21 +112,7 @@ public final class PrometheusSandbox: @unchecked Sendable {
         for (name, text) in files { try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8) }
         let config = dir.appendingPathComponent("prometheus.yml")
         try configuration.write(to: config, atomically: true, encoding: .utf8)
-        let logFile = dir.appendingPathComponent("prometheus.log")
-        for attempt in 1...5 {
-            let port = try FreePort.find()
-            let process = try launch(prometheus, config: config, data: data, port: port, log: logFile, in: dir)
-            let sandbox = PrometheusSandbox(url: "http://127.0.0.1:\(port)", directory: dir, process: process, keepDirectory: false)
-            log("started Prometheus at \(sandbox.url) (pid \(process.processIdentifier)), waiting until it is ready")
-            if try await sandbox.waitUntilReady(seconds: 60) { return sandbox }
-            sandbox.terminate()
-            let text = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
-            if !text.contains("address already in use") || attempt == 5 {
-                try? FileManager.default.removeItem(at: dir)
-                throw SandboxError.didNotStart(text.isEmpty ? "Prometheus exited without a word" : String(text.suffix(2000)))
-            }
-        }
-        throw SandboxError.didNotStart("no free port")
+        return try await serve(prometheus, config: config, data: data, in: dir, keep: false, log: log)
     }
 
     static func launch(_ prometheus: String, config: URL, data: URL, port: Int, log logFile: URL, in dir: URL) throws -> Process {

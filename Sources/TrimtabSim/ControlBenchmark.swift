@@ -67,7 +67,7 @@ public enum ControlBenchmark {
         for index in 0...steps {
             let time = cluster.time
             let elapsed = time - start
-            if elapsed.truncatingRemainder(dividingBy: 15) < dt / 2 { indicators.scrape(cluster) }
+            if elapsed.truncatingRemainder(dividingBy: indicators.scrapeInterval) < dt / 2 { indicators.scrape(cluster) }
             if elapsed.truncatingRemainder(dividingBy: step) < dt / 2 { indicators.evaluate(at: time) }
             changes += controller.control(&cluster, indicators: indicators)
             if index > 0, elapsed.truncatingRemainder(dividingBy: 60) < dt / 2 {

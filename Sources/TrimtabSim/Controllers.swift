@@ -48,16 +48,13 @@ public struct HPAController: SimController {
 
     public mutating func control(_ cluster: inout SimCluster, indicators: FastIndicators) -> [ControlChange] {
         let time = cluster.time
-        if nextSync == nil { nextSync = time }
-        // Keep each pod's CPU counter for the usage over the period.
+        guard time >= (nextSync ?? time) - 1e-9 else { return [] }
+        nextSync = time + sync
+        // Each pod's CPU counter now, for its usage over the next period.
         defer {
-            if time >= nextSync! - 1e-9 {
-                lastCPU = [:]
-                for service in cluster.services { for pod in service.pods { lastCPU[pod.name] = pod.counters.cpuSeconds } }
-                nextSync = time + sync
-            }
+            lastCPU = [:]
+            for service in cluster.services { for pod in service.pods { lastCPU[pod.name] = pod.counters.cpuSeconds } }
         }
-        guard time >= nextSync! - 1e-9 else { return [] }
         var changes: [ControlChange] = []
         for index in cluster.services.indices {
             let service = cluster.services[index]
@@ -106,8 +103,6 @@ public struct TrimtabController: SimController {
     public let policy: Policy
     var nextCycle: Double?
     public private(set) var journal: [JournalEntry] = []
-    /// Each cycle's overall score, for the report.
-    public private(set) var scores: [(time: Double, score: Double?)] = []
 
     public init(policy: Policy, name: String = "Trimtab") {
         self.policy = policy
@@ -129,7 +124,6 @@ public struct TrimtabController: SimController {
         nextCycle = time + policy.evaluation.intervalSeconds
         let snapshot = indicators.snapshot(policy: policy, cluster: cluster, at: time)
         let assessment = Assessor.assess(snapshot, policy: policy)
-        scores.append((time, assessment.score))
         var changes: [ControlChange] = []
         // Verification of what is due, before planning, as a cycle of the daemon does.
         for index in journal.indices where journal[index].state == .applied {

@@ -103,11 +103,6 @@ public struct FastIndicators: Sendable {
         return bounds.last ?? .nan
     }
 
-    /// The latest value of an indicator for a service.
-    public func latest(_ indicator: String, service: String) -> Double? {
-        points[service]?[indicator]?.last?.value
-    }
-
     /// A snapshot as the policy's queries would return it at `time`: one target per service
     /// (`namespace`, `workload`), the policy's window at its step.
     public func snapshot(policy: Policy, cluster: SimCluster, at time: Double) -> Snapshot {

@@ -60,8 +60,6 @@ public struct SimCluster: Sendable {
         /// Connection-seconds busy and granted, over ready pods: the pool's use over a span.
         public var poolBusySeconds: Double = 0
         public var poolGrantedSeconds: Double = 0
-        /// Staleness of hits, summed over hits (mean = / hits).
-        public var stalenessSum: Double = 0
     }
 
     public struct Service: Sendable {
@@ -271,8 +269,9 @@ public struct SimCluster: Sendable {
             pod.counters.timeouts += failed
             for (b, le) in QueueingModel.histogramBuckets.enumerated() {
                 let within = QueueingModel.share(atMost: le, fixed: fixed, variable: variable) * served
-                pod.counters.buckets[b] += min(within, ok) + (le >= spec.timeout ? failed : 0)
-                totals.buckets[b] += min(within, ok) + (le >= spec.timeout ? failed : 0)
+                let counted = min(within, ok) + (le >= spec.timeout ? failed : 0)
+                pod.counters.buckets[b] += counted
+                totals.buckets[b] += counted
             }
             pod.counters.buckets[QueueingModel.histogramBuckets.count] += ok + failed
             totals.buckets[QueueingModel.histogramBuckets.count] += ok + failed
@@ -293,7 +292,6 @@ public struct SimCluster: Sendable {
             totals.hits += served * cache.hitRatio
             totals.gets += served
             totals.evictions += cache.evictionsPerSecond * dt
-            totals.stalenessSum += served * cache.hitRatio * cache.staleness
             totals.poolBusySeconds += min(state.poolBusy, Double(pod.granted)) * dt
             totals.poolGrantedSeconds += Double(pod.granted) * dt
             services[index].pods[p] = pod
