@@ -133,8 +133,14 @@ public struct TrimtabController: SimController {
             case .keep(let why):
                 journal[index].move(to: .verified, at: time, note: why)
             case .rollBack(let why):
-                journal[index].move(to: .rolledBack, at: time, note: "restored \(entry.before ?? "nothing") (verification: \(why))")
                 guard let before = entry.before.flatMap(Double.init), let service = cluster.services.first(where: { target($0) == entry.target }) else { continue }
+                // As the executor does: a knob that no longer holds the change's value was changed by
+                // someone else since, and is left alone.
+                guard let holds = Self.value(of: entry.knob, service.settings), entry.holdsAfter(Self.spell(holds)) else {
+                    journal[index].move(to: .superseded, at: time, note: "left alone: \(entry.knob) holds \(Self.value(of: entry.knob, service.settings).map(Self.spell) ?? "nothing"), not \(entry.after) (verification: \(why))")
+                    continue
+                }
+                journal[index].move(to: .rolledBack, at: time, note: "restored \(entry.before ?? "nothing") (verification: \(why))")
                 if let change = write(entry.knob, service: service.spec.name, value: before, cluster: &cluster, reason: "rollback: \(why)") {
                     changes.append(change)
                 }
@@ -174,6 +180,17 @@ public struct TrimtabController: SimController {
     }
 
     public static func spell(_ value: Double) -> String { KnobValue.text(value) }
+
+    /// What a knob of the simulated Deployment (or its HPA) holds, as the actuators read it.
+    static func value(of knob: Knob, _ settings: ServiceSettings) -> Double? {
+        switch knob {
+        case .replicas: Double(settings.replicas)
+        case .autoscalerMaxReplicas: settings.autoscaler.map { Double($0.maxReplicas) }
+        case poolKnob: Double(settings.poolSize)
+        case ttlKnob: settings.ttl
+        default: nil
+        }
+    }
 
     /// Writes a knob of the simulated Deployment (or its HPA), as the actuators write the real ones.
     func write(_ knob: Knob, service: String, value: Double, cluster: inout SimCluster, reason: String) -> ControlChange? {

@@ -199,6 +199,16 @@ struct PlannerTests {
         let old = ChangeRecord(target: Self.target, knob: .replicas, time: now - 900, from: 3, to: 4)
         let (_, outside) = try plan(situation, context: PlanContext(history: [old]))
         #expect(outside.proposed.count == 1)
+        // Past the cooldown, but its verification is not yet due: the knob waits until the change is judged.
+        var unjudged = old
+        unjudged.verificationDue = now + 300
+        let (_, waiting) = try plan(situation, context: PlanContext(history: [unjudged]))
+        #expect(waiting.proposed.isEmpty)
+        #expect(waiting.held.first?.failedRules.map(\.rule) == ["cooldown"])
+        #expect(waiting.held.first?.failedRules.first?.detail == "replicas changed 15m ago and is judged in 5m; a knob is not changed again before its last change is judged")
+        // Judged (verified or rolled back): the cooldown alone decides.
+        unjudged.verificationDue = nil
+        #expect(try plan(situation, context: PlanContext(history: [unjudged])).1.proposed.count == 1)
         // Missing replicas: held, never guessed.
         situation.values["replicas"] = { _ in nil }
         let (_, unknown) = try plan(situation)

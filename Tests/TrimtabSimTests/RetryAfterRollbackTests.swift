@@ -50,9 +50,12 @@ struct RetryAfterRollbackTests {
                                  baseline: .of(nil, trigger: "hits"), state: .begun, createdAt: 100, verifyAfterSeconds: 900, rollbackIfScoreDropsBy: 10)
         entry.move(to: .applied, at: 100, note: "applied")
         #expect(entry.changeRecords.map(\.rolledBack) == [nil])
+        // Until it is judged, the planner sees when its verification is due.
+        #expect(entry.changeRecords.map(\.verificationDue) == [1000])
         entry.move(to: .rolledBack, at: 1000, note: "restored 60 (verification: no better)")
         #expect(entry.changeRecords.count == 2)
         #expect(entry.changeRecords[1].rolledBack?.contains("restored 60 (verification: no better)") == true)
         #expect(entry.changeRecords[1].from == 120 && entry.changeRecords[1].to == 60 && entry.changeRecords[1].time == 1000)
+        #expect(entry.changeRecords.map(\.verificationDue) == [nil, nil])
     }
 }

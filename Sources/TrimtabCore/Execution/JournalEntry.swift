@@ -184,7 +184,8 @@ public struct JournalEntry: Sendable, Equatable, Codable {
     public var changeRecords: [ChangeRecord] {
         guard let applied = appliedAt, [.applied, .verified, .rolledBack, .rollingBack].contains(state) else { return [] }
         let from = Double(before ?? "") ?? .nan, to = Double(after) ?? .nan
-        var records = [ChangeRecord(target: target, knob: knob, time: applied, from: from, to: to)]
+        var records = [ChangeRecord(target: target, knob: knob, time: applied, from: from, to: to,
+                                    verificationDue: state == .applied ? applied + verifyAfterSeconds : nil)]
         if state == .rolledBack {
             records.append(ChangeRecord(target: target, knob: knob, time: updatedAt, from: to, to: from,
                                         rolledBack: notes.last ?? "rolled back"))

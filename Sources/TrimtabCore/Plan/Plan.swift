@@ -8,14 +8,20 @@ public struct ChangeRecord: Sendable, Equatable, Codable {
     public var to: Double
     /// Why the change was made, when it was a rollback: what verification found (`nil`: a planned change).
     public var rolledBack: String?
+    /// When verification judges the change, while it waits to be judged (`nil`: judged, or a rollback).
+    /// The knob is not changed again before then, whatever the cooldown: a second change would be
+    /// judged together with the first.
+    public var verificationDue: Double?
 
-    public init(target: TargetID, knob: Knob, time: Double, from: Double, to: Double, rolledBack: String? = nil) {
+    public init(target: TargetID, knob: Knob, time: Double, from: Double, to: Double, rolledBack: String? = nil,
+                verificationDue: Double? = nil) {
         self.target = target
         self.knob = knob
         self.time = time
         self.from = from
         self.to = to
         self.rolledBack = rolledBack
+        self.verificationDue = verificationDue
     }
 }
 

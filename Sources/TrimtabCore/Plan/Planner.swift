@@ -272,9 +272,14 @@ struct TargetPlanning {
         } else {
             rules.append(RuleResult("freeze", true, "not frozen"))
         }
-        let last = context.history.filter { $0.target == id && $0.knob == knob && $0.time <= snapshot.time }.map(\.time).max()
+        let changes = context.history.filter { $0.target == id && $0.knob == knob && $0.time <= snapshot.time }
+        let last = changes.map(\.time).max()
+        let unjudged = changes.compactMap(\.verificationDue).max()
         if let last, snapshot.time - last < policy.safety.cooldownSeconds {
             rules.append(RuleResult("cooldown", false, "\(knob) changed \(PolicyDuration.format(snapshot.time - last)) ago; the cooldown is \(PolicyDuration.format(policy.safety.cooldownSeconds))"))
+        } else if let last, let unjudged {
+            let due = unjudged > snapshot.time ? "is judged in \(PolicyDuration.format(unjudged - snapshot.time))" : "waits for its verification"
+            rules.append(RuleResult("cooldown", false, "\(knob) changed \(PolicyDuration.format(snapshot.time - last)) ago and \(due); a knob is not changed again before its last change is judged"))
         } else {
             rules.append(RuleResult("cooldown", true, last.map { "last changed \(PolicyDuration.format(snapshot.time - $0)) ago" } ?? "no earlier change"))
         }
