@@ -57,6 +57,45 @@ struct SamplesTests {
         #expect(samples.slice { $0 > 600 }.isEmpty)
     }
 
+    /// The address of the values' storage, to tell a change in place from a copy.
+    static func storageAddress(_ samples: Samples) -> UnsafeRawPointer? {
+        switch samples.storage {
+        case .grid(_, _, let values): values.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+        case .points(let points): points.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+        }
+    }
+
+    @Test func aSlidingWindowChangesInPlaceAndReadsAsSliceAndAppend() {
+        let all = Self.points(stride(from: 0.0, through: 900, by: 15).map { $0 })
+        // A window of 40 points, slid by 3: cut the oldest 3 and the last 2 (read again), add 5.
+        var window = Samples(Array(all[0..<40]))
+        let before = Self.storageAddress(window)
+        let expected = window.slice { $0 >= 45 && $0 < 570 }.appending(Samples(Array(all[38..<43])))
+        window.keep { $0 >= 45 && $0 < 570 }
+        window.append(contentsOf: Samples(Array(all[38..<43])))
+        #expect(window == expected && window.array == Array(all[3..<43]))
+        #expect(window.isOnGrid)
+        #expect(Self.storageAddress(window) == before, "no new array: the window kept its memory")
+        // Shared with a snapshot, the window is copied on change and the snapshot keeps its points.
+        let snapshot = window
+        window.keep { $0 >= 90 }
+        #expect(snapshot.array == Array(all[3..<43]) && window.array == Array(all[6..<43]))
+        // Off the grid and gapped points change in place too, and read as the slice would.
+        var gapped = Samples(Self.points([0, 15, 45, 60, 75]))
+        gapped.keep { $0 >= 15 && $0 < 75 }
+        #expect(!gapped.isOnGrid && gapped.array.map(\.time) == [15, 45, 60])
+        gapped.append(contentsOf: Samples(Self.points([75, 90])))
+        #expect(gapped.array.map(\.time) == [15, 45, 60, 75, 90])
+        // Cut to nothing, then refilled; a gap after the grid leaves it, as appending does.
+        var emptied = Samples(Array(all[0..<5]))
+        emptied.keep { $0 > 1000 }
+        #expect(emptied.isEmpty)
+        emptied.append(contentsOf: Samples(Array(all[7..<9])))
+        #expect(emptied.array == Array(all[7..<9]))
+        emptied.append(contentsOf: Samples(Array(all[10..<12])))
+        #expect(!emptied.isOnGrid && emptied.array == Array(all[7..<9]) + Array(all[10..<12]))
+    }
+
     @Test func equalityIsByPointsWhateverTheStorage() {
         let given = Self.points([0, 15, 30])
         let onGrid = Samples(given)

@@ -61,8 +61,81 @@ public struct CheckResult: Sendable, Equatable, Codable {
     public var score: Double?
     /// Why the check is unknown, or has too little evidence to judge (status `insufficient`), in words.
     public var unknownReason: String?
-    public var bottleneck: Bottleneck?
+    /// The breach, when the check found one. Held by reference: few checks have one, and inline it
+    /// would make every check result as large as a bottleneck (280 bytes instead of 144; an assessment
+    /// of 5,000 targets holds 45,000 of them).
+    public var bottleneck: Bottleneck? {
+        get { boxedBottleneck?.value }
+        set { boxedBottleneck = newValue.map(BottleneckBox.init) }
+    }
+    var boxedBottleneck: BottleneckBox?
     public var query: String
+
+    public init(check: String, indicator: String, unit: IndicatorUnit, worse: Direction, warning: Double, critical: Double,
+                forSeconds: Double, weight: Double, key: Bool, status: CheckStatus, value: Double?, score: Double?,
+                unknownReason: String?, bottleneck: Bottleneck?, query: String) {
+        self.check = check
+        self.indicator = indicator
+        self.unit = unit
+        self.worse = worse
+        self.warning = warning
+        self.critical = critical
+        self.forSeconds = forSeconds
+        self.weight = weight
+        self.key = key
+        self.status = status
+        self.value = value
+        self.score = score
+        self.unknownReason = unknownReason
+        self.boxedBottleneck = bottleneck.map(BottleneckBox.init)
+        self.query = query
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case check, indicator, unit, worse, warning, critical, forSeconds, weight, key, status, value, score, unknownReason, bottleneck, query
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(check: try c.decode(String.self, forKey: .check), indicator: try c.decode(String.self, forKey: .indicator),
+                  unit: try c.decode(IndicatorUnit.self, forKey: .unit), worse: try c.decode(Direction.self, forKey: .worse),
+                  warning: try c.decode(Double.self, forKey: .warning), critical: try c.decode(Double.self, forKey: .critical),
+                  forSeconds: try c.decode(Double.self, forKey: .forSeconds), weight: try c.decode(Double.self, forKey: .weight),
+                  key: try c.decode(Bool.self, forKey: .key), status: try c.decode(CheckStatus.self, forKey: .status),
+                  value: try c.decodeIfPresent(Double.self, forKey: .value), score: try c.decodeIfPresent(Double.self, forKey: .score),
+                  unknownReason: try c.decodeIfPresent(String.self, forKey: .unknownReason),
+                  bottleneck: try c.decodeIfPresent(Bottleneck.self, forKey: .bottleneck), query: try c.decode(String.self, forKey: .query))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(check, forKey: .check)
+        try c.encode(indicator, forKey: .indicator)
+        try c.encode(unit, forKey: .unit)
+        try c.encode(worse, forKey: .worse)
+        try c.encode(warning, forKey: .warning)
+        try c.encode(critical, forKey: .critical)
+        try c.encode(forSeconds, forKey: .forSeconds)
+        try c.encode(weight, forKey: .weight)
+        try c.encode(key, forKey: .key)
+        try c.encode(status, forKey: .status)
+        try c.encodeIfPresent(value, forKey: .value)
+        try c.encodeIfPresent(score, forKey: .score)
+        try c.encodeIfPresent(unknownReason, forKey: .unknownReason)
+        try c.encodeIfPresent(bottleneck, forKey: .bottleneck)
+        try c.encode(query, forKey: .query)
+    }
+}
+
+/// A bottleneck behind a reference (see `CheckResult.bottleneck`); immutable, so shared safely.
+final class BottleneckBox: Sendable, Equatable {
+    let value: Bottleneck
+
+    init(_ value: Bottleneck) {
+        self.value = value
+    }
+
+    static func == (lhs: BottleneckBox, rhs: BottleneckBox) -> Bool { lhs.value == rhs.value }
 }
 
 /// All checks on one target.

@@ -25,8 +25,12 @@ public enum Assessor {
 
         var targets: [TargetAssessment] = []
         for target in snapshot.targets(in: checked) {
+            let checks = policy.checks(for: target.labels)
+            // Exactly as many as there are checks: grown by doubling, the arrays of 5,000 targets
+            // would hold 16 places for 9 results.
             var results: [CheckResult] = []
-            for check in policy.checks(for: target.labels) {
+            results.reserveCapacity(checks.count)
+            for check in checks {
                 results.append(result(of: check, for: target, in: snapshot, unit: units[check.indicator] ?? .none,
                                       evidenceUnit: check.minEvidence.flatMap { units[$0.indicator] } ?? .none))
             }

@@ -99,6 +99,49 @@ public struct Samples: RandomAccessCollection, Sendable, Equatable, ExpressibleB
         return slice(first..<end)
     }
 
+    /// Keeps, in place, the run of points `slice(whereTime:)` would return. Nothing is allocated: a
+    /// window that slides keeps its array, so a daemon's steady cycles do not churn the heap.
+    public mutating func keep(whereTime keep: (Double) -> Bool) {
+        let first = firstIndex { keep($0.time) } ?? endIndex
+        let end = self[first...].firstIndex { !keep($0.time) } ?? endIndex
+        if first == startIndex && end == endIndex { return }
+        switch storage {
+        case .grid(let start, let step, var values):
+            // The enum lets go of the array first, so it is uniquely referenced and changes in place.
+            storage = .points([])
+            values.removeSubrange(end...)
+            values.removeSubrange(..<first)
+            storage = .grid(start: start + Double(first) * step, step: step, values: values)
+        case .points(var points):
+            storage = .points([])
+            points.removeSubrange(end...)
+            points.removeSubrange(..<first)
+            storage = .points(points)
+        }
+    }
+
+    /// Appends `more`, in place when the array has room (a window that slid out as many points as
+    /// come in has): on the grid still when `more` continues it exactly.
+    public mutating func append(contentsOf more: Samples) {
+        if more.isEmpty { return }
+        if isEmpty {
+            self = more
+            return
+        }
+        if case .grid(let start, let step, var values) = storage,
+           more.indices.allSatisfy({ start + Double(values.count + $0) * step == more[$0].time }) {
+            storage = .points([])
+            if case .grid(_, _, let added) = more.storage {
+                values.append(contentsOf: added)
+            } else {
+                for point in more { values.append(point.value) }
+            }
+            storage = .grid(start: start, step: step, values: values)
+            return
+        }
+        self = appending(more)
+    }
+
     /// These points, then `more`: on the grid still when `more` continues it exactly.
     public func appending(_ more: Samples) -> Samples {
         if more.isEmpty { return self }

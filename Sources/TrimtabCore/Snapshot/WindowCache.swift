@@ -76,34 +76,38 @@ public struct WindowCache: Sendable {
         let half = full.step / 2
         if !whole {
             // Points that slid out of the window go, and the points read again are replaced whole (a
-            // series the answer no longer has loses them), before anything is added.
-            // Each series is taken out while it is cut, so its old values are freed as it goes.
-            for key in Array(window.series.keys) {
-                guard let kept = window.series.removeValue(forKey: key) else { continue }
-                let cut = kept.slice { $0 >= full.start - half && $0 < read.start - half }
-                if !cut.isEmpty { window.series[key] = cut }
-            }
+            // series the answer no longer has loses them), before anything is added. In place: the
+            // snapshot that shared these arrays is gone by now, so each is cut and refilled in the
+            // memory it has, and a steady cycle allocates nothing for its windows.
+            Self.cut(&window) { $0 >= full.start - half && $0 < read.start - half }
         }
         for item in raw {
-            guard !whole, let kept = window.series[item.labels] else {
+            guard !whole, window.series[item.labels] != nil else {
                 window.series[item.labels] = item.samples
                 continue
             }
-            // Out of the dictionary while it grows, so the old values are freed as the new are made.
-            window.series[item.labels] = nil
-            window.series[item.labels] = kept.appending(item.samples)
+            window.series[item.labels]!.append(contentsOf: item.samples)
         }
         if whole {
-            for key in Array(window.series.keys) {
-                guard let kept = window.series.removeValue(forKey: key) else { continue }
-                let cut = kept.slice { $0 >= full.start - half }
-                if !cut.isEmpty { window.series[key] = cut }
-            }
+            Self.cut(&window) { $0 >= full.start - half }
         }
         window.end = full.end
         window.infos = infos
         windows[full.indicator] = window
         return true
+    }
+
+    /// Cuts every series of `window`, in place, to the points whose times `keep` accepts, and drops the
+    /// series left empty.
+    static func cut(_ window: inout Window, keep: (Double) -> Bool) {
+        var emptied: [[String: String]] = []
+        // The keys copied first: iterating the dictionary's own keys would share its storage, and the
+        // first change would copy the dictionary and every array in it.
+        for key in Array(window.series.keys) {
+            window.series[key]?.keep(whereTime: keep)
+            if window.series[key]?.isEmpty == true { emptied.append(key) }
+        }
+        for key in emptied { window.series[key] = nil }
     }
 
     /// The kept window of an indicator as the series a whole read returns, in no particular order; the
