@@ -40,59 +40,80 @@ struct StreamingDecoder {
     private var prefixScanner = PrefixScanner()
 
     mutating func feed<Bytes: Sequence>(_ chunk: Bytes) throws where Bytes.Element == UInt8 {
-        for byte in chunk {
-            bytes += 1
+        // A chunk from the network is contiguous: scanned in place, with no copy.
+        if try chunk.withContiguousStorageIfAvailable({ try feed(buffer: $0) }) != nil { return }
+        try Array(chunk).withUnsafeBufferPointer { try feed(buffer: $0) }
+    }
+
+    /// Reads a chunk. Within a series only the structure is tracked, byte by byte, and the bytes of the
+    /// series are copied out in one run each (not one append per byte): this is the loop every byte of
+    /// a 20 MB answer goes through.
+    private mutating func feed(buffer: UnsafeBufferPointer<UInt8>) throws {
+        bytes += buffer.count
+        var index = 0
+        while index < buffer.count {
             switch phase {
             case .whole, .tail:
-                envelope.append(byte)
+                envelope.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[index...]))
+                index = buffer.count
             case .prefix:
+                let byte = buffer[index]
+                index += 1
                 envelope.append(byte)
                 switch prefixScanner.take(byte) {
                 case .seriesStart: phase = .series
                 case .notMatrix: phase = .whole
                 case .more: break
                 }
+            case .series where depth == 0:
+                try betweenSeries(buffer[index])
+                index += 1
             case .series:
-                try seriesByte(byte)
+                let start = index
+                var closed = false
+                scan: while index < buffer.count {
+                    let byte = buffer[index]
+                    index += 1
+                    if inString {
+                        if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                        continue
+                    }
+                    switch byte {
+                    case UInt8(ascii: "\""): inString = true
+                    case UInt8(ascii: "["):
+                        depth += 1
+                        brackets += 1
+                    case UInt8(ascii: "{"): depth += 1
+                    case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                        depth -= 1
+                        if depth == 0 {
+                            closed = true
+                            break scan
+                        }
+                    default: break
+                    }
+                }
+                current.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start..<index]))
+                if closed { series.append(try SeriesParser.parse(current, points: brackets)) }
             }
         }
     }
 
-    private mutating func seriesByte(_ byte: UInt8) throws {
-        if depth == 0 {
-            switch byte {
-            case UInt8(ascii: "{"):
-                depth = 1
-                brackets = 0
-                current.removeAll(keepingCapacity: true)
-                current.append(byte)
-            case UInt8(ascii: "]"):
-                envelope.append(byte)
-                phase = .tail
-            case UInt8(ascii: ","), 0x20, 0x0A, 0x0D, 0x09:
-                break
-            default:
-                throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "unexpected '\(Character(Unicode.Scalar(byte)))' between series"))
-            }
-            return
-        }
-        current.append(byte)
-        if inString {
-            if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
-            return
-        }
+    /// A byte between two series: the start of the next, a separator, or the end of the series.
+    private mutating func betweenSeries(_ byte: UInt8) throws {
         switch byte {
-        case UInt8(ascii: "\""): inString = true
-        case UInt8(ascii: "["):
-            depth += 1
-            brackets += 1
-        case UInt8(ascii: "{"): depth += 1
-        case UInt8(ascii: "}"), UInt8(ascii: "]"):
-            depth -= 1
-            if depth == 0 {
-                series.append(try SeriesParser.parse(current, points: brackets))
-            }
-        default: break
+        case UInt8(ascii: "{"):
+            depth = 1
+            brackets = 0
+            current.removeAll(keepingCapacity: true)
+            current.append(byte)
+        case UInt8(ascii: "]"):
+            envelope.append(byte)
+            phase = .tail
+        case UInt8(ascii: ","), 0x20, 0x0A, 0x0D, 0x09:
+            break
+        default:
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "unexpected '\(Character(Unicode.Scalar(byte)))' between series"))
         }
     }
 
@@ -292,8 +313,10 @@ enum SeriesParser {
 
     static let powersOfTen: [Double] = (0...22).map { exponent in (0..<exponent).reduce(1.0) { value, _ in value * 10 } }
 
-    /// Clinger's fast path: a decimal of at most 15 digits with at most 22 after the point is an integer
-    /// and a power of ten both exact in a Double, so one division rounds correctly, as strtod would.
+    /// Clinger's fast path: a decimal whose digits make an integer of at most 2^53, with at most 22
+    /// after the point, is an integer and a power of ten both exact in a Double, so one division rounds
+    /// correctly, as strtod would. That takes most 16-digit values too (`0.6900000000000001`), which
+    /// the shortest round-trip printing of rates and ratios writes often.
     @inline(__always)
     static func simpleDecimal(_ bytes: ArraySlice<UInt8>) -> Double? {
         var index = bytes.startIndex
@@ -308,6 +331,8 @@ enum SeriesParser {
         while index < bytes.endIndex {
             let byte = bytes[index]
             if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                // Past 19 digits the integer could overflow; strtod reads those.
+                guard digits < 19 else { return nil }
                 mantissa = mantissa * 10 + UInt64(byte - UInt8(ascii: "0"))
                 digits += 1
                 if fraction >= 0 { fraction += 1 }
@@ -318,7 +343,7 @@ enum SeriesParser {
             }
             index += 1
         }
-        guard digits > 0, digits <= 15, fraction != 0 else { return nil }
+        guard digits > 0, mantissa <= 1 << 53, fraction != 0, fraction <= 22 else { return nil }
         var value = Double(mantissa)
         if fraction > 0 { value /= powersOfTen[fraction] }
         return negative ? -value : value

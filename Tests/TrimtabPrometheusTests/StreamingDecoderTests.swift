@@ -40,6 +40,12 @@ struct StreamingDecoderTests {
             #expect(Self.text(try decoder.finish()) == whole, "chunks of \(size)")
             #expect(decoder.bytes == bytes.count)
         }
+        // Bytes that are not contiguous in memory read the same.
+        var decoder = StreamingDecoder()
+        for offset in stride(from: 0, to: bytes.count, by: 5) {
+            try decoder.feed(bytes[offset..<min(offset + 5, bytes.count)].lazy.map { $0 })
+        }
+        #expect(Self.text(try decoder.finish()) == whole, "a lazy sequence")
     }
 
     @Test func matrixAnswersAreStreamedAndOthersKeptWhole() throws {
@@ -71,9 +77,14 @@ struct StreamingDecoderTests {
 struct FastNumberTests {
     @Test func everyFormPrometheusWritesReadsAsDoubleOfString() {
         var texts = ["0", "1", "-1", "0.3", "0.1", "0.30000000000000004", "1700000015", "1700000015.5", "1700000015.123", "123456789012345",
-                     "1234567890123456789", "0.000001", "1e-3", "2.5e+10", "NaN", "+Inf", "-Inf", "Inf", "49.99999999999999", "0.0020000000000000005"]
+                     "1234567890123456789", "0.000001", "1e-3", "2.5e+10", "NaN", "+Inf", "-Inf", "Inf", "49.99999999999999", "0.0020000000000000005",
+                     // Around the fast path's edges: 2^53, one past it, 16 and 17 digits, 22 and 23 after the point, 19 and 20 digits.
+                     "9007199254740992", "9007199254740993", "0.9007199254740992", "0.9007199254740993", "0.6900000000000001",
+                     "0.0000000000000000000001", "0.00000000000000000000001", "1234567890123456789", "12345678901234567890", "-0.0"]
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<2000 {
+            // Ratios as exporters and Prometheus print them: mostly 16 and 17 significant digits.
+            texts.append(String(Double.random(in: 0...1, using: &generator)))
             let value = Double.random(in: -1e6...1e6, using: &generator)
             texts.append(String(value))
             texts.append(String(format: "%.\(Int.random(in: 0...12, using: &generator))f", value))
