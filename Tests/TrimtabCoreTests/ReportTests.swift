@@ -48,6 +48,27 @@ struct ReportTests {
         #expect(decoded.assessment.score == report.assessment.score)
         #expect(decoded.assessment.bottlenecks == report.assessment.bottlenecks)
         #expect(decoded.assessment.targets.map(\.target) == report.assessment.targets.map(\.target))
+        // Every check result whole, its bottleneck (held by reference) included.
+        #expect(decoded.assessment == report.assessment)
+        #expect(report.assessment.targets.flatMap(\.checks).contains { $0.bottleneck != nil })
+        #expect(!json.contains("\"boxedBottleneck\""))
+    }
+
+    @Test func numbersAreWrittenAsStringFormatWritesThem() {
+        var generator = SystemRandomNumberGenerator()
+        var values: [Double] = [0.125, 0.135, 1.005, 2.5, 99.95, 999.5, 1e-4, 9.999e-5, 1e9, 123456789.5, -0.0015, 100]
+        for _ in 0..<3000 {
+            values.append(Double.random(in: -1...1, using: &generator) * pow(10, Double.random(in: -6...10, using: &generator)))
+        }
+        for value in values {
+            #expect(Formatting.printf("%.3g", value) == String(format: "%.3g", value), "\(value)")
+            for digits in 0...6 {
+                #expect(Formatting.printf("%.*f", value, precision: digits) == String(format: "%.\(digits)f", value), "\(value) \(digits)")
+            }
+        }
+        #expect(Formatting.score(87.25) == "87.2" && Formatting.score(nil) == "unknown")
+        #expect([0.5, 12.30, 100, 2.0004, 1e-4, 0.000125, 120.0, -3.10].map(Formatting.number) == ["0.5", "12.3", "100", "2", "0.0001", "0.000125", "120", "-3.1"])
+        #expect(Formatting.cell("a|b\\c\nd") == "a\\|b\\\\c d" && Formatting.cell("plain") == "plain")
     }
 
     @Test(arguments: [
