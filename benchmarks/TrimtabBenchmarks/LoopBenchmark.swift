@@ -121,6 +121,41 @@ enum LoopBenchmark {
         return seconds(clock.now - started)
     }
 
+    /// Backfills the history of `workloads` workloads, starts Prometheus on it and writes the policy,
+    /// prints the commands that profile `analyze` and `run` against them, and serves until interrupted.
+    static func serve(workloads: Int) async throws {
+        // Its lines are read while it runs, often from a file: written as they are made.
+        @Sendable func say(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trimtab-loop-serve-\(workloads)")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let now = (Date().timeIntervalSince1970 / 15).rounded(.down) * 15
+        let history = dir.appendingPathComponent("history.om")
+        // Two hours ahead, so a daemon's cycles keep finding points while it is profiled.
+        try writeHistory(to: history, workloads: workloads, start: now - 41 * 60, end: now + 120 * 60)
+        let sandbox = try await PrometheusSandbox.start(historyFile: history, directory: dir, keep: true) { say("  \($0)") }
+        let policyFile = dir.appendingPathComponent("policy.yaml")
+        try policy().write(to: policyFile, atomically: true, encoding: .utf8)
+        say("""
+        Prometheus with \(workloads) workloads at \(sandbox.url) (history until +2 h), policy \(policyFile.path)
+          trimtab analyze --prometheus \(sandbox.url) --policy \(policyFile.path) --at \(Int(now)) --timeout 120s --output \(dir.path)/a.md
+          trimtab run --prometheus \(sandbox.url) --policy \(policyFile.path) --listen 127.0.0.1:0 --max-cycles 4 --interval 15s --no-jitter --timeout 120s
+        Ctrl-C (or SIGTERM) stops Prometheus and removes \(dir.path).
+        """)
+        let (stop, continuation) = AsyncStream<Void>.makeStream()
+        let sources = [SIGINT, SIGTERM].map { sig in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig)
+            source.setEventHandler { continuation.yield() }
+            source.resume()
+            return source
+        }
+        for await _ in stop { break }
+        sources.forEach { $0.cancel() }
+        sandbox.stop()
+        try? FileManager.default.removeItem(at: dir)
+    }
+
     static func run(sizes: [Int]) async throws {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("trimtab").path
         print("trimtab run's steady-state cycle against a whole read, and memory, at N workloads")

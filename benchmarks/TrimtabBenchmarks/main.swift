@@ -1,6 +1,7 @@
 // Benchmarks: prints figures, asserts nothing. Run with
 //   swift run -c release trimtab-bench            # the core, analyze and the cluster side
 //   swift run -c release trimtab-bench loop 1000 5000   # trimtab run's steady cycle, and memory
+//   swift run -c release trimtab-bench loop --serve 5000  # its Prometheus and policy, kept up for profiling
 //   swift run -c release trimtab-bench control          # control quality: fixed, HPA, Trimtab, HPA + Trimtab
 // Compare the ratios within one run; absolute times depend on the (shared, noisy) machine.
 import Foundation
@@ -29,6 +30,12 @@ if CommandLine.arguments.dropFirst().first == "control" {
         FileHandle.standardError.write(Data("error: \(error)\n".utf8))
         exit(2)
     }
+    exit(0)
+}
+if CommandLine.arguments.dropFirst().first == "loop", CommandLine.arguments.dropFirst(2).first == "--serve" {
+    // The loop benchmark's Prometheus and policy, kept up for profiling by hand (heaptrack, callgrind).
+    let workloads = CommandLine.arguments.dropFirst(3).first.flatMap { Int($0) } ?? 1000
+    try await LoopBenchmark.serve(workloads: workloads)
     exit(0)
 }
 if CommandLine.arguments.dropFirst().first == "loop" {
