@@ -136,8 +136,9 @@ public struct TrimtabController: SimController {
                 guard let before = entry.before.flatMap(Double.init), let service = cluster.services.first(where: { target($0) == entry.target }) else { continue }
                 // As the executor does: a knob that no longer holds the change's value was changed by
                 // someone else since, and is left alone.
-                guard let holds = Self.value(of: entry.knob, service.settings), entry.holdsAfter(Self.spell(holds)) else {
-                    journal[index].move(to: .superseded, at: time, note: "left alone: \(entry.knob) holds \(Self.value(of: entry.knob, service.settings).map(Self.spell) ?? "nothing"), not \(entry.after) (verification: \(why))")
+                let holds = Self.value(of: entry.knob, service.settings).map(Self.spell)
+                guard entry.holdsAfter(holds) else {
+                    journal[index].move(to: .superseded, at: time, note: "left alone: \(entry.knob) holds \(holds ?? "nothing"), not \(entry.after) (verification: \(why))")
                     continue
                 }
                 journal[index].move(to: .rolledBack, at: time, note: "restored \(entry.before ?? "nothing") (verification: \(why))")
@@ -196,22 +197,22 @@ public struct TrimtabController: SimController {
     func write(_ knob: Knob, service: String, value: Double, cluster: inout SimCluster, reason: String) -> ControlChange? {
         guard let index = cluster.index(of: service) else { return nil }
         let settings = cluster.services[index].settings
-        let name: String, from: Double
+        guard let from = Self.value(of: knob, settings) else { return nil }
+        let name: String
         switch knob {
         case .replicas:
             // Never the replicas an HPA owns.
             guard settings.autoscaler == nil else { return nil }
-            name = "replicas"; from = Double(settings.replicas)
+            name = "replicas"
             cluster.update(service) { $0.replicas = Int(value) }
         case .autoscalerMaxReplicas:
-            guard let hpa = settings.autoscaler else { return nil }
-            name = "hpaMaxReplicas"; from = Double(hpa.maxReplicas)
+            name = "hpaMaxReplicas"
             cluster.update(service) { $0.autoscaler?.maxReplicas = Int(value) }
         case Self.poolKnob:
-            name = "poolSize"; from = Double(settings.poolSize)
+            name = "poolSize"
             cluster.update(service) { $0.poolSize = Int(value) }
         case Self.ttlKnob:
-            name = "ttl"; from = settings.ttl
+            name = "ttl"
             cluster.update(service) { $0.ttl = value }
         default:
             return nil

@@ -91,37 +91,42 @@ public struct Samples: RandomAccessCollection, Sendable, Equatable, ExpressibleB
         }
     }
 
-    /// The run of points whose times `keep` accepts, from the first it accepts to the next it does not:
-    /// for points in time order and an interval of times, the points in that interval.
-    public func slice(whereTime keep: (Double) -> Bool) -> Samples {
+    /// The positions of the run of points whose times `keep` accepts, from the first it accepts to the
+    /// next it does not: for points in time order and an interval of times, the points in that interval.
+    func positions(whereTime keep: (Double) -> Bool) -> Range<Int> {
         let first = firstIndex { keep($0.time) } ?? endIndex
         let end = self[first...].firstIndex { !keep($0.time) } ?? endIndex
-        return slice(first..<end)
+        return first..<end
+    }
+
+    /// The run of points whose times `keep` accepts (see `positions(whereTime:)`).
+    public func slice(whereTime keep: (Double) -> Bool) -> Samples {
+        slice(positions(whereTime: keep))
     }
 
     /// Keeps, in place, the run of points `slice(whereTime:)` would return. Nothing is allocated: a
     /// window that slides keeps its array, so a daemon's steady cycles do not churn the heap.
     public mutating func keep(whereTime keep: (Double) -> Bool) {
-        let first = firstIndex { keep($0.time) } ?? endIndex
-        let end = self[first...].firstIndex { !keep($0.time) } ?? endIndex
-        if first == startIndex && end == endIndex { return }
+        let range = positions(whereTime: keep)
+        if range == startIndex..<endIndex { return }
         switch storage {
         case .grid(let start, let step, var values):
             // The enum lets go of the array first, so it is uniquely referenced and changes in place.
             storage = .points([])
-            values.removeSubrange(end...)
-            values.removeSubrange(..<first)
-            storage = .grid(start: start + Double(first) * step, step: step, values: values)
+            values.removeSubrange(range.upperBound...)
+            values.removeSubrange(..<range.lowerBound)
+            storage = .grid(start: start + Double(range.lowerBound) * step, step: step, values: values)
         case .points(var points):
             storage = .points([])
-            points.removeSubrange(end...)
-            points.removeSubrange(..<first)
+            points.removeSubrange(range.upperBound...)
+            points.removeSubrange(..<range.lowerBound)
             storage = .points(points)
         }
     }
 
-    /// Appends `more`, in place when the array has room (a window that slid out as many points as
-    /// come in has): on the grid still when `more` continues it exactly.
+    /// Appends `more`, in place when the array is not shared and has room (a window that slid out as
+    /// many points as come in has): on the grid still when `more` continues it exactly. An array that
+    /// must grow, or is shared, gets exactly the room it needs: a window is kept for months.
     public mutating func append(contentsOf more: Samples) {
         if more.isEmpty { return }
         if isEmpty {
@@ -131,6 +136,7 @@ public struct Samples: RandomAccessCollection, Sendable, Equatable, ExpressibleB
         if case .grid(let start, let step, var values) = storage,
            more.indices.allSatisfy({ start + Double(values.count + $0) * step == more[$0].time }) {
             storage = .points([])
+            values.reserveCapacity(values.count + more.count)
             if case .grid(_, _, let added) = more.storage {
                 values.append(contentsOf: added)
             } else {
@@ -139,26 +145,18 @@ public struct Samples: RandomAccessCollection, Sendable, Equatable, ExpressibleB
             storage = .grid(start: start, step: step, values: values)
             return
         }
-        self = appending(more)
-    }
-
-    /// These points, then `more`: on the grid still when `more` continues it exactly.
-    public func appending(_ more: Samples) -> Samples {
-        if more.isEmpty { return self }
-        if isEmpty { return more }
-        if case .grid(let start, let step, var values) = storage {
-            let continues = more.indices.allSatisfy { start + Double(values.count + $0) * step == more[$0].time }
-            if continues {
-                values.reserveCapacity(values.count + more.count)
-                for point in more { values.append(point.value) }
-                return Samples(start: start, step: step, values: values)
-            }
-        }
         var all: [Sample] = []
         all.reserveCapacity(count + more.count)
         all.append(contentsOf: self)
         all.append(contentsOf: more)
-        return Samples(all)
+        self = Samples(all)
+    }
+
+    /// These points, then `more` (see `append(contentsOf:)`).
+    public func appending(_ more: Samples) -> Samples {
+        var joined = self
+        joined.append(contentsOf: more)
+        return joined
     }
 
     public static func == (lhs: Samples, rhs: Samples) -> Bool {
