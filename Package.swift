@@ -33,14 +33,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // One cycle for every mode: the seams (snapshot source, cluster, actuators, journal, clock), the
+        // executor, and the cycle that chains read, assessment, plan and execution. No I/O of its own.
+        .target(name: "TrimtabCycle", dependencies: ["TrimtabCore"], swiftSettings: strict),
         // A simulated cluster that answers: services whose latency, errors, CPU, pool and cache follow a
         // queueing model, stepped in fast time for the control-quality benchmark. Pure, like the core.
-        .target(name: "TrimtabSim", dependencies: ["TrimtabCore"], swiftSettings: strict),
+        .target(name: "TrimtabSim", dependencies: ["TrimtabCore", "TrimtabCycle"], swiftSettings: strict),
         // The shell: Prometheus HTTP API client.
         .target(
             name: "TrimtabPrometheus",
             dependencies: [
-                "TrimtabCore",
+                "TrimtabCore", "TrimtabCycle",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -60,7 +63,7 @@ let package = Package(
         .target(
             name: "TrimtabKube",
             dependencies: [
-                "TrimtabCore",
+                "TrimtabCore", "TrimtabCycle",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -100,7 +103,7 @@ let package = Package(
         .target(
             name: "TrimtabDaemon",
             dependencies: [
-                "TrimtabCore", "TrimtabPrometheus", "TrimtabKube", "TrimtabNotify",
+                "TrimtabCore", "TrimtabCycle", "TrimtabPrometheus", "TrimtabKube", "TrimtabNotify",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -114,7 +117,7 @@ let package = Package(
         .target(
             name: "TrimtabCLI",
             dependencies: [
-                "TrimtabCore", "TrimtabPrometheus", "TrimtabSandbox", "TrimtabKube", "TrimtabKubeSandbox", "TrimtabDaemon", "TrimtabNotify", "TrimtabSim",
+                "TrimtabCore", "TrimtabCycle", "TrimtabPrometheus", "TrimtabSandbox", "TrimtabKube", "TrimtabKubeSandbox", "TrimtabDaemon", "TrimtabNotify", "TrimtabSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -130,7 +133,7 @@ let package = Package(
         // Benchmarks that print figures: swift run -c release trimtab-bench
         .executableTarget(
             name: "trimtab-bench",
-            dependencies: ["TrimtabCLI", "TrimtabCore", "TrimtabSim", "TrimtabPrometheus", "TrimtabSandbox", "TrimtabKube", "TrimtabKubeSandbox"],
+            dependencies: ["TrimtabCLI", "TrimtabCore", "TrimtabCycle", "TrimtabSim", "TrimtabPrometheus", "TrimtabSandbox", "TrimtabKube", "TrimtabKubeSandbox"],
             path: "benchmarks/TrimtabBenchmarks",
             swiftSettings: strict
         ),
@@ -154,14 +157,15 @@ let package = Package(
         ),
         .testTarget(
             name: "TrimtabKubeTests",
-            dependencies: ["TrimtabKube", "TrimtabTestSupport"],
+            dependencies: ["TrimtabKube", "TrimtabCycle", "TrimtabTestSupport"],
             swiftSettings: strict
         ),
-        .testTarget(name: "TrimtabSimTests", dependencies: ["TrimtabSim", "TrimtabCore"], swiftSettings: strict),
+        .testTarget(name: "TrimtabCycleTests", dependencies: ["TrimtabCycle", "TrimtabCore"], swiftSettings: strict),
+        .testTarget(name: "TrimtabSimTests", dependencies: ["TrimtabSim", "TrimtabCycle", "TrimtabCore"], swiftSettings: strict),
         .testTarget(name: "TrimtabKubeSandboxTests", dependencies: ["TrimtabKubeSandbox"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TrimtabCLI", "TrimtabSandbox", "TrimtabPrometheus", "TrimtabCore", "TrimtabKube", "TrimtabKubeSandbox",
+            dependencies: ["TrimtabCLI", "TrimtabSandbox", "TrimtabPrometheus", "TrimtabCore", "TrimtabCycle", "TrimtabSim", "TrimtabKube", "TrimtabKubeSandbox",
                            "TrimtabDaemon", "TrimtabNotify", "TrimtabTestSupport", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),

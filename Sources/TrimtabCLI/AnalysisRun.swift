@@ -1,9 +1,10 @@
 import Foundation
 import TrimtabCore
-import TrimtabKube
+import TrimtabCycle
 import TrimtabPrometheus
 
-/// One analysis: read a snapshot, assess it, write the report. Shared by `analyze` and `demo`.
+/// One analysis as the CLI runs it: one `Cycle` against Prometheus (and the cluster, when given),
+/// then the report. Shared by `analyze` and `demo`; `run` and `report` run the same cycle.
 public struct AnalysisRun: Sendable {
     public enum Format: String, CaseIterable, Sendable {
         case markdown, json
@@ -11,51 +12,47 @@ public struct AnalysisRun: Sendable {
 
     public var policy: Policy
     public var source: any MetricsSource
+    /// The evaluation time; put on the policy's step grid, as every mode does.
     public var time: Double
     public var maxConcurrentQueries: Int
     /// The cluster to plan against and act on; without it the plan is made from metrics alone.
-    public var cluster: ClusterCycle?
+    public var cluster: (any Cluster)?
+    /// The mode the cycle runs in (the policy's unless overridden).
+    public var mode: PolicyMode
+    public var clock: any TimeSource = SystemClock()
     /// The longest the whole read of Prometheus may take (see `SnapshotReader.deadlineSeconds`).
     public var deadlineSeconds: Double?
 
-    public init(policy: Policy, source: any MetricsSource, time: Double, maxConcurrentQueries: Int = 4, cluster: ClusterCycle? = nil) {
+    public init(policy: Policy, source: any MetricsSource, time: Double, maxConcurrentQueries: Int = 4, cluster: (any Cluster)? = nil,
+                mode: PolicyMode? = nil) {
         self.policy = policy
         self.source = source
         self.time = time
         self.maxConcurrentQueries = maxConcurrentQueries
         self.cluster = cluster
+        self.mode = mode ?? policy.mode
     }
 
     public struct Outcome: Sendable {
         public var report: AnalysisReport
-        public var errors: [PrometheusError]
+        /// Query errors, one line per cause.
+        public var errors: [String]
         /// What went wrong on the cluster side (reading it, the journal, a refused change).
         public var clusterErrors: [String] = []
+        /// The whole cycle, for callers that need more than the report.
+        public var cycle: Cycle.Result
+    }
+
+    /// The cycle this run is.
+    public var cycle: Cycle {
+        let reader = SnapshotReader(source: source, maxConcurrentQueries: maxConcurrentQueries, deadlineSeconds: deadlineSeconds)
+        return Cycle(policy: policy, source: reader, cluster: cluster, mode: mode, clock: clock)
     }
 
     public func execute(progress: (@Sendable (String) -> Void)? = nil) async -> Outcome {
-        let reader = SnapshotReader(source: source, maxConcurrentQueries: maxConcurrentQueries, deadlineSeconds: deadlineSeconds)
-        let clock = ContinuousClock()
-        let started = clock.now
-        progress?("querying \(source.displayName) for \(policy.queriedIndicators.count) indicators at \(Formatting.time(time))")
-        let read = await reader.read(policy: policy, at: time, progress: progress)
-        let elapsed = clock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let assessment = Assessor.assess(read.snapshot, policy: policy)
-        let context = RunContext(source: source.displayName, queries: read.queriesSent, readSeconds: seconds,
-                                 policyFiles: policy.sources, mode: policy.mode)
-        guard let cluster, !policy.actions.isEmpty else {
-            // Without a cluster, the plan knows of no earlier changes, autoscalers or frozen workloads.
-            let plan = policy.actions.isEmpty ? nil : Planner.plan(assessment, snapshot: read.snapshot, policy: policy)
-            return Outcome(report: AnalysisReport(assessment: assessment, context: context, plan: plan), errors: read.errors)
-        }
-        progress?("\(cluster.mode == .enforce ? "acting on" : "checking the plan against") the cluster at \(cluster.executor.client.server)")
-        let outcome = await cluster.run(assessment, snapshot: read.snapshot, time: time)
-        let plan = outcome.plan ?? Planner.plan(assessment, snapshot: read.snapshot, policy: policy)
-        var runContext = context
-        runContext.mode = cluster.mode
-        return Outcome(report: AnalysisReport(assessment: assessment, context: runContext, plan: plan, execution: outcome.execution),
-                       errors: read.errors, clusterErrors: outcome.errors)
+        let cycle = self.cycle
+        let result = await cycle.run(at: cycle.evaluationTime(time), progress: progress)
+        return Outcome(report: result.report, errors: result.read.errors, clusterErrors: result.clusterErrors, cycle: result)
     }
 
     /// Renders a report in a format.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TrimtabCore
+import TrimtabCycle
 import TrimtabKube
 import TrimtabPrometheus
 
@@ -64,8 +65,9 @@ struct AnalyzeCommand: AsyncParsableCommand {
         let policy = try self.policy.loadOrExit()
         let time = try TimeArgument.parse(at)
         let mode: PolicyMode = self.mode.override ?? policy.mode
+        try kube.requireCluster(toEnforce: mode)
         // Each client is made once nothing before it can fail, and every path after shuts them down.
-        let kubeClient: KubeClient? = kube.given || mode == .enforce ? try kube.clientOrExit() : nil
+        let kubeClient: KubeClient? = kube.given ? try kube.clientOrExit() : nil
         let client: PrometheusClient
         do {
             client = try prometheus.clientOrExit()
@@ -74,12 +76,9 @@ struct AnalyzeCommand: AsyncParsableCommand {
             throw error
         }
         let endpoints = HTTPEndpointClient()
-        let cluster = kubeClient.map { kubeClient in
-            ClusterCycle(executor: Executor(client: kubeClient, http: endpoints, journal: kube.journalStore(client: kubeClient), policy: policy),
-                         mode: mode)
-        }
+        let cluster = kubeClient.map { KubeCluster(client: $0, http: endpoints, journal: kube.journalStore(client: $0)) }
         var run = AnalysisRun(policy: policy, source: client, time: time, maxConcurrentQueries: prometheus.maxConcurrentQueries,
-                              cluster: cluster)
+                              cluster: cluster, mode: mode)
         // One deadline for the whole read, the same as one query's: a hanging server costs one timeout.
         run.deadlineSeconds = (try? prometheus.timeoutSeconds()) ?? 30
         let progress: (@Sendable (String) -> Void)?
@@ -138,8 +137,11 @@ func exitIfNoTargets(_ assessment: Assessment) throws {
 }
 
 /// Prints query errors, one line per cause: a server that is down fails every query the same way.
-func reportMetricsErrors(_ errors: [PrometheusError]) {
-    for line in PrometheusError.grouped(errors) { printError("error: " + line) }
+func reportMetricsErrors(_ errors: [PrometheusError]) { reportMetricsErrors(PrometheusError.grouped(errors)) }
+
+/// Prints a cycle's query errors, already one line per cause.
+func reportMetricsErrors(_ errors: [String]) {
+    for line in errors { printError("error: " + line) }
     printError("metrics could not be read; the health is unknown and no action was taken")
 }
 
@@ -156,7 +158,7 @@ extension CycleFacts {
     /// What a one-shot analysis found, for its notifications.
     init(_ outcome: AnalysisRun.Outcome) {
         self.init(assessment: outcome.report.assessment, plan: outcome.report.plan, execution: outcome.report.execution,
-                  metricsProblem: PrometheusError.problem(outcome.errors),
+                  metricsProblem: outcome.errors.isEmpty ? nil : outcome.errors.joined(separator: "; "),
                   clusterProblem: outcome.clusterErrors.isEmpty ? nil : outcome.clusterErrors.joined(separator: "; "))
     }
 }

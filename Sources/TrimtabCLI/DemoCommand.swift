@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import TrimtabCore
+import TrimtabCycle
 import TrimtabDaemon
 import TrimtabKube
 import TrimtabKubeSandbox
@@ -74,7 +75,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
         let policy = try self.policy.loadOrExit()
         let step = DemoScenario.scrapeInterval
-        let end = (Date().timeIntervalSince1970 / step).rounded(.down) * step
+        let end = EvaluationTime.onGrid(SystemClock().now(), step: step)
         printError("writing \(PolicyDuration.format(DemoScenario.historySeconds)) of synthetic history for \(DemoScenario.profiles.count) services")
         let sandbox: PrometheusSandbox
         do {
@@ -112,9 +113,9 @@ struct DemoCommand: AsyncParsableCommand {
                 await cluster.stop()
                 return
             }
-            let executor = Executor(client: kube, http: endpoints, journal: FileJournal(directory: journal), policy: policy)
             let run = AnalysisRun(policy: policy, source: client, time: end,
-                                  cluster: ClusterCycle(executor: executor, mode: apply ? .enforce : .dryRun))
+                                  cluster: KubeCluster(client: kube, http: endpoints, journal: FileJournal(directory: journal)),
+                                  mode: apply ? .enforce : .dryRun)
             outcome = await run.execute(progress: { printError($0) })
             await kube.shutdown()
             await endpoints.shutdown()
@@ -157,7 +158,7 @@ struct DemoCommand: AsyncParsableCommand {
         settings.firstCycleJitter = false
         let address: (host: String, port: Int)
         do { address = try StatusServer.parseListen(listen) } catch { throw ValidationError("\(error)") }
-        let cluster = DaemonCluster(client: kube, http: endpoints, journal: FileJournal(directory: journal))
+        let cluster = KubeCluster(client: kube, http: endpoints, journal: FileJournal(directory: journal))
         try await Daemon.run(settings: settings, policy: policy, source: client, cluster: cluster, listen: address, statusTokenFile: nil,
                              logger: Logger.trimtab(format: .text, level: .info)) { port in
             let base = "http://\(address.host == "0.0.0.0" ? "127.0.0.1" : address.host):\(port)"

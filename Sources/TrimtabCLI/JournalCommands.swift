@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TrimtabCore
+import TrimtabCycle
 import TrimtabKube
 
 /// `trimtab rollback`: restore the value a change replaced.
@@ -102,10 +103,11 @@ struct RollbackCommand: AsyncParsableCommand {
             printError("error: \(error)")
             throw TrimtabExit.invalidInput
         }
-        let executor = Executor(client: client, http: endpoints, journal: journal, policy: policy)
-        let time = Date().timeIntervalSince1970.rounded(.down)
+        let cluster = KubeCluster(client: client, http: endpoints, journal: journal)
+        let executor = Executor(cluster: cluster, policy: policy)
+        let time = SystemClock().now().rounded(.down)
         // A rollback is a change like any other: one writer at a time.
-        let lock = journal.lock()
+        let lock = cluster.journalLock()
         if !dryRun {
             do { try await lock.acquire() } catch {
                 printError("error: \(error)")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TrimtabCore
+import TrimtabCycle
 import TrimtabKube
 
 /// How to reach the cluster, and where the journal lives.
@@ -25,6 +26,14 @@ struct KubeOptions: ParsableArguments {
 
     /// Whether any cluster option was given.
     var given: Bool { kubeconfig != nil || context != nil || inCluster }
+
+    /// The one rule of every command that can enforce: enforcing names its cluster, never a default
+    /// found in the environment. Exits 2 when enforce is asked for without cluster options.
+    func requireCluster(toEnforce mode: PolicyMode) throws {
+        guard mode == .enforce, !given else { return }
+        printError("error: enforcing needs a cluster: give --kubeconfig, --context or --in-cluster (or run with --dry-run)")
+        throw TrimtabExit.invalidInput
+    }
 
     var journalLocation: String {
         journal ?? ProcessInfo.processInfo.environment["TRIMTAB_JOURNAL"].flatMap { $0.isEmpty ? nil : $0 } ?? ".trimtab/journal"

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOConcurrencyHelpers
 import TrimtabCore
+import TrimtabCycle
 import TrimtabDaemon
 import TrimtabKube
 import TrimtabKubeSandbox
@@ -121,7 +122,7 @@ struct LiveDemo {
     func run() async throws -> Bool {
         let policy = try Self.policy()
         let rules = try Self.recordingRules()
-        let start = Date().timeIntervalSince1970
+        let start = SystemClock().now()
         let spec = Self.service(start: start, spikeAt: spikeAt)
         let world = NIOLockedValueBox(SimCluster(services: [spec], databases: [DatabaseSpec()], start: start))
 
@@ -160,7 +161,7 @@ struct LiveDemo {
             var lastLine = start
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
-                let now = Date().timeIntervalSince1970
+                let now = SystemClock().now()
                 let held = Self.settings(of: cluster.object(apiVersion: "apps/v1", kind: "Deployment", namespace: Self.namespace, name: Self.name))
                 let line = world.withLockedValue { sim -> String? in
                     if let held {
@@ -188,7 +189,7 @@ struct LiveDemo {
         let address: (host: String, port: Int)
         do { address = try StatusServer.parseListen(listen) } catch { throw ValidationError("\(error)") }
         do {
-            try await Daemon.run(settings: settings, policy: policy, source: client, cluster: DaemonCluster(client: kube, http: endpoints, journal: FileJournal(directory: journal)),
+            try await Daemon.run(settings: settings, policy: policy, source: client, cluster: KubeCluster(client: kube, http: endpoints, journal: FileJournal(directory: journal)),
                                  listen: address, statusTokenFile: nil, logger: Logger.trimtab(format: .text, level: .info)) { port in
                 FileHandle.standardOutput.write(Data("trimtab run is steering (enforce, every 10s): curl -s http://127.0.0.1:\(port)/api/v1/status | jq .score\n".utf8))
             }
@@ -200,7 +201,7 @@ struct LiveDemo {
         await endpoints.shutdown()
 
         // The report over the demo: the score over time, what was found, what changed.
-        let end = (Date().timeIntervalSince1970 / policy.evaluation.stepSeconds).rounded(.down) * policy.evaluation.stepSeconds
+        let end = EvaluationTime.onGrid(SystemClock().now(), step: policy.evaluation.stepSeconds)
         let (period, _) = await ReportCommand.build(policy: policy, source: client, period: ReportPeriod(start: start, end: end))
         await client.shutdown()
         await cluster.stop()

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import TrimtabCore
+import TrimtabCycle
 import TrimtabDaemon
 import TrimtabNotify
 
@@ -117,7 +118,7 @@ struct NotifyOptions: ParsableArguments {
         let logger = Logger.trimtab(format: .text, level: quiet ? .error : .warning)
         do {
             let result = try await OneShotNotification.send(facts, settings: settings, validForSeconds: try validForSeconds(),
-                                                            now: Date().timeIntervalSince1970.rounded(.down), options: try deliveryOptions(), logger: logger)
+                                                            now: SystemClock().now().rounded(.down), options: try deliveryOptions(), logger: logger)
             if !quiet || !result.allDelivered { printError(result.line) }
         } catch {
             printError("error: notifications: \(error)")

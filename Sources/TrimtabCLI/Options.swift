@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TrimtabCore
+import TrimtabCycle
 import TrimtabPrometheus
 
 /// How to reach Prometheus.
@@ -129,8 +130,8 @@ func durationFlag(_ text: String, flag: String) throws -> Double {
 
 /// Reads `--at`: `now`, an RFC 3339 time, or Unix seconds.
 enum TimeArgument {
-    static func parse(_ text: String?, now: Date = Date()) throws -> Double {
-        guard let text, text != "now" else { return now.timeIntervalSince1970.rounded(.down) }
+    static func parse(_ text: String?, now: Double = SystemClock().now()) throws -> Double {
+        guard let text, text != "now" else { return now.rounded(.down) }
         if let seconds = Double(text) {
             // nan, inf and 1e300 parse as numbers; none is a time Prometheus or a journal can hold.
             guard seconds.isFinite, seconds >= 0, seconds <= 7_258_118_400 else {

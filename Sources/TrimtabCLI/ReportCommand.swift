@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TrimtabCore
+import TrimtabCycle
 import TrimtabPrometheus
 
 /// `trimtab report`: a report over a period, for people and for a CI gate.
@@ -158,7 +159,7 @@ struct ReportCommand: AsyncParsableCommand {
         if path == "-" { if !quiet { printError(line) } } else { print("\(line)\nreport: \(path)") }
         // The state at the end of the period: its bottlenecks fire, those that cleared since the last run resolve.
         try await notifications.sendOnce(CycleFacts(assessment: report.assessment, plan: report.plan,
-                                                    metricsProblem: PrometheusError.problem(errors)),
+                                                    metricsProblem: errors.isEmpty ? nil : errors.joined(separator: "; ")),
                                          policy: policy, quiet: quiet)
 
         if !errors.isEmpty {
@@ -169,24 +170,28 @@ struct ReportCommand: AsyncParsableCommand {
         if report.gate?.passed == false { throw TrimtabExit.gateFailed }
     }
 
-    /// Reads Prometheus twice (the end of the period, and across it and the one before) and builds the report.
+    /// The cycle at the end of the period (the judgement `analyze` makes at that time), then a coarse
+    /// read across it and the period before, for the trends and the score over time.
     static func build(policy: Policy, source: any MetricsSource, period: ReportPeriod, baseline: Assessment? = nil,
                       externalURL: String? = nil, failUnder: Double? = nil, failOn: CheckStatus? = nil,
-                      maxConcurrentQueries: Int = 4, progress: (@Sendable (String) -> Void)? = nil) async -> (PeriodReport, [PrometheusError]) {
+                      maxConcurrentQueries: Int = 4, progress: (@Sendable (String) -> Void)? = nil) async -> (PeriodReport, [String]) {
         let reader = SnapshotReader(source: source, maxConcurrentQueries: maxConcurrentQueries)
         progress?("reading \(policy.queriedIndicators.count) indicators at \(Formatting.time(period.end)) and over \(PolicyDuration.format(2 * period.seconds))")
-        let clock = ContinuousClock()
-        let started = clock.now
-        let now = await reader.read(policy: policy, at: period.end, progress: progress)
+        let cycle = Cycle(policy: policy, source: reader)
+        // The period ends on the step grid, where every mode evaluates.
+        let onGrid = cycle.evaluationTime(period.end)
+        let period = onGrid > period.start ? ReportPeriod(start: period.start, end: onGrid) : period
+        let end = await cycle.run(at: period.end, progress: progress)
+        let started = ContinuousClock.now
         let trends = await reader.read(PeriodAnalyzer.trendQueries(for: policy, period: period), groupBy: policy.targets.groupBy)
-        let elapsed = clock.now - started
-        let context = RunContext(source: source.displayName, queries: now.queriesSent + trends.data.count,
-                                 readSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
-                                 policyFiles: policy.sources, mode: policy.mode)
-        let report = PeriodAnalyzer.build(.init(policy: policy, period: period, context: context, snapshot: now.snapshot,
+        let elapsed = ContinuousClock.now - started
+        var context = end.report.context
+        context.queries += trends.data.count
+        context.readSeconds += Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let report = PeriodAnalyzer.build(.init(policy: policy, period: period, context: context, assessment: end.assessment, plan: end.plan,
                                                 trendData: trends.data, baseline: baseline, externalURL: externalURL,
                                                 failUnder: failUnder, failOn: failOn))
-        return (report, now.errors + trends.errors)
+        return (report, end.read.errors + PrometheusError.grouped(trends.errors))
     }
 
     /// Appends to the GitHub step summary; a failure to do so is said, not fatal.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import TrimtabCore
+import TrimtabCycle
 import TrimtabDaemon
 import TrimtabKube
 import TrimtabNotify
@@ -148,10 +149,7 @@ struct RunCommand: AsyncParsableCommand {
             printError("error: notifications: \(error)")
             throw TrimtabExit.invalidInput
         }
-        if (mode ?? policy.mode) == .enforce && !kube.given {
-            printError("error: enforcing needs a cluster: give --kubeconfig, --context or --in-cluster (or run with --dry-run)")
-            throw TrimtabExit.invalidInput
-        }
+        try kube.requireCluster(toEnforce: mode ?? policy.mode)
         let kubeClient: KubeClient? = kube.given ? try kube.clientOrExit() : nil
         let client: PrometheusClient
         do {
@@ -161,7 +159,7 @@ struct RunCommand: AsyncParsableCommand {
             throw error
         }
         let endpoints = HTTPEndpointClient()
-        let cluster = kubeClient.map { DaemonCluster(client: $0, http: endpoints, journal: kube.journalStore(client: $0)) }
+        let cluster = kubeClient.map { KubeCluster(client: $0, http: endpoints, journal: kube.journalStore(client: $0)) }
         var failure: (any Error)?
         do {
             try await Daemon.run(settings: settings, policy: policy, source: client, cluster: cluster, listen: try parsedListen(),

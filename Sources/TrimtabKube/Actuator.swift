@@ -1,42 +1,6 @@
 import Foundation
 import TrimtabCore
-
-/// What a knob holds now, and the version of the object it was read from.
-public struct KnobReading: Sendable, Equatable {
-    /// The value as the object spells it; `nil` when the key or variable is absent.
-    public var value: String?
-    /// The object's `metadata.resourceVersion` (or an HTTP ETag): a write is conditional on it.
-    public var version: String?
-    /// Where exactly the value was found (the container of an env var).
-    public var location: String?
-
-    public init(value: String?, version: String?, location: String? = nil) {
-        self.value = value
-        self.version = version
-        self.location = location
-    }
-}
-
-/// Reads and writes one knob of one workload. Every write is conditional on the version read, so a
-/// concurrent change is answered with a conflict and never overwritten blindly.
-public protocol Actuator: Sendable {
-    var knob: Knob { get }
-    var workload: WorkloadRef { get }
-    /// Whether the API server can judge a write without storing it (`dryRun=All`).
-    var supportsServerDryRun: Bool { get }
-    func read() async throws(KubeError) -> KnobReading
-    /// Writes `value` (`nil` removes the key or variable) over what `reading` saw.
-    func write(_ value: String?, over reading: KnobReading, dryRun: Bool) async throws(KubeError)
-    /// Changes the version of the object `reading` came from without changing the knob, conditional on
-    /// that version, so that a write of Trimtab's still in flight (it carries the old version) fails
-    /// with a conflict instead of landing after recovery closed its entry. A 409 here means something
-    /// changed since `reading`: read again and decide again.
-    func fence(over reading: KnobReading, note: String) async throws(KubeError)
-}
-
-extension Actuator {
-    public var supportsServerDryRun: Bool { true }
-}
+import TrimtabCycle
 
 /// The annotation a fence writes: which entry recovery closed, and when (wall clock).
 let fenceAnnotation = "trimtab.io/fence"
@@ -52,13 +16,14 @@ extension KubeClient {
 
 /// The actuator for a knob of a workload.
 public enum Actuators {
-    public static func make(_ knob: Knob, workload: WorkloadRef, client: KubeClient, http: HTTPEndpointClient) throws(KubeError) -> any Actuator {
+    public static func make(_ knob: Knob, workload: WorkloadRef, client: KubeClient, http: HTTPEndpointClient,
+                            clock: any TimeSource = SystemClock()) throws(KubeError) -> any Actuator {
         let resource = try KubeResource.workload(kind: workload.kind)
         switch knob {
         case .replicas:
             return ReplicasActuator(client: client, workload: workload, resource: resource)
         case .configMap(let name, let key, let restart):
-            return ConfigMapActuator(client: client, workload: workload, resource: resource, configMap: name, key: key, restart: restart)
+            return ConfigMapActuator(client: client, workload: workload, resource: resource, configMap: name, key: key, restart: restart, clock: clock)
         case .env(let name, let container):
             return EnvActuator(client: client, workload: workload, resource: resource, variable: name, container: container)
         case .http(let url):
@@ -106,6 +71,8 @@ struct ConfigMapActuator: Actuator {
     let configMap: String
     let key: String
     let restart: Bool
+    /// The wall clock of the restart annotation.
+    let clock: any TimeSource
     var knob: Knob { .configMap(name: configMap, key: key, restart: restart) }
 
     func read() async throws(KubeError) -> KnobReading {
@@ -121,7 +88,7 @@ struct ConfigMapActuator: Actuator {
                                body: ["metadata": metadata, "data": data], dryRun: dryRun)
         if restart {
             // As `kubectl rollout restart` does: a new pod-template annotation rolls the pods.
-            let stamp = Date().ISO8601Format()
+            let stamp = Formatting.time(clock.now())
             try await client.patch(resource, namespace: workload.namespace, name: workload.name, .strategicMerge,
                                    body: ["spec": ["template": ["metadata": ["annotations": ["kubectl.kubernetes.io/restartedAt": stamp]]]]],
                                    dryRun: dryRun)

@@ -1,18 +1,7 @@
 import TrimtabCore
+import TrimtabCycle
 
-/// What the cluster says about the targets, read with one list per namespace (never one request per
-/// target): which are frozen by annotation, and which have a HorizontalPodAutoscaler on their replicas.
-public struct ClusterFacts: Sendable {
-    public var frozen: Set<TargetID> = []
-    public var autoscalers: [TargetID: AutoscalerInfo] = [:]
-    /// What the knobs hold that an action reads instead of an indicator (see `Policy.knobsReadFromCluster`).
-    public var knobValues: [TargetID: [Knob: KnobState]] = [:]
-    /// What the plan should know, in words.
-    public var notes: [String] = []
-
-    /// The annotation that stops Trimtab from changing a workload (`"true"`).
-    public static let freezeAnnotation = "trimtab.io/freeze"
-
+extension ClusterFacts {
     /// Reads the facts for the targets of an assessment.
     public static func read(targets: [TargetID], policy: Policy, client: KubeClient,
                             http: HTTPEndpointClient? = nil) async throws(KubeError) -> ClusterFacts {

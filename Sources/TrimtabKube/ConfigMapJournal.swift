@@ -1,5 +1,6 @@
 import Foundation
 import TrimtabCore
+import TrimtabCycle
 
 /// A journal kept in a ConfigMap in the cluster: one key per entry, the entry as JSON. Every save is
 /// one merge patch conditional on the `resourceVersion` read, so two writers never lose each other's
@@ -13,8 +14,11 @@ public struct ConfigMapJournal: JournalStore {
     public let name: String
     /// The size the entries are kept under, below the API server's 1 MiB limit for a ConfigMap.
     public var maximumBytes: Int
+    /// The wall clock of each entry's `updatedWallClock` stamp and of the journal's Lease.
+    public let clock: any TimeSource
 
-    public init(client: KubeClient, namespace: String, name: String, maximumBytes: Int = 900 * 1024) {
+    public init(client: KubeClient, namespace: String, name: String, maximumBytes: Int = 900 * 1024, clock: any TimeSource = SystemClock()) {
+        self.clock = clock
         self.client = client
         self.namespace = namespace
         self.name = name
@@ -29,7 +33,7 @@ public struct ConfigMapJournal: JournalStore {
     }
 
     public func save(_ entry: JournalEntry) async throws(JournalError) {
-        let text = try Self.encode(entry.stamped(wallClock: Date().timeIntervalSince1970.rounded(.down)))
+        let text = try Self.encode(entry.stamped(wallClock: clock.now().rounded(.down)))
         for _ in 1...5 {
             do {
                 guard let (object, version) = try await read() else {

@@ -4,6 +4,7 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import TrimtabCore
+import TrimtabCycle
 
 /// A client for applications' runtime admin endpoints (`GET`/`PUT` of `{"value": …}`).
 public final class HTTPEndpointClient: Sendable {

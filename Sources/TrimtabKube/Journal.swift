@@ -1,31 +1,17 @@
 import Foundation
 import TrimtabCore
-
-/// Where journal entries are kept. Every save is whole or not at all.
-public protocol JournalStore: Sendable {
-    /// Where, for messages: "journal /var/lib/trimtab/journal", "ConfigMap trimtab/trimtab-journal".
-    var location: String { get }
-    func entries() async throws(JournalError) -> [JournalEntry]
-    func save(_ entry: JournalEntry) async throws(JournalError)
-}
-
-extension JournalStore {
-    public func entry(id: String) async throws(JournalError) -> JournalEntry? {
-        try await entries().first { $0.id == id }
-    }
-}
-
-public struct JournalError: Error, Sendable, CustomStringConvertible {
-    public var description: String
-}
+import TrimtabCycle
 
 /// A journal in a directory: one JSON file per entry, written to a temporary file, flushed to disk
 /// and renamed over the old one, so a crash leaves either the old entry or the new, never half of one.
 public struct FileJournal: JournalStore {
     public let directory: String
+    /// The wall clock of each entry's `updatedWallClock` stamp.
+    public let clock: any TimeSource
 
-    public init(directory: String) {
+    public init(directory: String, clock: any TimeSource = SystemClock()) {
         self.directory = directory
+        self.clock = clock
     }
 
     public var location: String { "journal \(directory)" }
@@ -61,7 +47,7 @@ public struct FileJournal: JournalStore {
         let path = (directory as NSString).appendingPathComponent("\(entry.id).json")
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let data = try encoder.encode(entry.stamped(wallClock: Date().timeIntervalSince1970.rounded(.down)))
+            let data = try encoder.encode(entry.stamped(wallClock: clock.now().rounded(.down)))
             try Self.writeDurably(data, to: path)
         } catch {
             throw JournalError(description: "could not write the journal entry \(path): \(error.localizedDescription); no change is made without it")

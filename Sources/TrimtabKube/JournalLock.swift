@@ -1,32 +1,20 @@
 import Foundation
 import TrimtabCore
+import TrimtabCycle
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// One writer at a time on a journal: a run that changes the cluster holds the lock for its whole
-/// cycle, so two runs never act at once and never settle each other's entries.
-public protocol JournalLock: Sendable {
-    /// Takes the lock, or throws at once (never waits) saying who holds it.
-    func acquire() async throws(JournalError)
-    func release() async
-}
 
 extension JournalStore {
     /// The lock that guards this journal: a file lock beside a directory journal, a Lease beside a
     /// ConfigMap journal.
     public func lock() -> any JournalLock {
         if let store = self as? ConfigMapJournal {
-            return LeaseLock(client: store.client, namespace: store.namespace, name: "\(store.name)-lock")
+            return LeaseLock(client: store.client, namespace: store.namespace, name: "\(store.name)-lock", clock: store.clock)
         }
-        if let store = self as? FileJournal { return FileLock(directory: store.directory) }
+        if let store = self as? FileJournal { return FileLock(directory: store.directory, clock: store.clock) }
         return NoLock()
     }
-}
-
-struct NoLock: JournalLock {
-    func acquire() async throws(JournalError) {}
-    func release() async {}
 }
 
 /// An exclusive `flock` on `DIR/.lock`, which the kernel releases if the process dies. The file
@@ -34,10 +22,12 @@ struct NoLock: JournalLock {
 public final class FileLock: JournalLock, @unchecked Sendable {
     // @unchecked: the descriptor is only touched by acquire and release, which a run calls in turn.
     let path: String
+    let clock: any TimeSource
     private var descriptor: Int32 = -1
 
-    public init(directory: String) {
+    public init(directory: String, clock: any TimeSource = SystemClock()) {
         path = (directory as NSString).appendingPathComponent(".lock")
+        self.clock = clock
     }
 
     public func acquire() async throws(JournalError) {
@@ -54,7 +44,7 @@ public final class FileLock: JournalLock, @unchecked Sendable {
             close(fd)
             throw JournalError(description: "another Trimtab run holds the journal \(directory)\(holder.isEmpty ? "" : " (\(holder))"); two runs never act at once, so this one changes nothing")
         }
-        let holder = "pid \(getpid()) on \(ProcessInfo.processInfo.hostName) since \(Formatting.time(Date().timeIntervalSince1970.rounded(.down)))\n"
+        let holder = "pid \(getpid()) on \(ProcessInfo.processInfo.hostName) since \(Formatting.time(clock.now().rounded(.down)))\n"
         _ = ftruncate(fd, 0)
         _ = holder.withCString { pwrite(fd, $0, strlen($0), 0) }
         descriptor = fd
@@ -80,10 +70,13 @@ public final class LeaseLock: JournalLock, @unchecked Sendable {
     /// Who we are in `holderIdentity`.
     public let identity: String
     public let durationSeconds: Int
+    let clock: any TimeSource
     private var renewal: Task<Void, Never>?
 
     public init(client: KubeClient, namespace: String, name: String, durationSeconds: Int = 15,
-                identity: String = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(8).lowercased())") {
+                identity: String = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(8).lowercased())",
+                clock: any TimeSource = SystemClock()) {
+        self.clock = clock
         self.client = client
         self.namespace = namespace
         self.name = name
@@ -164,9 +157,10 @@ public final class LeaseLock: JournalLock, @unchecked Sendable {
     public func acquire() async throws(JournalError) {
         try await take()
         let renewEvery = Double(durationSeconds) / 3
+        let clock = self.clock
         renewal = Task { [weak self] in
             while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(renewEvery))
+                try? await clock.sleep(for: renewEvery)
                 guard !Task.isCancelled, let self else { return }
                 try? await self.take()
             }
@@ -176,7 +170,7 @@ public final class LeaseLock: JournalLock, @unchecked Sendable {
     /// Creates the Lease, or takes it over when it is free, expired or ours; a 409 means another run
     /// moved first.
     func take() async throws(JournalError) {
-        let now = Date().timeIntervalSince1970
+        let now = clock.now()
         let found: LeaseObject?
         do {
             found = try await client.get(LeaseObject.self, Self.resource, namespace: namespace, name: name)

@@ -5,6 +5,7 @@ import NIOFoundationCompat
 import NIOHTTP1
 import NIOSSL
 import TrimtabCore
+import TrimtabCycle
 
 /// A client of the Kubernetes API over AsyncHTTPClient: no kubectl, no client-go.
 ///

@@ -1,3 +1,4 @@
+import TrimtabCycle
 import Foundation
 import Yams
 

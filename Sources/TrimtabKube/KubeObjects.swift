@@ -1,4 +1,5 @@
 import TrimtabCore
+import TrimtabCycle
 
 /// The parts of Kubernetes objects Trimtab reads. Unknown fields are ignored when decoding.
 public struct ObjectMeta: Codable, Sendable, Equatable {

@@ -1,3 +1,4 @@
+import TrimtabCycle
 /// A resource type of the Kubernetes API and the URL paths to it.
 public struct KubeResource: Sendable, Equatable {
     /// The API group; "" for the core group.

@@ -1,5 +1,6 @@
 import Foundation
 import TrimtabCore
+import TrimtabCycle
 
 /// Who may act: with two daemons on one journal, only the leader changes the cluster; the other keeps
 /// assessing and serving its status. The leader holds the journal's own lock (the Lease beside a
@@ -49,15 +50,18 @@ public actor LeaseElection: LeaderElection {
     public nonisolated let name: String
     public nonisolated let identity: String
     public let timings: ElectionTimings
-    private let clock = ContinuousClock()
+    /// This process's clock: lease times are judged by it alone, never by another node's.
+    let clock: any TimeSource
     /// The holder and renew time last read, and when this process saw them change.
-    private var observed: (holder: String, renewTime: String, at: ContinuousClock.Instant)?
+    private var observed: (holder: String, renewTime: String, at: Double)?
     /// When this process last took or renewed the Lease.
-    private var renewedAt: ContinuousClock.Instant?
+    private var renewedAt: Double?
     public private(set) var holder: String?
     public private(set) var lastProblem: String?
 
-    public init(client: KubeClient, namespace: String, name: String, identity: String, timings: ElectionTimings = ElectionTimings()) {
+    public init(client: KubeClient, namespace: String, name: String, identity: String, timings: ElectionTimings = ElectionTimings(),
+                clock: any TimeSource = SystemClock()) {
+        self.clock = clock
         self.client = client
         self.namespace = namespace
         self.name = name
@@ -69,7 +73,7 @@ public actor LeaseElection: LeaderElection {
 
     public var isLeading: Bool {
         guard let renewedAt else { return false }
-        return clock.now - renewedAt < .milliseconds(Int64(timings.renewDeadline * 1000))
+        return clock.now() - renewedAt < timings.renewDeadline
     }
 
     public func attempt() async -> Bool {
@@ -83,8 +87,8 @@ public actor LeaseElection: LeaderElection {
     }
 
     func acquireOrRenew() async throws(JournalError) {
-        let now = Date().timeIntervalSince1970
-        let started = clock.now
+        let now = clock.now()
+        let started = now
         let found: LeaseObject?
         do {
             found = try await client.get(LeaseObject.self, LeaseLock.resource, namespace: namespace, name: name)
@@ -106,7 +110,7 @@ public actor LeaseElection: LeaderElection {
         }
         holder = current.isEmpty ? nil : current
         if !current.isEmpty, current != identity,
-           let seenAt = observed?.at, clock.now - seenAt < .milliseconds(Int64(Double(spec?.leaseDurationSeconds ?? Int(timings.leaseDuration)) * 1000)) {
+           let seenAt = observed?.at, clock.now() - seenAt < Double(spec?.leaseDurationSeconds ?? Int(timings.leaseDuration)) {
             renewedAt = nil
             throw JournalError(description: "\(current) leads (Lease \(namespace)/\(name))")
         }
@@ -202,7 +206,8 @@ extension JournalStore {
     /// The election among daemons that share this journal, on the journal's own lock.
     public func election(identity: String, timings: ElectionTimings = ElectionTimings()) -> any LeaderElection {
         if let store = self as? ConfigMapJournal {
-            return LeaseElection(client: store.client, namespace: store.namespace, name: "\(store.name)-lock", identity: identity, timings: timings)
+            return LeaseElection(client: store.client, namespace: store.namespace, name: "\(store.name)-lock", identity: identity, timings: timings,
+                                 clock: store.clock)
         }
         if let store = self as? FileJournal { return FileLockElection(directory: store.directory, identity: identity) }
         return SoleLeader(identity: identity)

@@ -1,5 +1,6 @@
 import Foundation
 import TrimtabCore
+import TrimtabCycle
 
 /// Where indicator values come from: the seam tests and other backends plug into.
 public protocol MetricsSource: Sendable {
@@ -30,6 +31,8 @@ public struct SnapshotReader: Sendable {
     /// The longest the whole read may take: queries not answered by then are cancelled and count as
     /// failed, so a hanging server costs one deadline, not one timeout per round of queries.
     public var deadlineSeconds: Double?
+    /// Seconds of points read again each time with kept windows; nil: two steps, at least 30 seconds.
+    public var overlapSeconds: Double?
 
     public init(source: any MetricsSource, maxConcurrentQueries: Int = 4, deadlineSeconds: Double? = nil) {
         self.source = source
@@ -173,5 +176,25 @@ public struct SnapshotReader: Sendable {
             }
         }
         return errors
+    }
+}
+
+extension SnapshotReader: SnapshotSource {
+    public var displayName: String { source.displayName }
+    public func restartMarker() async -> String? { await source.restartMarker() }
+
+    /// Reads whole windows, or with kept `windows` the points since the last read plus the overlap.
+    public func read(policy: Policy, at time: Double, windows: inout WindowCache?, progress: (@Sendable (String) -> Void)?) async -> SnapshotRead {
+        guard var cache = windows else {
+            let result = await read(policy: policy, at: time, progress: progress)
+            return SnapshotRead(snapshot: result.snapshot, queriesSent: result.queriesSent, wholeReads: result.queriesSent,
+                                errors: PrometheusError.grouped(result.errors))
+        }
+        windows = nil  // not left half-merged if this task is cancelled mid-read
+        let overlap = overlapSeconds ?? max(2 * policy.evaluation.stepSeconds, 30)
+        let read = await read(policy: policy, at: time, cache: &cache, overlapSeconds: overlap, progress: progress)
+        windows = cache
+        return SnapshotRead(snapshot: read.result.snapshot, queriesSent: read.result.queriesSent, wholeReads: read.wholeReads,
+                            bytes: read.bytes, errors: PrometheusError.grouped(read.result.errors))
     }
 }

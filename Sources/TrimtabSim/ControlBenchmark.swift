@@ -48,7 +48,7 @@ public enum ControlBenchmark {
     }
 
     public static func run(_ scenario: ControlScenario, controller: some SimController, policy: Policy, dt: Double = 5,
-                           start: Double = 1_800_000_000, slo: Double = 1) -> Run {
+                           start: Double = 1_800_000_000, slo: Double = 1) async -> Run {
         var controller = controller
         let services = scenario.services.map { spec -> ServiceSpec in
             var spec = shifted(spec, by: start)
@@ -69,7 +69,7 @@ public enum ControlBenchmark {
             let elapsed = time - start
             if elapsed.truncatingRemainder(dividingBy: indicators.scrapeInterval) < dt / 2 { indicators.scrape(cluster) }
             if elapsed.truncatingRemainder(dividingBy: step) < dt / 2 { indicators.evaluate(at: time) }
-            changes += controller.control(&cluster, indicators: indicators)
+            changes += await controller.control(&cluster, indicators: indicators)
             if index > 0, elapsed.truncatingRemainder(dividingBy: 60) < dt / 2 {
                 for (s, service) in cluster.services.enumerated() {
                     ledger(&result, before: lastMinute[s], after: service.totals, service: service, time: time)

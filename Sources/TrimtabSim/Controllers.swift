@@ -1,4 +1,5 @@
 import TrimtabCore
+import TrimtabCycle
 
 /// One write a controller made to the simulated cluster.
 public struct ControlChange: Sendable, Equatable {
@@ -18,7 +19,7 @@ public protocol SimController: Sendable {
     /// Whether the services keep their HorizontalPodAutoscalers under this controller.
     var usesAutoscaler: Bool { get }
     /// Called at every step of the simulation; the controller acts when its own period has come.
-    mutating func control(_ cluster: inout SimCluster, indicators: FastIndicators) -> [ControlChange]
+    mutating func control(_ cluster: inout SimCluster, indicators: FastIndicators) async -> [ControlChange]
 }
 
 /// Nobody changes anything: the settings the services started with.
@@ -93,133 +94,65 @@ public struct HPAController: SimController {
     }
 }
 
-/// Trimtab as `trimtab run` runs it, against fast time: every interval the core assesses a snapshot
-/// of the policy's indicators, judges the changes whose `verifyAfter` has passed (rolling back those
-/// that did not help), plans, and applies what the plan proposes (the policy in enforce mode). Only
-/// the I/O differs: the snapshot comes from `FastIndicators`, writes go to the simulated Deployment.
+/// Trimtab as `trimtab run` runs it, against fast time: every interval one `Cycle` (the one every
+/// mode runs) reads the simulation's indicators, assesses them, and on the simulated cluster recovers,
+/// verifies, plans and executes through Trimtab's own executor and journal. Only the two ends differ:
+/// the snapshot comes from `FastIndicators`, the writes go to the simulated Deployments.
 public struct TrimtabController: SimController {
     public var name: String
     public let usesAutoscaler = false
     public let policy: Policy
     var nextCycle: Double?
-    public private(set) var journal: [JournalEntry] = []
+    /// The cluster the executor writes to and its journal, kept from cycle to cycle.
+    var cluster: SimulatedCluster?
+    let clock = ManualClock(start: 0)
 
     public init(policy: Policy, name: String = "Trimtab") {
         self.policy = policy
         self.name = name
     }
 
-    public static let poolKnob = Knob.env(name: "DB_POOL_SIZE", container: nil)
-    public static let ttlKnob = Knob.env(name: "CACHE_TTL_SECONDS", container: nil)
+    /// The journal the executor kept, oldest first.
+    public func journal() async -> [JournalEntry] { (try? await cluster?.journal.entries()) ?? [] }
 
-    func target(_ service: SimCluster.Service) -> TargetID {
-        TargetID(labelNames: policy.targets.groupBy,
-                 labelValues: policy.targets.groupBy.map { $0 == "namespace" ? service.spec.namespace : service.spec.name })
-    }
-
-    public mutating func control(_ cluster: inout SimCluster, indicators: FastIndicators) -> [ControlChange] {
-        let time = cluster.time
+    public mutating func control(_ model: inout SimCluster, indicators: FastIndicators) async -> [ControlChange] {
+        let time = model.time
         if nextCycle == nil { nextCycle = time }
         guard time >= nextCycle! - 1e-9 else { return [] }
         nextCycle = time + policy.evaluation.intervalSeconds
-        let snapshot = indicators.snapshot(policy: policy, cluster: cluster, at: time)
-        let assessment = Assessor.assess(snapshot, policy: policy)
-        var changes: [ControlChange] = []
-        // Verification of what is due, before planning, as a cycle of the daemon does.
-        for index in journal.indices where journal[index].state == .applied {
-            let entry = journal[index]
-            let now = assessment.targets.first { $0.target == entry.target }
-            switch Verification.judge(entry, now: now, time: time, cycleUnknown: !assessment.isComplete) {
-            case .keep(let why):
-                journal[index].move(to: .verified, at: time, note: why)
-            case .rollBack(let why):
-                guard let before = entry.before.flatMap(Double.init), let service = cluster.services.first(where: { target($0) == entry.target }) else { continue }
-                // As the executor does: a knob that no longer holds the change's value was changed by
-                // someone else since, and is left alone.
-                let holds = Self.value(of: entry.knob, service.settings).map(Self.spell)
-                guard entry.holdsAfter(holds) else {
-                    journal[index].move(to: .superseded, at: time, note: "left alone: \(entry.knob) holds \(holds ?? "nothing"), not \(entry.after) (verification: \(why))")
-                    continue
-                }
-                journal[index].move(to: .rolledBack, at: time, note: "restored \(entry.before ?? "nothing") (verification: \(why))")
-                if let change = write(entry.knob, service: service.spec.name, value: before, cluster: &cluster, reason: "rollback: \(why)") {
-                    changes.append(change)
-                }
-            case .wait, .undetermined:
-                continue
-            }
+        let simulated = cluster ?? SimulatedCluster(model, policy: policy)
+        cluster = simulated
+        simulated.replace(model)
+        clock.set(time)
+        let cycle = Cycle(policy: policy, source: SimulatedMetrics(indicators: indicators, cluster: model), cluster: simulated, clock: clock)
+        let result = await cycle.run(at: cycle.evaluationTime(time))
+        model = simulated.state
+        return simulated.takeWrites().map { write in
+            ControlChange(time: write.time, service: write.service, knob: Self.knobName(write.knob), from: write.from, to: write.to, by: name,
+                          reason: Self.reason(for: write, simulated, result))
         }
-        var context = PlanContext(
-            history: journal.flatMap(\.changeRecords),
-            autoscalers: Dictionary(cluster.services.compactMap { service in
-                service.settings.autoscaler.map { (target(service), AutoscalerInfo(name: service.spec.name, minReplicas: $0.minReplicas, maxReplicas: $0.maxReplicas)) }
-            }, uniquingKeysWith: { a, _ in a }),
-            clusterRead: true)
-        for service in cluster.services {
-            context.knobValues[target(service)] = [
-                Self.poolKnob: .value(Double(service.settings.poolSize), source: "the simulated Deployment"),
-                Self.ttlKnob: .value(service.settings.ttl, source: "the simulated Deployment"),
-            ]
+    }
+
+    /// Why the executor wrote: the rollback's verdict, or the action's reason.
+    static func reason(for write: SimulatedCluster.Write, _ cluster: SimulatedCluster, _ result: Cycle.Result) -> String {
+        func isService(_ target: TargetID) -> Bool { target.labelValues.last == write.service }
+        if let rollback = result.execution?.journal.first(where: { $0.state == .rolledBack && $0.knob == write.knob && isService($0.target) }) {
+            return "rollback: \(rollback.detail)"
         }
-        let plan = Planner.plan(assessment, snapshot: snapshot, policy: policy, context: context)
-        guard policy.mode == .enforce, !policy.paused else { return changes }
-        for action in plan.actions where action.decision == .proposed {
-            guard let service = cluster.services.first(where: { target($0) == action.target }),
-                  let change = write(action.knob, service: service.spec.name, value: action.proposed, cluster: &cluster, reason: action.reason) else { continue }
-            let workload = WorkloadRef(kind: "Deployment", namespace: service.spec.namespace, name: service.spec.name)
-            var entry = JournalEntry(id: JournalEntry.id(for: "\(action.id)#\(journal.count)"), actionID: action.id, target: action.target,
-                                     workload: workload, action: action.action, knob: action.knob, before: Self.spell(change.from),
-                                     after: Self.spell(change.to), reason: action.reason, evidence: action.evidence,
-                                     baseline: VerificationBaseline.of(assessment.targets.first { $0.target == action.target }, trigger: action.trigger),
-                                     state: .begun, createdAt: time, verifyAfterSeconds: policy.safety.verifyAfterSeconds,
-                                     rollbackIfScoreDropsBy: policy.safety.rollbackIfScoreDropsBy, minImprovement: policy.safety.minImprovement)
-            entry.move(to: .applied, at: time, note: action.reason)
-            journal.append(entry)
-            changes.append(change)
+        return result.plan?.actions.first { $0.decision == .proposed && $0.knob == write.knob && isService($0.target) }?.reason ?? "the executor's write"
+    }
+
+    static func knobName(_ knob: Knob) -> String {
+        switch knob {
+        case .replicas: "replicas"
+        case .autoscalerMaxReplicas: "hpaMaxReplicas"
+        case SimulatedCluster.poolKnob: "poolSize"
+        case SimulatedCluster.ttlKnob: "ttl"
+        default: knob.description
         }
-        return changes
     }
 
     public static func spell(_ value: Double) -> String { KnobValue.text(value) }
-
-    /// What a knob of the simulated Deployment (or its HPA) holds, as the actuators read it.
-    static func value(of knob: Knob, _ settings: ServiceSettings) -> Double? {
-        switch knob {
-        case .replicas: Double(settings.replicas)
-        case .autoscalerMaxReplicas: settings.autoscaler.map { Double($0.maxReplicas) }
-        case poolKnob: Double(settings.poolSize)
-        case ttlKnob: settings.ttl
-        default: nil
-        }
-    }
-
-    /// Writes a knob of the simulated Deployment (or its HPA), as the actuators write the real ones.
-    func write(_ knob: Knob, service: String, value: Double, cluster: inout SimCluster, reason: String) -> ControlChange? {
-        guard let index = cluster.index(of: service) else { return nil }
-        let settings = cluster.services[index].settings
-        guard let from = Self.value(of: knob, settings) else { return nil }
-        let name: String
-        switch knob {
-        case .replicas:
-            // Never the replicas an HPA owns.
-            guard settings.autoscaler == nil else { return nil }
-            name = "replicas"
-            cluster.update(service) { $0.replicas = Int(value) }
-        case .autoscalerMaxReplicas:
-            name = "hpaMaxReplicas"
-            cluster.update(service) { $0.autoscaler?.maxReplicas = Int(value) }
-        case Self.poolKnob:
-            name = "poolSize"
-            cluster.update(service) { $0.poolSize = Int(value) }
-        case Self.ttlKnob:
-            name = "ttl"
-            cluster.update(service) { $0.ttl = value }
-        default:
-            return nil
-        }
-        guard from != value else { return nil }
-        return ControlChange(time: cluster.time, service: service, knob: name, from: from, to: value, by: self.name, reason: reason)
-    }
 }
 
 /// The HPA and Trimtab side by side, as in a cluster: the HPA owns the replicas; Trimtab tunes pools,
@@ -234,7 +167,8 @@ public struct HPAWithTrimtab: SimController {
         trimtab = TrimtabController(policy: policy, name: "Trimtab beside the HPA")
     }
 
-    public mutating func control(_ cluster: inout SimCluster, indicators: FastIndicators) -> [ControlChange] {
-        hpa.control(&cluster, indicators: indicators) + trimtab.control(&cluster, indicators: indicators)
+    public mutating func control(_ cluster: inout SimCluster, indicators: FastIndicators) async -> [ControlChange] {
+        let scaled = hpa.control(&cluster, indicators: indicators)
+        return scaled + (await trimtab.control(&cluster, indicators: indicators))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrimtabCycle
 @testable import TrimtabCore
 import TrimtabKube
 import TrimtabKubeSandbox
@@ -44,7 +45,7 @@ struct ActuatorTests {
         #expect(entry.state == .applied && entry.before == KnobValue.text(from) && entry.after == KnobValue.text(to))
         #expect(entry.id == outcomes.first?.journalID)
         // The annotation holds the previous value; the Event says what and why.
-        let annotation = try #require(cluster.deployment?[path: ["metadata", "annotations", Executor.lastChangeAnnotation]]?.stringValue)
+        let annotation = try #require(cluster.deployment?[path: ["metadata", "annotations", KubeCluster.lastChangeAnnotation]]?.stringValue)
         #expect(annotation.contains("\"from\":\"\(KnobValue.text(from))\"") && annotation.contains("\"id\":\"\(entry.id)\""))
         let event = try #require(cluster.events.first { $0["reason"]?.stringValue == "TrimtabChanged" })
         #expect(event["message"]?.stringValue?.contains("because the test says so") == true)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrimtabCycle
 @testable import TrimtabCore
 import TrimtabKube
 import TrimtabKubeSandbox
@@ -50,7 +51,7 @@ struct ClusterFixture {
     }
 
     func executor(hooks: Executor.Hooks = Executor.Hooks(), client: KubeClient? = nil) -> Executor {
-        Executor(client: client ?? self.client, http: http, journal: journal, policy: policy, hooks: hooks)
+        Executor(cluster: KubeCluster(client: client ?? self.client, http: http, journal: journal), policy: policy, hooks: hooks)
     }
 
     func stop() async {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrimtabCycle
 @testable import TrimtabCore
 @testable import TrimtabKube
 import TrimtabKubeSandbox
@@ -75,13 +76,13 @@ struct ConfigMapJournalTests {
     @Test func aCrashAfterTheApplyIsRecoveredFromTheConfigMap() async throws {
         let cluster = try await ClusterFixture.start()
         let journal = ConfigMapJournal(client: cluster.client, namespace: "trimtab", name: "journal")
-        let crashing = Executor(client: cluster.client, http: cluster.http, journal: journal, policy: cluster.policy,
+        let crashing = Executor(cluster: KubeCluster(client: cluster.client, http: cluster.http, journal: journal), policy: cluster.policy,
                                 hooks: .init(afterApply: { _ in throw SimulatedCrash() }))
         await #expect(throws: JournalError.self) {
             try await crashing.execute(onePlan(.replicas, from: 4, to: 7), assessment: assessment(), mode: .enforce, time: 1_000_000)
         }
         #expect(try await journal.entries().map(\.state) == [.begun])
-        let restarted = Executor(client: cluster.client, http: cluster.http, journal: journal, policy: cluster.policy)
+        let restarted = Executor(cluster: KubeCluster(client: cluster.client, http: cluster.http, journal: journal), policy: cluster.policy)
         #expect(try await restarted.recover(time: 1_000_010).events.map(\.state) == [.applied])
         #expect(cluster.value(.replicas) == "7")
         await cluster.stop()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrimtabCycle
 @testable import TrimtabCore
 import TrimtabKube
 import TrimtabKubeSandbox
@@ -157,7 +158,7 @@ struct FaultMatrixTests {
             #expect(entry.recorded == true)
             let reason = entry.state == .applied ? "TrimtabChanged" : "TrimtabRolledBack"
             #expect(cluster.events.filter { $0["reason"]?.stringValue == reason }.count == 1, "\(cluster.events.count) events")
-            let annotation = cluster.deployment?[path: ["metadata", "annotations", Executor.lastChangeAnnotation]]?.stringValue ?? ""
+            let annotation = cluster.deployment?[path: ["metadata", "annotations", KubeCluster.lastChangeAnnotation]]?.stringValue ?? ""
             #expect(annotation.contains("\"id\":\"\(entry.id)\"") && annotation.contains("\"state\":\"\(entry.state.rawValue)\""), "\(annotation)")
         }
         // Rollback works on what is applied.

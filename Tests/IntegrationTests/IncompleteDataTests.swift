@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TrimtabCLI
 import TrimtabCore
+import TrimtabCycle
 import TrimtabKube
 import TrimtabKubeSandbox
 import TrimtabPrometheus
@@ -108,10 +109,10 @@ struct IncompleteDataTests {
             let kube = try KubeClient(KubeConfiguration(server: sandbox.url, token: KubeSandbox.adminToken, timeoutSeconds: 5))
             let http = HTTPEndpointClient()
             let journal = FileManager.default.temporaryDirectory.appendingPathComponent("trimtab-journal-\(UUID().uuidString)").path
-            let cycle = ClusterCycle(executor: Executor(client: kube, http: http, journal: FileJournal(directory: journal), policy: policy), mode: .enforce)
+            let cluster = KubeCluster(client: kube, http: http, journal: FileJournal(directory: journal))
             // Warn on the CPU query: the one the scale-out of checkout depends on.
             let outcome = await AnalysisRun(policy: policy, source: WarningSource(client, warnOn: "container_cpu_usage_seconds_total"),
-                                            time: end, cluster: cycle).execute()
+                                            time: end, cluster: cluster, mode: .enforce).execute()
             await client.shutdown()
             await kube.shutdown()
             await http.shutdown()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrimtabCycle
 @testable import TrimtabCore
 import TrimtabKube
 import TrimtabKubeSandbox
@@ -57,12 +58,12 @@ struct JournalRecoveryTests {
         let entry = try #require(try cluster.journal.entries().first)
         #expect(entry.state == .applied && entry.appliedAt == 1_000_010)
         // Recovery records what the crash skipped: the annotation and the Event.
-        #expect(cluster.deployment?[path: ["metadata", "annotations", Executor.lastChangeAnnotation]] != nil)
+        #expect(cluster.deployment?[path: ["metadata", "annotations", KubeCluster.lastChangeAnnotation]] != nil)
         #expect(cluster.events.contains { $0["reason"]?.stringValue == "TrimtabChanged" })
         let outcomes = try await restarted.execute(plan, assessment: assessment(), mode: .enforce, time: 1_000_010)
         #expect(outcomes.map(\.result) == [.skipped])
         // Only the bookkeeping was written after the restart, never the knob again.
-        let knobWrites = cluster.successfulWrites.filter { !$0.path.hasSuffix("/events") && !$0.body.contains(Executor.lastChangeAnnotation) }
+        let knobWrites = cluster.successfulWrites.filter { !$0.path.hasSuffix("/events") && !$0.body.contains(KubeCluster.lastChangeAnnotation) }
         #expect(knobWrites.count == 1)
         #expect(cluster.value(knob) == KnobValue.text(to))
         // And a second recovery finds nothing to do.

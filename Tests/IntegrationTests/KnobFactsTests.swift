@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrimtabCycle
 @testable import TrimtabCore
 import TrimtabKube
 import TrimtabKubeSandbox

@@ -27,7 +27,9 @@ enum PeriodFixture {
         }
         let snapshot = Snapshot(time: end, indicators: data(IndicatorQuery.plan(for: policy, at: end)))
         let context = RunContext(source: "http://127.0.0.1:9090", queries: 4, readSeconds: 0.5, policyFiles: ["p.yaml"], mode: .dryRun)
-        return PeriodAnalyzer.build(.init(policy: policy, period: period, context: context, snapshot: snapshot,
+        let assessment = Assessor.assess(snapshot, policy: policy)
+        let plan = policy.actions.isEmpty ? nil : Planner.plan(assessment, snapshot: snapshot, policy: policy)
+        return PeriodAnalyzer.build(.init(policy: policy, period: period, context: context, assessment: assessment, plan: plan,
                                           trendData: data(PeriodAnalyzer.trendQueries(for: policy, period: period)),
                                           baseline: baseline, externalURL: "http://prometheus.example:9090",
                                           failUnder: failUnder, failOn: failOn))

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TrimtabCore
+import TrimtabCycle
 @testable import TrimtabKube
 import TrimtabTestSupport
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrimtabCycle
 @testable import TrimtabKube
 
 /// A temporary directory removed when the test is done.

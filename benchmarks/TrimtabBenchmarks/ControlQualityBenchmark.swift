@@ -28,7 +28,7 @@ enum ControlQualityBenchmark {
         return policy
     }
 
-    static func run(arguments: [String]) throws {
+    static func run(arguments: [String]) async throws {
         var scenarios: [ControlScenario] = []
         var listChanges = false
         var rest = arguments[...]
@@ -66,7 +66,7 @@ enum ControlQualityBenchmark {
             let controllers: [any SimController] = [FixedController(), HPAController(), TrimtabController(policy: policy), HPAWithTrimtab(policy: policy)]
             var runs: [ControlBenchmark.Run] = []
             for controller in controllers {
-                let run = ControlBenchmark.run(scenario, controller: controller, policy: policy)
+                let run = await ControlBenchmark.run(scenario, controller: controller, policy: policy)
                 simulated += scenario.duration
                 runs.append(run)
                 let r = run.result

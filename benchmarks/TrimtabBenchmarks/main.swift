@@ -7,6 +7,7 @@
 import Foundation
 import TrimtabCLI
 import TrimtabCore
+import TrimtabCycle
 import TrimtabKube
 import TrimtabKubeSandbox
 import TrimtabPrometheus
@@ -26,7 +27,7 @@ if CommandLine.arguments.dropFirst().first == "decode" {
     exit(0)
 }
 if CommandLine.arguments.dropFirst().first == "control" {
-    do { try ControlQualityBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2))) } catch {
+    do { try await ControlQualityBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2))) } catch {
         FileHandle.standardError.write(Data("error: \(error)\n".utf8))
         exit(2)
     }
@@ -157,7 +158,8 @@ for count in [10, 100, 1000] {
     }
     let plan = Plan(time: 1, mode: .dryRun, actions: actions, considered: [], recommendations: [])
     let journal = FileJournal(directory: FileManager.default.temporaryDirectory.appendingPathComponent("bench-journal-\(UUID().uuidString)").path)
-    let executor = Executor(client: kube, http: HTTPEndpointClient(), journal: journal, policy: benchPolicy)
+    let endpoints = HTTPEndpointClient()
+    let executor = Executor(cluster: KubeCluster(client: kube, http: endpoints, journal: journal), policy: benchPolicy)
     let assessment = Assessment(policy: "bench", time: 1, score: nil, status: .unknown, unknownReason: nil, targets: [], bottlenecks: [],
                                 failures: [:], notes: [])
     let dryStart = clock.now
@@ -169,6 +171,6 @@ for count in [10, 100, 1000] {
     print(String(format: "%9d  %14d  %8.1f  %16d  %10.1f  %9.2f  %11.2f", count, factsRequests, factsSeconds * 1000,
                  cluster.requests.count, drySeconds * 1000, perChange, perChange / baseChange))
     await kube.shutdown()
-    await executor.http.shutdown()
+    await endpoints.shutdown()
     await cluster.stop()
 }

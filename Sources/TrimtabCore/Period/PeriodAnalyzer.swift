@@ -1,5 +1,5 @@
-/// Builds a period report from two reads: the snapshot at the end (the same one `analyze` reads) and
-/// a coarser read of every indicator over this period and the previous one.
+/// Builds a period report from the cycle at the end of the period (the judgement `analyze` makes there)
+/// and a coarser read of every indicator over this period and the previous one.
 public enum PeriodAnalyzer {
     /// How many points the coarse read aims for per period.
     public static let pointsPerPeriod = 96.0
@@ -21,19 +21,22 @@ public enum PeriodAnalyzer {
         public var policy: Policy
         public var period: ReportPeriod
         public var context: RunContext
-        public var snapshot: Snapshot
+        /// The judgement at the end of the period: the cycle's assessment and plan.
+        public var assessment: Assessment
+        public var plan: Plan?
         public var trendData: [IndicatorData]
         public var baseline: Assessment?
         public var externalURL: String?
         public var failUnder: Double?
         public var failOn: CheckStatus?
 
-        public init(policy: Policy, period: ReportPeriod, context: RunContext, snapshot: Snapshot, trendData: [IndicatorData],
+        public init(policy: Policy, period: ReportPeriod, context: RunContext, assessment: Assessment, plan: Plan?, trendData: [IndicatorData],
                     baseline: Assessment? = nil, externalURL: String? = nil, failUnder: Double? = nil, failOn: CheckStatus? = nil) {
             self.policy = policy
             self.period = period
             self.context = context
-            self.snapshot = snapshot
+            self.assessment = assessment
+            self.plan = plan
             self.trendData = trendData
             self.baseline = baseline
             self.externalURL = externalURL
@@ -44,8 +47,7 @@ public enum PeriodAnalyzer {
 
     public static func build(_ inputs: Inputs) -> PeriodReport {
         let policy = inputs.policy, period = inputs.period
-        let assessment = Assessor.assess(inputs.snapshot, policy: policy)
-        let plan = policy.actions.isEmpty ? nil : Planner.plan(assessment, snapshot: inputs.snapshot, policy: policy)
+        let assessment = inputs.assessment, plan = inputs.plan
 
         // The score across the period, and the mean over the previous one, from the coarse read.
         let step = inputs.trendData.first?.query.step ?? policy.evaluation.stepSeconds

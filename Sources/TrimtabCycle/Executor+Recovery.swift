@@ -61,9 +61,9 @@ extension Executor {
                     guard problem.kind == .unsupported else { throw problem }
                     // Nothing to fence with (an endpoint without ETags): wait until a write sent with
                     // the entry can no longer be in flight.
-                    let age = Date().timeIntervalSince1970 - (entry.updatedWallClock ?? 0)
-                    if age < client.configuration.timeoutSeconds * 2 {
-                        return [event(entry, "not settled yet: \(problem.message); a write may still be in flight for another \(PolicyDuration.format(client.configuration.timeoutSeconds * 2 - age))")]
+                    let age = clock.now() - (entry.updatedWallClock ?? 0)
+                    if age < cluster.writeTimeoutSeconds * 2 {
+                        return [event(entry, "not settled yet: \(problem.message); a write may still be in flight for another \(PolicyDuration.format(cluster.writeTimeoutSeconds * 2 - age))")]
                     }
                 }
                 entry.move(to: .notApplied, at: time, note: "found unapplied (the object holds \(reading.value ?? "nothing")); fenced so a late write cannot land; not retried, the next cycle decides afresh")
@@ -94,7 +94,7 @@ extension Executor {
     /// Fences an entry's object; the error, when it could not.
     func fence(_ actuator: any Actuator, over reading: KnobReading, _ entry: JournalEntry) async -> KubeError? {
         do {
-            try await actuator.fence(over: reading, note: "\(entry.id) closed \(Formatting.time(Date().timeIntervalSince1970))")
+            try await actuator.fence(over: reading, note: "\(entry.id) closed \(Formatting.time(clock.now()))")
             return nil
         } catch {
             return error

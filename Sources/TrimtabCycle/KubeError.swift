@@ -1,3 +1,7 @@
+/// An error of the cluster a cycle acts on (the Kubernetes API, or the simulated cluster), worded for
+/// an operator. Its kinds decide what the executor does: a conflict is re-read, a cluster failure stops
+/// the cycle, an uncertain write leaves its journal entry open for recovery.
+
 /// A request to the API server, as errors name it: the RBAC verb, the resource, and where.
 public struct KubeRequest: Sendable, Equatable, CustomStringConvertible {
     /// The RBAC verb: get, list, create, update, patch, delete.
@@ -10,6 +14,15 @@ public struct KubeRequest: Sendable, Equatable, CustomStringConvertible {
     public var name: String?
     /// The API server, without credentials.
     public var server: String
+
+    public init(verb: String, group: String, resource: String, namespace: String? = nil, name: String? = nil, server: String) {
+        self.verb = verb
+        self.group = group
+        self.resource = resource
+        self.namespace = namespace
+        self.name = name
+        self.server = server
+    }
 
     public var description: String {
         var text = "\(verb) \(resource)" + (group.isEmpty ? "" : ".\(group)")

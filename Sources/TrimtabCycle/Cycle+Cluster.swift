@@ -1,57 +1,51 @@
 import TrimtabCore
 
-/// The cluster side of one evaluation: read the cluster's facts and the journal, finish what a crash
-/// left open, verify earlier changes, plan with all of that, and carry the plan out.
-public struct ClusterCycle: Sendable {
-    public let executor: Executor
-    public let mode: PolicyMode
-    /// The caller already holds the journal's lock (the daemon holds it for as long as it leads), so
-    /// an enforced cycle does not take it again.
-    public var lockHeldByCaller = false
-
-    public init(executor: Executor, mode: PolicyMode, lockHeldByCaller: Bool = false) {
-        self.executor = executor
-        self.mode = mode
-        self.lockHeldByCaller = lockHeldByCaller
-    }
-
-    public struct Outcome: Sendable {
-        public var plan: Plan?
-        public var execution: ExecutionReport
+extension Cycle {
+    /// What the cluster side of a cycle came to.
+    struct ClusterOutcome: Sendable {
+        var plan: Plan?
+        var execution: ExecutionReport
         /// Errors that made the cluster side incomplete: nothing was changed after them.
-        public var errors: [String]
+        var errors: [String]
     }
 
-    public func run(_ assessment: Assessment, snapshot: Snapshot, time: Double) async -> Outcome {
-        guard mode == .enforce, assessment.isComplete, !lockHeldByCaller else { return await cycle(assessment, snapshot: snapshot, time: time) }
+    /// The cluster side of one evaluation, under the journal's lock when it may write: read the
+    /// cluster's facts and the journal, finish what a crash left open, verify earlier changes, plan
+    /// with all of that, and carry the plan out.
+    func onCluster(_ cluster: any Cluster, _ assessment: Assessment, snapshot: Snapshot, time: Double) async -> ClusterOutcome {
+        var executor = Executor(cluster: cluster, policy: policy, clock: clock, hooks: hooks)
+        executor.permit = permit
+        guard mode == .enforce, assessment.isComplete, !lockHeldByCaller else {
+            return await onCluster(executor, assessment, snapshot: snapshot, time: time)
+        }
         // One writer at a time: the whole enforced cycle holds the journal's lock (a file lock or a
         // Lease), so two runs never act at once or settle each other's open entries.
-        let lock = executor.journal.lock()
+        let lock = cluster.journalLock()
         do {
             try await lock.acquire()
         } catch {
-            let report = ExecutionReport(mode: mode, cluster: executor.client.server)
-            var outcome = Outcome(plan: nil, execution: report, errors: ["\(error)"])
-            outcome.execution.errors = outcome.errors
-            return outcome
+            var report = ExecutionReport(mode: mode, cluster: cluster.server)
+            report.errors = ["\(error)"]
+            return ClusterOutcome(plan: nil, execution: report, errors: report.errors)
         }
-        let outcome = await cycle(assessment, snapshot: snapshot, time: time)
+        let outcome = await onCluster(executor, assessment, snapshot: snapshot, time: time)
         await lock.release()
         return outcome
     }
 
-    func cycle(_ assessment: Assessment, snapshot: Snapshot, time: Double) async -> Outcome {
-        let policy = executor.policy
-        var report = ExecutionReport(mode: mode, cluster: executor.client.server)
+    /// Facts, recovery, verification, plan and execution, in that order; errors stop what follows them.
+    func onCluster(_ executor: Executor, _ assessment: Assessment, snapshot: Snapshot, time: Double) async -> ClusterOutcome {
+        let cluster = executor.cluster
+        var report = ExecutionReport(mode: mode, cluster: cluster.server)
         var errors: [String] = []
         // Facts first: without them the plan could fight an autoscaler or touch a frozen workload.
         let facts: ClusterFacts
         do {
-            facts = try await ClusterFacts.read(targets: assessment.targets.map(\.target), policy: policy, client: executor.client, http: executor.http)
+            facts = try await cluster.facts(for: assessment.targets.map(\.target), policy: policy)
         } catch {
             errors.append("could not read the cluster, so nothing was planned against it or changed: \(error)")
             report.errors = errors
-            return Outcome(plan: nil, execution: report, errors: errors)
+            return ClusterOutcome(plan: nil, execution: report, errors: errors)
         }
         report.notes += facts.notes
         do {
@@ -67,7 +61,7 @@ public struct ClusterCycle: Sendable {
                     // failing it cannot, so nothing else is changed either.
                     errors.append("recovering open journal entries failed, so nothing was verified or changed this cycle: \(failure)")
                     report.errors = errors
-                    return Outcome(plan: nil, execution: report, errors: errors)
+                    return ClusterOutcome(plan: nil, execution: report, errors: errors)
                 }
                 report.journal += try await executor.verify(assessment, time: time)
             }
@@ -87,11 +81,11 @@ public struct ClusterCycle: Sendable {
                 errors.append("\(outcome.target) \(outcome.knob): \(outcome.detail)")
             }
             report.errors = errors
-            return Outcome(plan: plan, execution: report, errors: errors)
+            return ClusterOutcome(plan: plan, execution: report, errors: errors)
         } catch {
             errors.append("the journal failed, so nothing more was changed: \(error)")
             report.errors = errors
-            return Outcome(plan: nil, execution: report, errors: errors)
+            return ClusterOutcome(plan: nil, execution: report, errors: errors)
         }
     }
 }

@@ -5,10 +5,12 @@ import TrimtabCore
 /// journal entry written before each change and completed after it. Also finishes what a crash left
 /// open, verifies applied changes and rolls back what made things worse.
 public struct Executor: Sendable {
-    public let client: KubeClient
-    public let http: HTTPEndpointClient
-    public let journal: any JournalStore
+    /// The cluster written to: the Kubernetes API, or the simulated cluster of the benchmark.
+    public let cluster: any Cluster
     public let policy: Policy
+    /// The wall clock of the records (Events, annotations, fences, recovery's in-flight wait). The
+    /// evaluation time the journal, cooldowns and verification count in is passed to each call.
+    public let clock: any TimeSource
     /// Points where a test can stop the executor as a crash would (by throwing).
     public var hooks: Hooks
     /// Asked before every change and rollback in enforce mode: a reason not to write (the daemon lost
@@ -30,19 +32,17 @@ public struct Executor: Sendable {
         }
     }
 
-    public init(client: KubeClient, http: HTTPEndpointClient, journal: any JournalStore, policy: Policy, hooks: Hooks = Hooks()) {
-        self.client = client
-        self.http = http
-        self.journal = journal
+    public init(cluster: any Cluster, policy: Policy, clock: any TimeSource = SystemClock(), hooks: Hooks = Hooks()) {
+        self.cluster = cluster
         self.policy = policy
+        self.clock = clock
         self.hooks = hooks
     }
 
-    /// The annotation on a workload that says what Trimtab changed last, and from what.
-    public static let lastChangeAnnotation = "trimtab.io/last-change"
+    public var journal: any JournalStore { cluster.journal }
 
     func actuator(for entry: JournalEntry) throws(KubeError) -> any Actuator {
-        try Actuators.make(entry.knob, workload: entry.workload, client: client, http: http)
+        try cluster.actuator(for: entry.knob, of: entry.workload)
     }
 
     // MARK: Plan
@@ -78,7 +78,7 @@ public struct Executor: Sendable {
             while taken.contains(id) { id = JournalEntry.id(for: "\(action.id)#\(UUID().uuidString)") }
             taken.insert(id)
             do {
-                let actuator = try Actuators.make(action.knob, workload: workload, client: client, http: http)
+                let actuator = try cluster.actuator(for: action.knob, of: workload)
                 let reading = try await actuator.read()
                 guard KnobValue.matches(reading.value, action.current) else {
                     outcome(.conflict, "\(workload) holds \(reading.value ?? "nothing") for \(action.knob), not the \(KnobValue.text(action.current)) the plan was made from; nothing written, decided again next cycle")
@@ -165,59 +165,16 @@ public struct Executor: Sendable {
 
     // MARK: Events and annotations
 
-    /// Records a change where `kubectl describe` shows it: an Event on the workload and an annotation
-    /// with the previous value. Best effort: a failure is noted, the change stands.
-    func record(_ entry: JournalEntry, reason: String, type: String, message: String) async -> [String] {
-        var notes: [String] = []
-        // Both clocks, named: when it happened (what kubectl's Events show) and the evaluation time the
-        // journal, cooldowns and verification count in (`--at`).
-        let stamp = Formatting.time(Date().timeIntervalSince1970)
-        let annotation: [String: Any] = ["id": entry.id, "knob": entry.knob.description, "from": entry.before ?? NSNull(),
-                                         "to": entry.after, "state": entry.state.rawValue, "changedAt": stamp,
-                                         "evaluatedAt": Formatting.time(entry.updatedAt)]
-        // The patched workload comes back whole: its uid ties the Event to it, as `kubectl describe` looks events up by uid.
-        var uid: String?
-        do {
-            let resource = try KubeResource.workload(kind: entry.workload.kind)
-            let text = String(decoding: try KubeClient.json(annotation), as: UTF8.self)
-            let answer = try await client.patch(resource, namespace: entry.workload.namespace, name: entry.workload.name, .merge,
-                                                body: ["metadata": ["annotations": [Self.lastChangeAnnotation: text]]], dryRun: false)
-            uid = (try? JSONDecoder().decode(WorkloadObject.self, from: answer))?.metadata.uid
-        } catch {
-            notes.append("\(stamp) could not annotate \(entry.workload): \(error)")
-        }
-        // One name per entry and state, so recovery writing it again after a crash finds it there (409)
-        // instead of recording the change twice.
-        let event: [String: Any] = [
-            "apiVersion": "v1", "kind": "Event",
-            "metadata": ["name": "\(entry.workload.name.prefix(200)).trimtab-\(entry.id)-\(entry.state.rawValue)", "namespace": entry.workload.namespace],
-            "involvedObject": ["apiVersion": "apps/v1", "kind": entry.workload.kind, "name": entry.workload.name,
-                               "namespace": entry.workload.namespace].merging(uid.map { ["uid": $0] } ?? [:]) { a, _ in a },
-            "reason": reason, "message": String(message.prefix(1000)), "type": type,
-            "source": ["component": "trimtab"], "reportingComponent": "trimtab",
-            "reportingInstance": ProcessInfo.processInfo.hostName,
-            "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
-        ]
-        do {
-            try await client.create(.events, namespace: entry.workload.namespace, body: event)
-        } catch let error where error.kind == .alreadyExists {
-            // Written before a crash: nothing more to do.
-        } catch {
-            notes.append("\(stamp) could not record an Event on \(entry.workload): \(error)")
-        }
-        return notes
-    }
-
     /// Tells the cluster of an entry's state (annotation and Event: `TrimtabChanged` for an applied
     /// change, `TrimtabRolledBack` as a Warning for a rollback, saying `why`) and saves the entry with
     /// what came of it: `recorded` when both were written, else the notes, for recovery to try again.
     func recordAndSave(_ entry: inout JournalEntry, why: String) async throws(JournalError) {
         let before = entry.before ?? "nothing"
         let problems = entry.state == .rolledBack
-            ? await record(entry, reason: "TrimtabRolledBack", type: "Warning",
-                           message: "Trimtab restored \(entry.knob) from \(entry.after) to \(before) (change \(entry.id)): \(why)")
-            : await record(entry, reason: "TrimtabChanged", type: "Normal",
-                           message: "Trimtab set \(entry.knob) from \(before) to \(entry.after) (change \(entry.id)): \(why)")
+            ? await cluster.record(entry, reason: "TrimtabRolledBack", type: "Warning",
+                                   message: "Trimtab restored \(entry.knob) from \(entry.after) to \(before) (change \(entry.id)): \(why)", wallTime: clock.now())
+            : await cluster.record(entry, reason: "TrimtabChanged", type: "Normal",
+                                   message: "Trimtab set \(entry.knob) from \(before) to \(entry.after) (change \(entry.id)): \(why)", wallTime: clock.now())
         // Recovery tries again every cycle: keep the latest failure only, so the entry does not grow.
         entry.notes.removeAll { $0.contains(" could not annotate ") || $0.contains(" could not record an Event ") }
         if problems.isEmpty {

@@ -1,0 +1,60 @@
+import Foundation
+import TrimtabCore
+
+extension ControlLoop {
+    /// Reloads the policy when its files changed; a policy that does not load is refused and the one
+    /// running stays.
+    func reloadIfChanged(_ state: inout State) async {
+        guard let path = settings.policyPath else { return }
+        let fingerprint: String
+        do {
+            fingerprint = try PolicyWatch.fingerprint(path)
+        } catch {
+            if state.fingerprint != "unreadable" {
+                metrics.policyReload(success: false)
+                logger.error("the policy files cannot be read; keeping the policy loaded before", metadata: ["path": "\(path)", "error": "\(error)"])
+                await board.refusedReload("\(error)")
+            }
+            state.fingerprint = "unreadable"
+            return
+        }
+        guard fingerprint != state.fingerprint else { return }
+        state.fingerprint = fingerprint
+        do {
+            var policy = try PolicyLoader.load(try PolicySourceFiles.sources(at: path))
+            if let namespace = settings.namespaceOverride { policy.targets.namespace = namespace }
+            if policy.notify != state.policy.notify {
+                let old = state.notifier
+                state.notifier = makeNotifier(policy)
+                state.alerts.settings = policy.notify.adding(settings.notifyFlags)
+                if let old { Task { await old.finish(within: 5) } }
+            }
+            state.policy = policy
+            state.cache?.forgetAll()
+            metrics.policyReload(success: true)
+            await board.setPolicy(policy)
+            logger.notice("policy reloaded", metadata: ["policy": "\(policy.name)", "files": "\(policy.sources.joined(separator: ", "))"])
+        } catch {
+            metrics.policyReload(success: false)
+            let text = "\(error)"
+            await board.refusedReload(text)
+            logger.error("the changed policy is refused; the policy loaded before keeps running",
+                         metadata: ["path": "\(path)", "errors": "\(text)"])
+        }
+    }
+}
+
+/// Tells when policy files changed: a digest of every file's path and contents (a ConfigMap mount
+/// swaps a symlink, which changes what the same path reads).
+enum PolicyWatch {
+    static func fingerprint(_ path: String) throws -> String {
+        let sources = try PolicySourceFiles.sources(at: path)
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for source in sources {
+            for byte in source.file.utf8 + [0] + source.text.utf8 + [0] {
+                hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+            }
+        }
+        return String(hash, radix: 16)
+    }
+}
