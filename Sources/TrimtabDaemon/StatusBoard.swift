@@ -119,6 +119,9 @@ public actor StatusBoard {
         pausedBy = by
     }
 
+    /// The last cycle and its report, as the loop recorded them.
+    public func latest() -> (cycle: CycleSummary?, report: AnalysisReport?) { (lastCycle, lastReport) }
+
     func record(_ cycle: CycleSummary, report: AnalysisReport, journal: [JournalEntry]?) {
         lastCycle = cycle
         lastReport = report

@@ -26,6 +26,8 @@ public final class PrometheusSandbox: @unchecked Sendable {
     // Replaced by `resume`, which tests call between their own steps, never concurrently.
     private var process: Process
     private let keepDirectory: Bool
+    /// Flags given to the server beyond the sandbox's own, kept for a restart.
+    private var extraArguments: [String] = []
 
     private init(url: String, directory: URL, process: Process, keepDirectory: Bool) {
         self.url = url
@@ -47,18 +49,19 @@ public final class PrometheusSandbox: @unchecked Sendable {
 
     /// Backfills `openMetrics`, starts Prometheus and waits until it answers queries.
     /// - Parameter log: progress lines for a person watching.
-    public static func start(openMetrics: String, directory: URL? = nil,
+    /// - Parameter arguments: more flags for the server (`--query.lookback-delta=20s`).
+    public static func start(openMetrics: String, directory: URL? = nil, arguments: [String] = [],
                              log: @Sendable (String) -> Void = { _ in }) async throws -> PrometheusSandbox {
         let dir = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("trimtab-prometheus-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let history = dir.appendingPathComponent("history.om")
         try openMetrics.write(to: history, atomically: true, encoding: .utf8)
-        return try await start(historyFile: history, directory: dir, keep: directory != nil, log: log)
+        return try await start(historyFile: history, directory: dir, keep: directory != nil, arguments: arguments, log: log)
     }
 
     /// Backfills the OpenMetrics file `historyFile` (which may be larger than memory would like),
     /// starts Prometheus in `directory` and waits until it answers queries.
-    public static func start(historyFile history: URL, directory dir: URL, keep: Bool = false,
+    public static func start(historyFile history: URL, directory dir: URL, keep: Bool = false, arguments: [String] = [],
                              log: @Sendable (String) -> Void = { _ in }) async throws -> PrometheusSandbox {
         guard let prometheus = locate("prometheus") else { throw SandboxError.missingBinary("prometheus") }
         guard let promtool = locate("promtool") else { throw SandboxError.missingBinary("promtool") }
@@ -73,21 +76,22 @@ public final class PrometheusSandbox: @unchecked Sendable {
 
         let config = dir.appendingPathComponent("prometheus.yml")
         try "global:\n  scrape_interval: 15s\n".write(to: config, atomically: true, encoding: .utf8)
-        return try await serve(prometheus, config: config, data: data, in: dir, keep: keep, log: log)
+        return try await serve(prometheus, config: config, data: data, in: dir, keep: keep, arguments: arguments, log: log)
     }
 
     /// Launches Prometheus on a free port of 127.0.0.1 and waits until it answers queries. A port can
     /// be taken between choosing and binding, so a few are tried; on failure the log says why, and the
     /// directory is removed unless `keep`.
-    static func serve(_ prometheus: String, config: URL, data: URL, in dir: URL, keep: Bool,
+    static func serve(_ prometheus: String, config: URL, data: URL, in dir: URL, keep: Bool, arguments: [String] = [],
                       log: @Sendable (String) -> Void) async throws -> PrometheusSandbox {
         let logFile = dir.appendingPathComponent("prometheus.log")
         for attempt in 1...5 {
             let port = try FreePort.find()
             let url = "http://127.0.0.1:\(port)"
-            let process = try launch(prometheus, config: config, data: data, port: port, log: logFile, in: dir)
+            let process = try launch(prometheus, config: config, data: data, port: port, log: logFile, in: dir, arguments: arguments)
             log("started Prometheus at \(url) (pid \(process.processIdentifier)), waiting until it is ready")
-            let sandbox = PrometheusSandbox(url: url, directory: dir, process: process, keepDirectory: keep)
+            var sandbox = PrometheusSandbox(url: url, directory: dir, process: process, keepDirectory: keep)
+            sandbox.extraArguments = arguments
             if try await sandbox.waitUntilReady(seconds: 60) { return sandbox }
             // Read the log before anything is removed: it says why, and whether another took the port.
             sandbox.terminate()
@@ -115,14 +119,15 @@ public final class PrometheusSandbox: @unchecked Sendable {
         return try await serve(prometheus, config: config, data: data, in: dir, keep: false, log: log)
     }
 
-    static func launch(_ prometheus: String, config: URL, data: URL, port: Int, log logFile: URL, in dir: URL) throws -> Process {
+    static func launch(_ prometheus: String, config: URL, data: URL, port: Int, log logFile: URL, in dir: URL,
+                       arguments: [String] = []) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: prometheus)
         process.arguments = [
             "--config.file=\(config.path)", "--storage.tsdb.path=\(data.path)",
             "--web.listen-address=127.0.0.1:\(port)", "--storage.tsdb.retention.time=100y",
             "--log.level=warn",
-        ]
+        ] + arguments
         // A fresh log for each start.
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let handle = try FileHandle(forWritingTo: logFile)
@@ -155,7 +160,7 @@ public final class PrometheusSandbox: @unchecked Sendable {
         guard let port = URLComponents(string: url)?.port else { throw SandboxError.didNotStart("no port in \(url)") }
         let logFile = directory.appendingPathComponent("prometheus.log")
         process = try Self.launch(prometheus, config: directory.appendingPathComponent("prometheus.yml"), data: data, port: port,
-                                  log: logFile, in: directory)
+                                  log: logFile, in: directory, arguments: extraArguments)
         guard try await waitUntilReady(seconds: 60) else {
             throw SandboxError.didNotStart((try? String(contentsOf: logFile, encoding: .utf8)) ?? "no log")
         }

@@ -5,8 +5,8 @@ import TrimtabPrometheus
 import TrimtabSandbox
 
 /// Starts a real Prometheus with `openMetrics` backfilled, runs `body`, and always stops it.
-func withPrometheus<T>(_ openMetrics: String, _ body: (PrometheusSandbox) async throws -> T) async throws -> T {
-    let sandbox = try await PrometheusSandbox.start(openMetrics: openMetrics)
+func withPrometheus<T>(_ openMetrics: String, arguments: [String] = [], _ body: (PrometheusSandbox) async throws -> T) async throws -> T {
+    let sandbox = try await PrometheusSandbox.start(openMetrics: openMetrics, arguments: arguments)
     do {
         let result = try await body(sandbox)
         sandbox.stop()
