@@ -41,6 +41,7 @@ spec:
           * on (namespace, pod) group_left (workload) namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}
         )
       unit: per-second
+      kind: traffic
       description: requests per second over all pods
     latency_p95:
       query: |-
@@ -49,6 +50,7 @@ spec:
           * on (namespace, pod) group_left (workload) namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}
         ))
       unit: seconds
+      kind: latency
       description: 95th percentile of request duration
     error_ratio:
       # A service that never failed has no code="5xx" series at all: `or … * 0` makes that a 0, not "no data".
@@ -69,6 +71,7 @@ spec:
           * on (namespace, pod) group_left (workload) namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}
         )
       unit: ratio
+      kind: errors
       description: share of requests answered with a 5xx status
     cpu_utilization:
       # Containers that request CPU (a sidecar without requests is left out, and so is cAdvisor's
@@ -85,6 +88,7 @@ spec:
           * on (namespace, pod) group_left (workload) namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}
         )
       unit: ratio
+      kind: cpu
       description: CPU used as a share of CPU requested
     memory_utilization:
       query: |-
@@ -99,6 +103,7 @@ spec:
           * on (namespace, pod) group_left (workload) namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}
         )
       unit: ratio
+      kind: memory
       description: working set as a share of the memory limit
     pool_utilization:
       query: |-
@@ -111,6 +116,7 @@ spec:
           * on (namespace, pod) group_left (workload) namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}
         )
       unit: ratio
+      kind: pool
       description: database connections in use as a share of the pool size
     cache_hit_ratio:
       query: |-
@@ -123,12 +129,14 @@ spec:
           * on (namespace, pod) group_left (workload) namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}
         )
       unit: ratio
+      kind: cache
       description: share of cache lookups that hit
     # Read by the actions below, not scored. The cache TTL has no indicator: few applications export
     # it, so it is read from the knob (the CACHE_TTL_SECONDS variable in the pod template).
     replicas:
       query: max by ($by) (label_replace(kube_deployment_spec_replicas{$namespaceSelector}, "workload", "$1", "deployment", "(.+)"))
       unit: count
+      kind: other
       description: desired replicas of the deployment
     pool_size:
       query: |-
@@ -137,6 +145,7 @@ spec:
           * on (namespace, pod) group_left (workload) namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}
         )
       unit: count
+      kind: pool
       description: connection pool size per replica
     cache_evictions:
       query: |-
@@ -145,6 +154,7 @@ spec:
           * on (namespace, pod) group_left (workload) namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}
         )
       unit: per-second
+      kind: cache
       description: cache entries evicted for room, per second
   checks:
     # Under half a request per second (150 in the 5-minute rate window) a percentile or a ratio means

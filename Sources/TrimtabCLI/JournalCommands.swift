@@ -104,25 +104,15 @@ struct RollbackCommand: AsyncParsableCommand {
             throw TrimtabExit.invalidInput
         }
         let cluster = KubeCluster(client: client, http: endpoints, journal: journal)
-        let executor = Executor(cluster: cluster, policy: policy)
-        let time = SystemClock().now().rounded(.down)
-        // A rollback is a change like any other: one writer at a time.
-        let lock = cluster.journalLock()
-        if !dryRun {
-            do { try await lock.acquire() } catch {
-                printError("error: \(error)")
-                throw TrimtabExit.clusterFailed
-            }
-        }
         do {
-            let event = try await executor.rollback(entry, reason: reason, time: time, force: force, dryRun: dryRun)
-            await lock.release()
+            let event = try await Cycle.rollBack(entry, on: cluster, policy: policy, reason: reason, force: force, dryRun: dryRun)
             print("\(event.journalID) \(event.target) \(event.knob): \(event.detail)")
         } catch {
-            await lock.release()
             printError("error: \(error)")
-            if case .kube = error { throw TrimtabExit.clusterFailed }
-            throw TrimtabExit.invalidInput
+            switch error {
+            case .kube, .locked: throw TrimtabExit.clusterFailed
+            case .notRollbackable, .journal: throw TrimtabExit.invalidInput
+            }
         }
     }
 }

@@ -28,7 +28,7 @@ struct KubeOptions: ParsableArguments {
     var given: Bool { kubeconfig != nil || context != nil || inCluster }
 
     /// The one rule of every command that can enforce: enforcing names its cluster, never a default
-    /// found in the environment. Exits 2 when enforce is asked for without cluster options.
+    /// found in the environment. Exits 1 (invalid input) when enforce is asked for without cluster options.
     func requireCluster(toEnforce mode: PolicyMode) throws {
         guard mode == .enforce, !given else { return }
         printError("error: enforcing needs a cluster: give --kubeconfig, --context or --in-cluster (or run with --dry-run)")

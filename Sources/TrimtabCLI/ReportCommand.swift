@@ -57,7 +57,7 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Prometheus's address for people, to link each figure to its graph.", valueName: "url"))
     var prometheusExternalUrl: String?
 
-    @Option(help: ArgumentHelp("A Mustache template for the Markdown layout (see the README for its sections and data).", valueName: "file"))
+    @Option(help: ArgumentHelp("A Mustache template for the Markdown layout (see docs/reports.md for its sections and data).", valueName: "file"))
     var template: String?
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the report; - for standard output.",

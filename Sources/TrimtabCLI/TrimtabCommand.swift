@@ -17,8 +17,9 @@ public struct TrimtabCommand: AsyncParsableCommand {
           trimtab analyze --prometheus http://prometheus:9090 --kubeconfig ~/.kube/config --apply
           trimtab history; trimtab rollback ID
 
-        Exit codes: 0 ran; 1 invalid input (policy, file, flag); 2 gate failed; 3 metrics could not be read;
-        4 the cluster could not be read or refused a change.
+        Exit codes: 0 ran; 1 invalid input (a policy, a file, a flag's value checked after parsing); \
+        2 gate failed; 3 metrics could not be read; 4 the cluster could not be read or refused a change; \
+        5 the policy found no targets; 64 a usage error (an unknown flag, or a value that does not parse).
         """,
         version: "0.1.0",
         subcommands: [AnalyzeCommand.self, RunCommand.self, ReportCommand.self, RollbackCommand.self, JournalHistoryCommand.self, PolicyCommand.self,

@@ -150,12 +150,14 @@ extension Executor {
         case notRollbackable(String)
         case kube(KubeError)
         case journal(JournalError)
+        /// Another run holds the journal's lock.
+        case locked(JournalError)
 
         public var description: String {
             switch self {
             case .notRollbackable(let text): return text
             case .kube(let error): return error.description
-            case .journal(let error): return error.description
+            case .journal(let error), .locked(let error): return error.description
             }
         }
     }
@@ -199,6 +201,28 @@ extension Executor {
             throw .journal(error)
         } catch {
             throw .notRollbackable("\(error)")
+        }
+    }
+}
+
+extension Cycle {
+    /// A rollback asked for by hand (`trimtab rollback`), with the rules a cycle's rollback follows
+    /// (bounds, someone else's change left alone unless forced) and under the journal's lock, as any
+    /// change is: one writer at a time. The evaluation time is the clock's, on the second.
+    public static func rollBack(_ entry: JournalEntry, on cluster: any Cluster, policy: Policy, reason: String, force: Bool,
+                                dryRun: Bool, clock: any TimeSource = SystemClock()) async throws(Executor.RollbackError) -> JournalEvent {
+        let executor = Executor(cluster: cluster, policy: policy, clock: clock)
+        let lock = cluster.journalLock()
+        if !dryRun {
+            do { try await lock.acquire() } catch { throw .locked(error) }
+        }
+        do {
+            let event = try await executor.rollback(entry, reason: reason, time: clock.now().rounded(.down), force: force, dryRun: dryRun)
+            await lock.release()
+            return event
+        } catch {
+            await lock.release()
+            throw error
         }
     }
 }

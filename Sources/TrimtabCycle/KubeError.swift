@@ -85,7 +85,7 @@ public struct KubeError: Error, Sendable, Equatable, CustomStringConvertible {
             if let request {
                 hint = " The RBAC role is missing verb '\(request.verb)' on resource '\(request.resource)' in API group '\(request.group)'"
                     + (request.namespace.map { " (namespace \($0))" } ?? "")
-                    + ": add {apiGroups: [\"\(request.group)\"], resources: [\"\(request.resource)\"], verbs: [\"\(request.verb)\"]} to the role bound to Trimtab's service account (deploy/kubernetes/base/rbac.yaml; the README's \"Deploy to a cluster\" names the rule each feature needs)."
+                    + ": add {apiGroups: [\"\(request.group)\"], resources: [\"\(request.resource)\"], verbs: [\"\(request.verb)\"]} to the role bound to Trimtab's service account (deploy/kubernetes/base/rbac.yaml; docs/deploying.md, \"Deploy to a cluster\", names the rule each feature needs)."
             }
             return "the API server \(answered) (Forbidden): \(message).\(hint)"
         case .notFound:

@@ -49,12 +49,8 @@ extension ControlLoop {
 enum PolicyWatch {
     static func fingerprint(_ path: String) throws -> String {
         let sources = try PolicySourceFiles.sources(at: path)
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for source in sources {
-            for byte in source.file.utf8 + [0] + source.text.utf8 + [0] {
-                hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
-            }
-        }
-        return String(hash, radix: 16)
+        var hash = StableHash()
+        for source in sources { hash.add(source.file.utf8 + [0] + source.text.utf8 + [0]) }
+        return String(hash.value, radix: 16)
     }
 }

@@ -6,7 +6,7 @@ import TrimtabNotify
 
 /// What `trimtab run` tells Prometheus about itself, through swift-metrics into a registry of its own
 /// (never the process-wide metrics system, so two daemons in one test process do not mix).
-/// Every name is documented in the README's "Metrics" table.
+/// Every name is documented in docs/control-loop.md's "Metrics" table.
 public final class DaemonMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     let factory: PrometheusMetricsFactory

@@ -1,4 +1,5 @@
 import Foundation
+import TrimtabCycle
 import Logging
 
 /// How `trimtab run` writes its log: one line per event, on standard error.
@@ -54,7 +55,7 @@ public struct LineLogHandler: LogHandler {
     static func timestamp() -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date())
+        return formatter.string(from: Date(timeIntervalSince1970: SystemClock().now()))
     }
 
     static func text(_ value: Logger.MetadataValue) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import TrimtabCycle
 
 /// Answers API requests: authentication, authorization, then the verb on the store. Faults and
 /// the request log are the HTTP layer's business, not this one's.
@@ -43,7 +44,7 @@ struct APIServer: Sendable {
             let object = try operations.get()
             if target.subresource == nil, TableRendering.wantsTable(request.accept) {
                 return .json(TableRendering.table(target.type, objects: [object], resourceVersion: store.resourceVersion,
-                                                  includeObject: query["includeObject"]?.first, now: Date()))
+                                                  includeObject: query["includeObject"]?.first, now: Date(timeIntervalSince1970: store.clock.now())))
             }
             return .json(object)
         case "list":
@@ -51,7 +52,7 @@ struct APIServer: Sendable {
                                                                fieldSelector: query["fieldSelector"]?.first)
             if TableRendering.wantsTable(request.accept) {
                 return .json(TableRendering.table(target.type, objects: items, resourceVersion: resourceVersion,
-                                                  includeObject: query["includeObject"]?.first, now: Date()))
+                                                  includeObject: query["includeObject"]?.first, now: Date(timeIntervalSince1970: store.clock.now())))
             }
             return .json(["kind": .string(target.type.kind + "List"), "apiVersion": .string(target.type.apiVersion),
                           "metadata": ["resourceVersion": .string(resourceVersion)], "items": .array(items)])

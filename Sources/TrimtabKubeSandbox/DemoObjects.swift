@@ -1,4 +1,5 @@
 import Foundation
+import TrimtabCycle
 
 extension KubeSandbox {
     /// One demo workload, mirroring `DemoScenario.profiles` in TrimtabSandbox (the replicas its
@@ -57,7 +58,7 @@ extension KubeSandbox {
                                   "resource": ["name": "cpu", "target": ["type": "Utilization", "averageUtilization": 70]]]]],
             "status": ["currentReplicas": 4, "desiredReplicas": 4],
         ])
-        let now = JSONValue.string(Date().formatted(.iso8601))
+        let now = JSONValue.string(Date(timeIntervalSince1970: SystemClock().now()).formatted(.iso8601))
         for (name, reason, message) in [("checkout", "ScalingReplicaSet", "Scaled up replica set checkout-7d9f8 to 4"),
                                         ("inventory", "SuccessfulRescale", "New size: 4; reason: cpu resource utilization above target")] {
             let kind = reason == "SuccessfulRescale" ? "HorizontalPodAutoscaler" : "Deployment"

@@ -1,4 +1,5 @@
 import Foundation
+import TrimtabCycle
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
@@ -24,6 +25,8 @@ public final class KubeSandbox: Sendable {
         public var grants: [String: Grant]
         /// Objects stored at start, as manifests (apiVersion, kind, metadata.name, metadata.namespace).
         public var objects: [JSONValue]
+        /// The server's clock (creation timestamps, ages); a manual one keeps a test in fast time.
+        public var clock: any TimeSource = SystemClock()
 
         /// By default, one all-powerful token, ``KubeSandbox/adminToken``, and nothing stored.
         public init(grants: [String: Grant] = [KubeSandbox.adminToken: .admin()], objects: [JSONValue] = []) {
@@ -68,7 +71,7 @@ public final class KubeSandbox: Sendable {
     /// Seeds the objects and starts listening on 127.0.0.1; `port` 0 picks a free port.
     /// Throws a ``StatusError`` when a seed object is invalid, or the bind error.
     public static func start(configuration: Configuration = .init(), port: Int = 0) async throws -> KubeSandbox {
-        let store = ObjectStore()
+        let store = ObjectStore(clock: configuration.clock)
         for object in configuration.objects { try store.apply(object) }
         let core = SandboxCore(api: APIServer(grants: configuration.grants, store: store))
         let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])

@@ -1,3 +1,4 @@
+import TrimtabCycle
 import NIOConcurrencyHelpers
 
 /// The sandbox's objects, for tests to read and change directly: no authentication, no faults,
@@ -6,9 +7,14 @@ import NIOConcurrencyHelpers
 ///
 /// Objects are named by `apiVersion` and `kind` as in a manifest, such as `"apps/v1"`, `"Deployment"`.
 public final class ObjectStore: Sendable {
-    let contents = NIOLockedValueBox(StoreContents())
+    let contents: NIOLockedValueBox<StoreContents>
+    /// The server's own clock: creation timestamps and the ages `kubectl get` shows.
+    let clock: any TimeSource
 
-    init() {}
+    init(clock: any TimeSource = SystemClock()) {
+        self.clock = clock
+        contents = NIOLockedValueBox(StoreContents(clock: clock))
+    }
 
     /// The current value of the global resourceVersion counter.
     public var resourceVersion: String { contents.withLockedValue { $0.resourceVersion } }

@@ -1,4 +1,5 @@
 import Foundation
+import TrimtabCycle
 
 /// The objects a sandbox holds and the write semantics of a real API server: one global
 /// `resourceVersion` counter, uids, creation timestamps, `generation` bumped on spec changes,
@@ -13,6 +14,7 @@ struct StoreContents: Sendable {
     }
 
     var objects: [Key: JSONValue] = [:]
+    let clock: any TimeSource
     /// The last resourceVersion handed out.
     var counter = 0
 
@@ -53,7 +55,7 @@ struct StoreContents: Sendable {
         }
         if objects[StoreContents.key(type, namespace, name)] != nil { throw StatusError.alreadyExists(type, name: name) }
         object[path: ["metadata", "uid"]] = .string(UUID().uuidString.lowercased())
-        object[path: ["metadata", "creationTimestamp"]] = .string(StoreContents.timestamp(Date()))
+        object[path: ["metadata", "creationTimestamp"]] = .string(StoreContents.timestamp(Date(timeIntervalSince1970: clock.now())))
         if type.hasSpec { object[path: ["metadata", "generation"]] = 1 }
         StoreContents.applyDefaults(&object, as: type)
         try StoreContents.validate(object, as: type)

@@ -72,8 +72,8 @@ public final class AlertmanagerSandbox: @unchecked Sendable {
     }
 
     func waitUntilReady(seconds: Double) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline, process.isRunning {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while ContinuousClock.now < deadline, process.isRunning {
             if let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: url + "/-/ready"), timeout: .seconds(2)),
                response.status == .ok {
                 return true

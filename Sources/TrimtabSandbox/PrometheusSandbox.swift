@@ -90,7 +90,7 @@ public final class PrometheusSandbox: @unchecked Sendable {
             let url = "http://127.0.0.1:\(port)"
             let process = try launch(prometheus, config: config, data: data, port: port, log: logFile, in: dir, arguments: arguments)
             log("started Prometheus at \(url) (pid \(process.processIdentifier)), waiting until it is ready")
-            var sandbox = PrometheusSandbox(url: url, directory: dir, process: process, keepDirectory: keep)
+            let sandbox = PrometheusSandbox(url: url, directory: dir, process: process, keepDirectory: keep)
             sandbox.extraArguments = arguments
             if try await sandbox.waitUntilReady(seconds: 60) { return sandbox }
             // Read the log before anything is removed: it says why, and whether another took the port.
@@ -169,9 +169,9 @@ public final class PrometheusSandbox: @unchecked Sendable {
     /// Polls a trivial query until the server answers, the process dies, or time runs out.
     private func waitUntilReady(seconds: Double) async throws -> Bool {
         let client = try PrometheusClient(PrometheusConfiguration(url: url, timeoutSeconds: 2))
-        let deadline = Date().addingTimeInterval(seconds)
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
         var ready = false
-        while !ready, Date() < deadline, process.isRunning {
+        while !ready, ContinuousClock.now < deadline, process.isRunning {
             ready = (try? await client.query("1")) != nil
             if !ready { try? await Task.sleep(for: .milliseconds(200)) }
         }

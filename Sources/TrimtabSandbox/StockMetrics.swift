@@ -1,4 +1,5 @@
 import Foundation
+import TrimtabCore
 
 /// One profiled workload as a cluster monitored the usual way (kube-prometheus-stack) holds it:
 ///
@@ -222,12 +223,7 @@ enum StockNames {
     static let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
 
     static func number(_ text: String) -> Int {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        return Int(hash % UInt64(Int.max))
+        Int(StableHash.of(text) % UInt64(Int.max))
     }
 
     static func hash(_ text: String, length: Int) -> String {

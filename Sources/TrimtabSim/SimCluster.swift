@@ -1,4 +1,5 @@
 import Foundation
+import TrimtabCore
 
 /// Simulated services on a simulated cluster, stepped through time. Pure: `step` takes a length of
 /// time and moves every pod, queue, cache and counter on by it; nothing reads a clock.
@@ -305,8 +306,7 @@ enum SimNames {
     static let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
 
     static func hash(_ text: String, length: Int) -> String {
-        var value: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 { value = (value ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        var value = StableHash.of(text)
         var out = ""
         for _ in 0..<length {
             out.append(alphabet[Int(value % UInt64(alphabet.count))])

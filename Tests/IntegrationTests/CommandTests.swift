@@ -121,6 +121,17 @@ struct CommandTests {
 
     @Test func badFlagsAreUsageErrors() async {
         #expect(await trimtab(["analyze", "--timeout", "soon", "--prometheus", "http://127.0.0.1:1"]) == 64)
-        #expect(await trimtab(["analyze", "--at", "yesterday", "--prometheus", "http://127.0.0.1:1"]) != 0)
+        #expect(await trimtab(["analyze", "--at", "yesterday", "--prometheus", "http://127.0.0.1:1"]) == 64)
+        #expect(await trimtab(["analyze", "--no-such-flag"]) == 64)
+        // The root help states the code the parser exits with.
+        let help = TrimtabCommand.helpMessage().split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(help.contains("64 a usage error"), "\(help)")
+    }
+
+    @Test func enforcingWithoutClusterOptionsIsRefusedByEveryCommandThatCanEnforce() async {
+        // analyze and run share one rule: enforcing names its cluster (exit 1, invalid input), before
+        // anything is read.
+        #expect(await trimtab(["analyze", "--prometheus", "http://127.0.0.1:1", "--apply", "--quiet"]) == 1)
+        #expect(await trimtab(["run", "--prometheus", "http://127.0.0.1:1", "--apply", "--max-cycles", "1"]) == 1)
     }
 }

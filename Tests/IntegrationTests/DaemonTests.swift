@@ -142,10 +142,10 @@ struct DaemonTests {
             #expect(entries.count == 1)
             #expect(entries.first?.state == .verified)
             // On time: judged by the first cycle at or after appliedAt + verifyAfter, not a later run.
-            if let entry = entries.first, let applied = entry.appliedAt {
-                #expect(entry.updatedAt >= applied + 40)
-                #expect(entry.updatedAt <= applied + 40 + 15, "verified at \(entry.updatedAt - applied) s after the change")
-            }
+            let entry = try #require(entries.first)
+            let applied = try #require(entry.appliedAt)
+            #expect(entry.updatedAt >= applied + 40)
+            #expect(entry.updatedAt <= applied + 40 + 15, "verified at \(entry.updatedAt - applied) s after the change")
             // The endpoints.
             #expect(try await daemon.get("/healthz").status == 200)
             #expect(try await daemon.get("/readyz").status == 200)

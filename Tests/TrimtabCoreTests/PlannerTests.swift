@@ -10,7 +10,7 @@ spec:
   targets: {namespace: shop}
   indicators:
     latency_p95: {query: 'q_latency{$selector}', unit: seconds}
-    error_ratio: {query: 'q_errors{$selector}', unit: ratio}
+    error_ratio: {query: 'q_errors{$selector}', unit: ratio, kind: errors}
     cpu_utilization: {query: 'q_cpu{$selector}', unit: ratio}
     memory_utilization: {query: 'q_memory{$selector}', unit: ratio}
     pool_utilization: {query: 'q_pool{$selector}', unit: ratio}
@@ -167,6 +167,21 @@ struct PlannerTests {
         #expect(plan.actions.isEmpty)
         #expect(plan.recommendations.map(\.check) == ["error_ratio"])
         #expect(plan.recommendations.first?.text.contains("not a capacity problem") == true)
+    }
+
+    @Test func adviceFollowsTheIndicatorsKindNotItsName() throws {
+        var situation = Situation()
+        situation.values["error_ratio"] = { ago in ago <= 900 ? 0.12 : 0.001 }
+        // The same spike on an indicator whose kind is not declared: the name alone says nothing.
+        let (_, undeclared) = try plan(situation) { policy in
+            policy.indicators = policy.indicators.map { var indicator = $0; if indicator.name == "error_ratio" { indicator.kind = nil }; return indicator }
+        }
+        #expect(undeclared.recommendations.first?.text.contains("has no action rule whose cause matches") == true)
+        // Declared as latency, it is advised as latency, whatever it is called.
+        let (_, latency) = try plan(situation) { policy in
+            policy.indicators = policy.indicators.map { var indicator = $0; if indicator.name == "error_ratio" { indicator.kind = .latency }; return indicator }
+        }
+        #expect(latency.recommendations.first?.text.hasPrefix("Latency at") == true)
     }
 
     @Test func aOneMinuteSpikeChangesNothing() throws {

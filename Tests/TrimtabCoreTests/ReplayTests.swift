@@ -103,11 +103,14 @@ struct ReplayTests {
         // Fewer reversals with the window than without it.
         #expect(on.directionChanges < off.directionChanges)
         // With the window, no scale-down follows a scale-up within five minutes.
+        var downsAfterAnUp = 0
         for (index, change) in on.changes.enumerated() where change.to < change.from {
-            if let lastUp = on.changes[..<index].last(where: { $0.to > $0.from }) {
-                #expect(change.time - lastUp.time >= 300, "scale-down \(change.time - lastUp.time) s after a scale-up")
-            }
+            guard let lastUp = on.changes[..<index].last(where: { $0.to > $0.from }) else { continue }
+            downsAfterAnUp += 1
+            #expect(change.time - lastUp.time >= 300, "scale-down \(change.time - lastUp.time) s after a scale-up")
         }
+        // The rule above was tested: the night's scale-down comes after the peak's scale-up.
+        #expect(downsAfterAnUp > 0)
         // Replicas stay within the policy's bounds.
         #expect(on.changes.allSatisfy { (2...40).contains($0.to) })
     }

@@ -144,12 +144,7 @@ public struct JournalEntry: Sendable, Equatable, Codable {
     /// `c` and eight hex digits of a stable hash of `key`: the executor makes the key unique per write
     /// (the action id and a random part) and checks it against the journal's ids.
     public static func id(for actionID: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in actionID.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        let hex = String(hash & 0xffff_ffff, radix: 16)
+        let hex = String(StableHash.of(actionID) & 0xffff_ffff, radix: 16)
         return "c" + String(repeating: "0", count: 8 - hex.count) + hex
     }
 

@@ -22,7 +22,7 @@ public struct Alert: Sendable, Equatable, Codable {
     }
 }
 
-/// The alerts Trimtab raises. Every name is documented in the README's "Notifications" section.
+/// The alerts Trimtab raises. Every name is documented in docs/notifications.md.
 public enum AlertName {
     /// A check in breach for its whole `for` window, while it holds.
     public static let bottleneck = "TrimtabBottleneck"

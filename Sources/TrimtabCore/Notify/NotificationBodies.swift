@@ -21,7 +21,7 @@ public enum NotificationBodies {
         return json(list)
     }
 
-    /// The generic webhook body (`trimtab.io/notification/v1`), documented in the README:
+    /// The generic webhook body (`trimtab.io/notification/v1`), documented in docs/notifications.md:
     /// the cycle's policy, time, score and status, and each alert that began or was resolved.
     public static func webhook(_ batch: NotificationBatch) -> Data {
         var body: [String: Any] = [

@@ -3,7 +3,7 @@ import Mustache
 /// The Markdown layout of `trimtab report` as a Mustache template, replaceable with `--template`.
 ///
 /// A template can place the built-in sections (`{{{sections.title}}}`, `{{{sections.gate}}}`, …, see
-/// `PeriodMarkdown.sectionNames`) and use the data behind them (see `model`), documented in the README.
+/// `PeriodMarkdown.sectionNames`) and use the data behind them (see `model`), documented in docs/reports.md.
 public enum ReportTemplate {
     /// The built-in layout: every section in order. It renders exactly what `PeriodMarkdown.render` does.
     public static let builtIn = PeriodMarkdown.sectionNames.map { "{{{sections.\($0)}}}" }.joined()

@@ -34,6 +34,12 @@ public enum IndicatorUnit: String, Sendable, Codable, CaseIterable {
     case none
 }
 
+/// What an indicator measures, whatever it is called: reports and recommendations read this, never
+/// the spelling of a name.
+public enum IndicatorKind: String, Sendable, Codable, CaseIterable {
+    case latency, errors, traffic, cpu, memory, pool, cache, other
+}
+
 /// Whether Trimtab only plans changes or also applies them.
 public enum PolicyMode: String, Sendable, Codable, CaseIterable {
     case dryRun = "dry-run"
@@ -67,16 +73,19 @@ public struct Indicator: Sendable, Equatable, Codable {
     public var query: String
     public var unit: IndicatorUnit
     public var description: String?
+    /// What it measures (`kind:` in the policy), when the policy says.
+    public var kind: IndicatorKind?
     public var location: SourceLocation?
     /// Where the query's text stands, to map a position in it back to the file.
     public var queryLocation: QueryLocation?
 
-    public init(name: String, query: String, unit: IndicatorUnit, description: String? = nil,
+    public init(name: String, query: String, unit: IndicatorUnit, description: String? = nil, kind: IndicatorKind? = nil,
                 location: SourceLocation? = nil, queryLocation: QueryLocation? = nil) {
         self.name = name
         self.query = query
         self.unit = unit
         self.description = description
+        self.kind = kind
         self.location = location
         self.queryLocation = queryLocation
     }

@@ -21,6 +21,7 @@ struct PolicyFragment: Sendable {
         var queryLocation: QueryLocation?
         var unit: IndicatorUnit?
         var description: String?
+        var kind: IndicatorKind?
     }
 
     struct CheckFragment: Sendable {

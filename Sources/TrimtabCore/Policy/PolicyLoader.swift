@@ -128,7 +128,8 @@ public enum PolicyLoader {
                 }
             }
             indicators.append(Indicator(name: item.name, query: query.value, unit: item.unit ?? .none,
-                                        description: item.description, location: item.location, queryLocation: item.queryLocation))
+                                        description: item.description, kind: item.kind, location: item.location,
+                                        queryLocation: item.queryLocation))
         }
         let unitByIndicator = Dictionary(indicators.map { ($0.name, $0.unit) }, uniquingKeysWith: { a, _ in a })
         // Units as written: an indicator whose unit was left out or was invalid is not held against thresholds.

@@ -4,7 +4,7 @@ import Yams
 enum PolicyParser {
     static let topKeys = ["apiVersion", "kind", "metadata", "spec"]
     static let specKeys = ["mode", "paused", "targets", "evaluation", "indicators", "checks", "overrides", "actions", "safety", "notify"]
-    static let indicatorKeys = ["query", "unit", "description"]
+    static let indicatorKeys = ["query", "unit", "kind", "description"]
     static let checkKeys = ["indicator", "worse", "warning", "critical", "for", "weight", "key", "description", "minEvidence"]
 
     static func parse(_ text: String, file: String) -> (PolicyFragment?, [PolicyDiagnostic]) {
@@ -159,6 +159,7 @@ enum PolicyParser {
                     }
                 case "unit": indicator.unit = reader.enumeration(field.value, "\(path).unit", as: IndicatorUnit.self)
                 case "description": indicator.description = reader.string(field.value, "\(path).description")
+                case "kind": indicator.kind = reader.enumeration(field.value, "\(path).kind", as: IndicatorKind.self)
                 default: break
                 }
             }
