@@ -73,14 +73,23 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The shell: one raw HTTP/1.1 server on loopback that can fail as servers do, for the sandbox and tests.
+        .target(
+            name: "TrimtabLoopbackServer",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
         // The shell: a sandbox Kubernetes API server with Kubernetes' semantics, for tests and the demo.
         .target(
             name: "TrimtabKubeSandbox",
             dependencies: [
-                "TrimtabCycle",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                "TrimtabCycle", "TrimtabLoopbackServer",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: strict
@@ -138,15 +147,12 @@ let package = Package(
             path: "benchmarks/TrimtabBenchmarks",
             swiftSettings: strict
         ),
-        // Helpers for tests only: a scripted HTTP server on loopback.
+        // Helpers for tests only: a scripted HTTP server on loopback, comparison of judgements.
         .target(
             name: "TrimtabTestSupport",
             dependencies: [
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                "TrimtabLoopbackServer",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict
         ),

@@ -1,6 +1,5 @@
 import NIOConcurrencyHelpers
-import NIOCore
-import NIOHTTP1
+import TrimtabLoopbackServer
 
 /// The part of the sandbox every connection shares: the API, the faults and hooks waiting to
 /// fire, and the request log.
@@ -61,87 +60,39 @@ final class SandboxCore: Sendable {
     }
 }
 
-/// One connection's HTTP/1.1 handler: reads a whole request, applies faults, answers.
-final class SandboxHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
-    // @unchecked: NIO calls a handler on its channel's event loop only; state is never shared.
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
-
-    private let core: SandboxCore
-    private var head: HTTPRequestHead?
-    private var body: [UInt8] = []
-
-    init(core: SandboxCore) {
-        self.core = core
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            self.head = head
-            body = []
-        case .body(let buffer):
-            body.append(contentsOf: buffer.readableBytesView)
-        case .end:
-            guard let head else { return }
-            self.head = nil
-            let address = context.channel.localAddress.flatMap { address in address.port.map { "127.0.0.1:\($0)" } } ?? "127.0.0.1"
-            let (uri, pathToken) = CredentialPath.split(head.uri)
-            let request = APIRequest(method: head.method.rawValue, uri: uri,
-                                     contentType: head.headers.first(name: "Content-Type"),
-                                     accept: head.headers.first(name: "Accept"),
-                                     authorization: head.headers.first(name: "Authorization"),
-                                     body: body, serverAddress: address, pathToken: pathToken)
-            let keepAlive = head.isKeepAlive
-            switch core.takeFault(method: request.method, uri: request.uri) {
-            case .drop:
-                core.record(request, status: nil)
-                context.close(promise: nil)
-            case .status(let code, let retryAfterSeconds):
-                let response = APIResponse.failure(Fault.statusError(code: code, retryAfterSeconds: retryAfterSeconds))
-                core.record(request, status: response.status)
-                write(response, keepAlive: keepAlive, context: context)
-            case .statusAfterApplying(let code):
-                let served = core.serve(request)
-                let response = APIResponse.failure(Fault.statusError(code: code, retryAfterSeconds: nil))
-                core.amendLast(status: response.status, servedStatus: served.status)
-                write(response, keepAlive: keepAlive, context: context)
-            case .dropAfterApplying:
-                let served = core.serve(request)
-                core.amendLast(status: nil, servedStatus: served.status)
-                context.close(promise: nil)
-            case .latency(let delay):
-                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-                let (seconds, attoseconds) = delay.components
-                let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-                context.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {
-                    let (handler, context) = loopBound.value
-                    handler.write(handler.core.serve(request), keepAlive: keepAlive, context: context)
-                }
-            case nil:
-                write(core.serve(request), keepAlive: keepAlive, context: context)
-            }
+extension SandboxCore {
+    /// How the sandbox answers one whole request: the first matching fault, else the API.
+    func reply(to http: LoopbackHTTPServer.Request) -> LoopbackHTTPServer.Reply {
+        let (uri, pathToken) = CredentialPath.split(http.uri)
+        let request = APIRequest(method: http.method, uri: uri, contentType: http.header("Content-Type"),
+                                 accept: http.header("Accept"), authorization: http.header("Authorization"),
+                                 body: http.body, serverAddress: http.serverAddress, pathToken: pathToken)
+        switch takeFault(method: request.method, uri: request.uri) {
+        case .drop:
+            record(request, status: nil)
+            return .close
+        case .status(let code, let retryAfterSeconds):
+            let response = APIResponse.failure(Fault.statusError(code: code, retryAfterSeconds: retryAfterSeconds))
+            record(request, status: response.status)
+            return .respond(Self.http(response))
+        case .statusAfterApplying(let code):
+            let served = serve(request)
+            let response = APIResponse.failure(Fault.statusError(code: code, retryAfterSeconds: nil))
+            amendLast(status: response.status, servedStatus: served.status)
+            return .respond(Self.http(response))
+        case .dropAfterApplying:
+            let served = serve(request)
+            amendLast(status: nil, servedStatus: served.status)
+            return .close
+        case .latency(let delay):
+            return .later(delay) { .respond(Self.http(self.serve(request))) }
+        case nil:
+            return .respond(Self.http(serve(request)))
         }
     }
 
-    private func write(_ response: APIResponse, keepAlive: Bool, context: ChannelHandlerContext) {
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json")
-        headers.add(name: "Content-Length", value: String(response.body.utf8.count))
-        headers.add(name: "Cache-Control", value: "no-cache, private")
-        for (name, value) in response.headers { headers.add(name: name, value: value) }
-        if !keepAlive { headers.add(name: "Connection", value: "close") }
-        let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: response.body)))), promise: nil)
-        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !keepAlive {
-            let channel = context.channel
-            done.whenComplete { _ in channel.close(promise: nil) }
-        }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
+    private static func http(_ response: APIResponse) -> LoopbackHTTPServer.Response {
+        LoopbackHTTPServer.Response(status: response.status, body: response.body,
+                                    headers: [("Cache-Control", "no-cache, private")] + response.headers.map { (name: $0.0, value: $0.1) })
     }
 }

@@ -1,9 +1,7 @@
 import Foundation
 import TrimtabCycle
 import NIOConcurrencyHelpers
-import NIOCore
-import NIOHTTP1
-import NIOPosix
+import TrimtabLoopbackServer
 
 /// An in-memory Kubernetes API server on 127.0.0.1, plain HTTP, for tests and the demo.
 ///
@@ -53,19 +51,16 @@ public final class KubeSandbox: Sendable {
     /// The stored objects, for tests to read and change without going through HTTP.
     public let store: ObjectStore
     private let core: SandboxCore
-    private let channel: any Channel
-    private let connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>
+    private let server: LoopbackHTTPServer
 
     /// `http://127.0.0.1:PORT`.
     public var url: String { "http://127.0.0.1:\(port)" }
 
-    private init(port: Int, store: ObjectStore, core: SandboxCore, channel: any Channel,
-                 connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>) {
+    private init(port: Int, store: ObjectStore, core: SandboxCore, server: LoopbackHTTPServer) {
         self.port = port
         self.store = store
         self.core = core
-        self.channel = channel
-        self.connections = connections
+        self.server = server
     }
 
     /// Seeds the objects and starts listening on 127.0.0.1; `port` 0 picks a free port.
@@ -74,28 +69,13 @@ public final class KubeSandbox: Sendable {
         let store = ObjectStore(clock: configuration.clock)
         for object in configuration.objects { try store.apply(object) }
         let core = SandboxCore(api: APIServer(grants: configuration.grants, store: store))
-        let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
-        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                let id = ObjectIdentifier(channel)
-                connections.withLockedValue { $0[id] = channel }
-                channel.closeFuture.whenComplete { _ in _ = connections.withLockedValue { $0.removeValue(forKey: id) } }
-                return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(SandboxHTTPHandler(core: core))
-                }
-            }
-        let channel = try await bootstrap.bind(host: "127.0.0.1", port: port).get()
-        return KubeSandbox(port: channel.localAddress?.port ?? port, store: store, core: core, channel: channel,
-                           connections: connections)
+        let server = try await LoopbackHTTPServer.start(port: port) { core.reply(to: $0) }
+        return KubeSandbox(port: server.port, store: store, core: core, server: server)
     }
 
     /// Stops listening and closes open connections.
     public func stop() async {
-        try? await channel.close()
-        let open = connections.withLockedValue { Array($0.values) }
-        for connection in open { try? await connection.close() }
+        await server.stop()
     }
 
     // MARK: Objects

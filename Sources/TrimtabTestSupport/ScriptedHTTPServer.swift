@@ -1,9 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
-import NIOCore
-import NIOHTTP1
-import NIOPosix
-import NIOSSL
+import TrimtabLoopbackServer
 
 /// An HTTP server on 127.0.0.1 that answers from a script, for testing clients against every
 /// answer a real server can give: error statuses, broken bodies, slow or absent answers.
@@ -38,13 +35,11 @@ public final class ScriptedHTTPServer: Sendable {
         case cutOff(status: Int, body: String)
     }
 
-    public let port: Int
-    private let channel: any Channel
+    private let server: LoopbackHTTPServer
     private let recorded: NIOLockedValueBox<[Request]>
 
-    private let scheme: String
-
-    public var url: String { "\(scheme)://127.0.0.1:\(port)" }
+    public var port: Int { server.port }
+    public var url: String { server.url }
     public var requests: [Request] { recorded.withLockedValue { $0 } }
 
     /// - Parameter tls: a PEM certificate chain and key file to serve https with.
@@ -52,96 +47,23 @@ public final class ScriptedHTTPServer: Sendable {
                 _ script: @escaping @Sendable (Request) -> Reply) async throws {
         let recorded = NIOLockedValueBox<[Request]>([])
         self.recorded = recorded
-        var sslContext: NIOSSLContext?
-        if let tls {
-            let configuration = TLSConfiguration.makeServerConfiguration(
-                certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificateFile).map { .certificate($0) },
-                privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)))
-            sslContext = try NIOSSLContext(configuration: configuration)
-        }
-        scheme = tls == nil ? "http" : "https"
-        let context = sslContext
-        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if let context {
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
-                    }
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(Handler(script: script, recorded: recorded))
-                }
+        server = try await LoopbackHTTPServer.start(tls: tls) { http in
+            var headers: [String: String] = [:]
+            for (name, value) in http.headers { headers[name.lowercased()] = value }
+            let request = Request(method: http.method, uri: http.uri, headers: headers, body: String(decoding: http.body, as: UTF8.self))
+            recorded.withLockedValue { $0.append(request) }
+            switch script(request) {
+            case .respond(let status, let body, let contentType, let delay):
+                let response = LoopbackHTTPServer.Response(status: status, body: body, headers: [("Content-Type", contentType)])
+                return delay == .zero ? .respond(response) : .later(delay) { .respond(response) }
+            case .hang: return .hang
+            case .close: return .close
+            case .cutOff(let status, let body): return .cutOff(status: status, body: body)
             }
-        channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
-        port = channel.localAddress?.port ?? 0
+        }
     }
 
     public func stop() async {
-        try? await channel.close()
-    }
-
-    private final class Handler: ChannelInboundHandler, @unchecked Sendable {
-        typealias InboundIn = HTTPServerRequestPart
-        typealias OutboundOut = HTTPServerResponsePart
-
-        let script: @Sendable (Request) -> Reply
-        let recorded: NIOLockedValueBox<[Request]>
-        var head: HTTPRequestHead?
-        var body = ""
-
-        init(script: @escaping @Sendable (Request) -> Reply, recorded: NIOLockedValueBox<[Request]>) {
-            self.script = script
-            self.recorded = recorded
-        }
-
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            switch unwrapInboundIn(data) {
-            case .head(let head):
-                self.head = head
-                body = ""
-            case .body(var buffer):
-                body += buffer.readString(length: buffer.readableBytes) ?? ""
-            case .end:
-                guard let head else { return }
-                var headers: [String: String] = [:]
-                for (name, value) in head.headers { headers[name.lowercased()] = value }
-                let request = Request(method: head.method.rawValue, uri: head.uri, headers: headers, body: body)
-                recorded.withLockedValue { $0.append(request) }
-                switch script(request) {
-                case .hang:
-                    return
-                case .close:
-                    context.close(promise: nil)
-                case .cutOff(let status, let text):
-                    var headers = HTTPHeaders()
-                    headers.add(name: "Content-Type", value: "application/json")
-                    headers.add(name: "Content-Length", value: "\(text.utf8.count * 2)")
-                    context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers))), promise: nil)
-                    context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
-                    context.close(promise: nil)
-                case .respond(let status, let text, let contentType, let delay):
-                    if delay == .zero {
-                        write(context: context, status: status, body: text, contentType: contentType)
-                    } else {
-                        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-                        let nanos = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
-                        context.eventLoop.scheduleTask(in: .nanoseconds(nanos)) {
-                            let (handler, context) = loopBound.value
-                            handler.write(context: context, status: status, body: text, contentType: contentType)
-                        }
-                    }
-                }
-            }
-        }
-
-        func write(context: ChannelHandlerContext, status: Int, body: String, contentType: String) {
-            var headers = HTTPHeaders()
-            headers.add(name: "Content-Type", value: contentType)
-            headers.add(name: "Content-Length", value: "\(body.utf8.count)")
-            let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers)
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        }
+        await server.stop()
     }
 }
