@@ -98,7 +98,7 @@ let package = Package(
         .target(
             name: "TrimtabNotify",
             dependencies: [
-                "TrimtabCore", "TrimtabPrometheus",
+                "TrimtabCore", "TrimtabCycle", "TrimtabPrometheus",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

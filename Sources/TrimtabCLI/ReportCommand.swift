@@ -187,7 +187,7 @@ struct ReportCommand: AsyncParsableCommand {
         let elapsed = ContinuousClock.now - started
         var context = end.report.context
         context.queries += trends.data.count
-        context.readSeconds += Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        context.readSeconds += elapsed.seconds
         let report = PeriodAnalyzer.build(.init(policy: policy, period: period, context: context, assessment: end.assessment, plan: end.plan,
                                                 trendData: trends.data, baseline: baseline, externalURL: externalURL,
                                                 failUnder: failUnder, failOn: failOn))

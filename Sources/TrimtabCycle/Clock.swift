@@ -6,7 +6,7 @@ import Foundation
 public protocol TimeSource: Sendable {
     /// Seconds since the Unix epoch.
     func now() -> Double
-    /// Waits `seconds` of this clock's time. A manual clock moves itself on instead of waiting.
+    /// Waits `seconds` of this clock's time: a manual clock's sleep ends when the clock is moved past it.
     func sleep(for seconds: Double) async throws
 }
 

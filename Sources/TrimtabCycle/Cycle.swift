@@ -93,7 +93,7 @@ public struct Cycle: Sendable {
         progress?("querying \(source.displayName) for \(policy.queriedIndicators.count) indicators at \(Formatting.time(time))")
         let read = await source.read(policy: policy, at: time, windows: &windows, progress: progress)
         let elapsed = ContinuousClock.now - started
-        let readSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let readSeconds = elapsed.seconds
         let assessment = Assessor.assess(read.snapshot, policy: policy)
         let context = RunContext(source: source.displayName, queries: read.queriesSent, readSeconds: readSeconds,
                                  policyFiles: policy.sources, mode: mode)

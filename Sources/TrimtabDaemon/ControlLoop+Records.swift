@@ -57,7 +57,3 @@ extension ControlLoop {
         for error in summary.errors { logger.error("\(error)") }
     }
 }
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

@@ -105,10 +105,7 @@ public struct ControlLoop: Service {
                 while next <= clock.now() { next += every }
             } else {
                 state.failures += 1
-                // Back off with jitter while Prometheus or the API server fails: 1, 2, 4 … intervals, at
-                // most 10 intervals or 5 minutes, ±20 %.
-                let factor = min(pow(2, Double(state.failures - 1)), 10)
-                let delay = min(interval(state.policy) * factor, max(interval(state.policy), 300)) * Double.random(in: 0.8...1.2)
+                let delay = Self.backoff(interval: every).delay(afterFailures: state.failures)
                 next = started + delay
                 logger.warning("backing off after a failed cycle", metadata: ["failures": "\(state.failures)",
                                                                              "next_in_seconds": "\(String(format: "%.1f", delay))"])
@@ -132,6 +129,12 @@ public struct ControlLoop: Service {
     }
 
     func interval(_ policy: Policy) -> Double { settings.interval ?? policy.evaluation.intervalSeconds }
+
+    /// How long to wait after failed cycles while Prometheus or the API server fails: 1, 2, 4 …
+    /// intervals, at most 10 intervals or 5 minutes (an interval, if that is longer), ±20 %.
+    public static func backoff(interval: Double) -> Backoff {
+        Backoff(first: interval, ceiling: min(10 * interval, max(interval, 300)))
+    }
 
 
     /// One cycle. Returns false when Prometheus or the cluster failed (the loop then backs off).

@@ -6,6 +6,7 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 import TrimtabCore
+import TrimtabCycle
 import TrimtabPrometheus
 
 /// Delivers notifications to every Alertmanager and webhook, off the caller's path: `submit` only
@@ -21,9 +22,10 @@ public final class Notifier: Sendable {
         public var attempts = 4
         /// The longest one attempt may take.
         public var timeoutSeconds: Double = 10
-        /// The first wait before a retry, doubled each time up to `backoffMaxSeconds`, ±20 %.
-        public var backoffSeconds: Double = 1
-        public var backoffMaxSeconds: Double = 30
+        /// The waits between tries: the first, doubled each time up to the ceiling, ±20 %.
+        public var backoff = Backoff(first: 1, ceiling: 30)
+        /// Whose time the waits between tries pass on.
+        public var clock: any TimeSource = SystemClock()
 
         public init() {}
     }
@@ -297,8 +299,7 @@ final class Worker: Sendable {
         for attempt in 1...max(1, options.attempts) {
             if attempt > 1 {
                 observe(.retried(receiver: receiver.name))
-                let delay = min(options.backoffSeconds * pow(2, Double(attempt - 2)), options.backoffMaxSeconds) * Double.random(in: 0.8...1.2)
-                do { try await Task.sleep(for: .milliseconds(Int64(delay * 1000))) } catch { break }
+                do { try await options.clock.sleep(for: options.backoff.delay(afterFailures: attempt - 1)) } catch { break }
             }
             var request = HTTPClientRequest(url: receiver.postURL)
             request.method = .POST

@@ -3,6 +3,7 @@ import Logging
 import NIOConcurrencyHelpers
 import Testing
 import TrimtabCore
+import TrimtabCycle
 import TrimtabNotify
 import TrimtabSandbox
 import TrimtabTestSupport
@@ -166,7 +167,7 @@ struct AlertmanagerTests {
             var options = Notifier.Options()
             options.attempts = 3
             options.timeoutSeconds = 1
-            options.backoffSeconds = 0.2
+            options.backoff.first = 0.2
             options.queueLimit = 2
             let events = NIOLockedValueBox<[Notifier.Event]>([])
             let notifier = try Notifier(settings: NotifySettings(webhooks: webhooks), options: options,
