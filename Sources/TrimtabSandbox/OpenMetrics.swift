@@ -47,9 +47,7 @@ public enum OpenMetricsWriter {
         let families = Dictionary(grouping: series, by: \.name).sorted { $0.key < $1.key }
         for (_, members) in families {
             for item in members {
-                let labels = item.labels.sorted { $0.key < $1.key }
-                    .map { "\($0.key)=\"\(PromQL.escape($0.value))\"" }.joined(separator: ",")
-                let prefix = labels.isEmpty ? item.name : "\(item.name){\(labels)}"
+                let prefix = ExpositionText.series(item.name, item.labels)
                 var time = start
                 while time <= end + 1e-6 {
                     if let value = item.value(time) {

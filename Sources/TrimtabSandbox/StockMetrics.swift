@@ -46,8 +46,8 @@ struct StockMetrics {
         var index: Int
         /// Whether the pod exists (kube-state-metrics exports it) at a number of seconds before the end.
         var exists: @Sendable (Double) -> Bool
-        var uid: String { StockNames.uid(name) }
-        var ip: String { "10.244.\(1 + index % 3).\(10 + StockNames.number(name) % 240)" }
+        var uid: String { KubernetesNames.uid(name) }
+        var ip: String { "10.244.\(1 + index % 3).\(10 + KubernetesNames.number(name) % 240)" }
         var node: String { "node-\(["a", "b", "c"][index % 3])" }
     }
 
@@ -57,9 +57,9 @@ struct StockMetrics {
 
     /// The ReplicaSets of a Deployment, oldest first, with the span (seconds before the end) each ran.
     var replicaSets: [(name: String, runs: @Sendable (Double) -> Bool)] {
-        let current = "\(name)-\(StockNames.hash("\(profile.namespace)/\(name)/template-2", length: 10))"
+        let current = "\(name)-\(KubernetesNames.hash("\(profile.namespace)/\(name)/template-2", length: 10))"
         guard let rollout = profile.rolloutAgo else { return [(current, { _ in true })] }
-        let previous = "\(name)-\(StockNames.hash("\(profile.namespace)/\(name)/template-1", length: 10))"
+        let previous = "\(name)-\(KubernetesNames.hash("\(profile.namespace)/\(name)/template-1", length: 10))"
         return [(previous, { ago in ago > rollout }), (current, { ago in ago <= rollout })]
     }
 
@@ -75,13 +75,13 @@ struct StockMetrics {
         for replicaSet in replicaSets {
             let runs = replicaSet.runs
             for index in 0..<replicas {
-                pods.append(Pod(name: "\(replicaSet.name)-\(StockNames.hash("\(replicaSet.name)#\(index)", length: 5))",
+                pods.append(Pod(name: "\(replicaSet.name)-\(KubernetesNames.hash("\(replicaSet.name)#\(index)", length: 5))",
                                 ownerKind: "ReplicaSet", ownerName: replicaSet.name, phase: "Running", index: index,
                                 exists: { ago in runs(ago) && present(ago) }))
             }
         }
         if profile.evictedPod, let current = replicaSets.last {
-            pods.append(Pod(name: "\(current.name)-\(StockNames.hash("\(current.name)#evicted", length: 5))", ownerKind: "ReplicaSet",
+            pods.append(Pod(name: "\(current.name)-\(KubernetesNames.hash("\(current.name)#evicted", length: 5))", ownerKind: "ReplicaSet",
                             ownerName: current.name, phase: "Failed", index: replicas, exists: present))
         }
         return pods
@@ -146,7 +146,7 @@ struct StockMetrics {
                     "node": pod.node, "namespace": profile.namespace, "pod": pod.name]
         let cgroup = "/kubepods/burstable/pod\(pod.uid)"
         func container(_ name: String, image: String) -> [String: String] {
-            let id = StockNames.hash("\(pod.name)/\(name)", length: 12)
+            let id = KubernetesNames.hash("\(pod.name)/\(name)", length: 12)
             return base.merging(["container": name, "image": image, "name": id, "id": "\(cgroup)/\(id)"]) { $1 }
         }
         let app = container("app", image: "registry.example.com/shop/\(name):1.4.2")
@@ -217,32 +217,6 @@ struct StockMetrics {
     }
 }
 
-/// Names as Kubernetes makes them, deterministic so a history is the same every time it is written.
-enum StockNames {
-    /// The alphabet of pod-template hashes and pod name suffixes (no vowels, no look-alikes).
-    static let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
-
-    static func number(_ text: String) -> Int {
-        Int(StableHash.of(text) % UInt64(Int.max))
-    }
-
-    static func hash(_ text: String, length: Int) -> String {
-        var value = UInt64(number(text))
-        var out = ""
-        for _ in 0..<length {
-            out.append(alphabet[Int(value % UInt64(alphabet.count))])
-            value = value / UInt64(alphabet.count) ^ UInt64(number(text + out))
-        }
-        return out
-    }
-
-    static func uid(_ name: String) -> String {
-        let hex = String(format: "%016llx%016llx", UInt64(number(name)), UInt64(number(name + "/uid")))
-        let c = Array(hex)
-        return "\(String(c[0..<8]))-\(String(c[8..<12]))-\(String(c[12..<16]))-\(String(c[16..<20]))-\(String(c[20..<32]))"
-    }
-}
-
 /// Pods that belong to no Deployment or StatefulSet, as every real namespace has them: a policy over
 /// workloads must leave them out.
 public enum StockStrays {
@@ -253,7 +227,7 @@ public enum StockStrays {
         let job = "\(cronJob)-28903520"
         let profile = WorkloadProfile(namespace: namespace, deployment: job, latencyP95: { _ in 0.1 }, cpuUtilization: { _ in 0.9 }, replicas: 1)
         let metrics = StockMetrics(profile: profile, start: start, end: end, step: step)
-        let pod = StockMetrics.Pod(name: "\(job)-\(StockNames.hash(job, length: 5))", ownerKind: "Job", ownerName: job, phase: "Succeeded",
+        let pod = StockMetrics.Pod(name: "\(job)-\(KubernetesNames.hash(job, length: 5))", ownerKind: "Job", ownerName: job, phase: "Succeeded",
                                    index: 0, exists: { _ in true })
         let ran = StockMetrics.Pod(name: pod.name, ownerKind: "Job", ownerName: job, phase: "Running", index: 0,
                                    exists: { ago in ago > finishedAgo })

@@ -72,7 +72,7 @@ public struct SimCluster: Sendable {
 
         /// The pod template's name for the settings that roll pods (pool size and TTL).
         public var currentReplicaSet: String {
-            "\(spec.name)-\(SimNames.hash("\(spec.namespace)/\(spec.name)/pool=\(settings.poolSize)/ttl=\(Int(settings.ttl))", length: 10))"
+            "\(spec.name)-\(KubernetesNames.hash("\(spec.namespace)/\(spec.name)/pool=\(settings.poolSize)/ttl=\(Int(settings.ttl))", length: 10))"
         }
     }
 
@@ -111,7 +111,7 @@ public struct SimCluster: Sendable {
     mutating func createPod(service index: Int, readyAt: Double? = nil) {
         let rs = services[index].currentReplicaSet
         services[index].podSerial += 1
-        let name = "\(rs)-\(SimNames.hash("\(rs)#\(services[index].podSerial)", length: 5))"
+        let name = "\(rs)-\(KubernetesNames.hash("\(rs)#\(services[index].podSerial)", length: 5))"
         let settings = services[index].settings
         services[index].pods.append(Pod(name: name, replicaSet: rs, created: time,
                                         readyAt: readyAt ?? time + services[index].spec.readyDelay,
@@ -298,20 +298,5 @@ public struct SimCluster: Sendable {
             services[index].pods[p] = pod
         }
         services[index].totals = totals
-    }
-}
-
-/// Names as Kubernetes makes them: a stable hash in its alphabet.
-enum SimNames {
-    static let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
-
-    static func hash(_ text: String, length: Int) -> String {
-        var value = StableHash.of(text)
-        var out = ""
-        for _ in 0..<length {
-            out.append(alphabet[Int(value % UInt64(alphabet.count))])
-            value = value / UInt64(alphabet.count) &+ (value &* 0x9e37_79b9_7f4a_7c15 >> 7)
-        }
-        return out
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TrimtabCore
 
 /// The simulated cluster's metrics in the Prometheus text format, in the shapes real exporters write
 /// them (as `StockMetrics` in TrimtabSandbox backfills them):
@@ -117,12 +118,9 @@ public enum StockExposition {
         bound == bound.rounded() ? String(format: "%.1f", bound) : String(bound)
     }
 
-    static func uid(_ name: String) -> String {
-        let hex = Array(SimNames.hash(name + "/uid", length: 32).unicodeScalars.map { String(format: "%x", $0.value % 16) }.joined())
-        return "\(String(hex[0..<8]))-\(String(hex[8..<12]))-\(String(hex[12..<16]))-\(String(hex[16..<20]))-\(String(hex[20..<32]))"
-    }
+    static func uid(_ name: String) -> String { KubernetesNames.uid(name) }
 
-    static func node(_ name: String) -> String { "node-\(["a", "b", "c"][Int(SimNames.hash(name, length: 1).unicodeScalars.first!.value) % 3])" }
+    static func node(_ name: String) -> String { "node-\(["a", "b", "c"][Int(KubernetesNames.hash(name, length: 1).unicodeScalars.first!.value) % 3])" }
 
     /// Writes each family's samples together under its HELP and TYPE, as the text format asks.
     struct Writer {
@@ -134,14 +132,9 @@ public enum StockExposition {
         }
 
         mutating func sample(_ name: String, _ labels: [String: String], _ value: Double) {
-            let rendered = labels.sorted { $0.key < $1.key }.map { "\($0.key)=\"\(escape($0.value))\"" }.joined(separator: ",")
-            let line = "\(name){\(rendered)} \(value.isFinite ? String(value) : (value.isNaN ? "NaN" : (value > 0 ? "+Inf" : "-Inf")))\n"
+            let line = "\(ExpositionText.series(name, labels)) \(value.isFinite ? String(value) : (value.isNaN ? "NaN" : (value > 0 ? "+Inf" : "-Inf")))\n"
             let family = families.indices.filter { name.hasPrefix(families[$0].name) }.max { families[$0].name.count < families[$1].name.count }
             if let family { families[family].lines.append(line) } else { families.append((name, "", [line])) }
-        }
-
-        func escape(_ value: String) -> String {
-            value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
         }
     }
 }
