@@ -169,6 +169,15 @@ let package = Package(
         ),
         .testTarget(name: "TrimtabCycleTests", dependencies: ["TrimtabCycle", "TrimtabCore"], swiftSettings: strict),
         .testTarget(name: "TrimtabSimTests", dependencies: ["TrimtabSim", "TrimtabCycle", "TrimtabCore"], swiftSettings: strict),
+        .testTarget(name: "TrimtabDaemonTests", dependencies: ["TrimtabDaemon", "TrimtabCycle"], swiftSettings: strict),
+        .testTarget(
+            name: "TrimtabNotifyTests",
+            dependencies: ["TrimtabNotify", "TrimtabCore", "TrimtabCycle", "TrimtabTestSupport",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "TrimtabCLITests", dependencies: ["TrimtabCLI"], swiftSettings: strict),
         .testTarget(name: "TrimtabKubeSandboxTests", dependencies: ["TrimtabKubeSandbox"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",

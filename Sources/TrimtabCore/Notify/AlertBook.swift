@@ -77,6 +77,16 @@ public struct NotificationBatch: Sendable, Equatable {
         public var alert: Alert
     }
 
+    public init(policy: String, time: Double, score: Double?, status: HealthStatus, link: String?, alerts: [Alert], news: [News]) {
+        self.policy = policy
+        self.time = time
+        self.score = score
+        self.status = status
+        self.link = link
+        self.alerts = alerts
+        self.news = news
+    }
+
     public var isEmpty: Bool { alerts.isEmpty && news.isEmpty }
 }
 
