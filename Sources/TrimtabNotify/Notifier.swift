@@ -59,8 +59,9 @@ public final class Notifier: Sendable {
         self.receivers = receivers
         self.options = options
         self.logger = logger
-        // One client per distinct TLS setting would be finer; Alertmanagers of one installation share theirs.
-        var configuration = HTTPClient.Configuration(tlsConfiguration: receivers.compactMap(\.tls).first)
+        // Each request carries its receiver's TLS setting (the pool keys connections by it): one
+        // client-wide setting would check every receiver against the first one's CA.
+        var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(Int64(max(1, min(options.timeoutSeconds, 10)))))
         configuration.connectionPool.retryConnectionEstablishment = false
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
@@ -102,6 +103,7 @@ public final class Notifier: Sendable {
             guard case .alertmanager = receiver.kind else { continue }
             let filter = "policy=\"\(policy)\"".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
             var request = HTTPClientRequest(url: receiver.url + "/api/v2/alerts?active=true&silenced=true&inhibited=true&filter=" + filter)
+            request.tlsConfiguration = receiver.tls
             request.headers.add(name: "Accept", value: "application/json")
             do {
                 if let header = try receiver.authorization() { request.headers.add(name: "Authorization", value: header) }
@@ -302,6 +304,7 @@ final class Worker: Sendable {
                 do { try await options.clock.sleep(for: options.backoff.delay(afterFailures: attempt - 1)) } catch { break }
             }
             var request = HTTPClientRequest(url: receiver.postURL)
+            request.tlsConfiguration = receiver.tls
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
             request.headers.add(name: "User-Agent", value: "trimtab")

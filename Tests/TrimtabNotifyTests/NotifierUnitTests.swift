@@ -66,4 +66,34 @@ struct NotifierUnitTests {
         await notifier.finish(within: 1)
         await server.stop()
     }
+
+    /// Each receiver is reached with its own TLS setting: two Alertmanagers behind two private CAs both
+    /// get the batch (one client-wide setting would verify the second against the first's CA, and a
+    /// webhook to a public endpoint against a private one).
+    @Test func eachReceiverUsesItsOwnCertificateAuthority() async throws {
+        let first = try TestCertificates(), second = try TestCertificates()
+        defer { first.remove(); second.remove() }
+        let servers = [
+            try await ScriptedHTTPServer(tls: (first.serverCertificate, first.serverKey)) { _ in .respond(status: 200, body: "{}") },
+            try await ScriptedHTTPServer(tls: (second.serverCertificate, second.serverKey)) { _ in .respond(status: 200, body: "{}") },
+        ]
+        var options = Notifier.Options()
+        options.attempts = 1
+        options.timeoutSeconds = 5
+        let events = NIOLockedValueBox<[Notifier.Event]>([])
+        let endpoints = [AlertmanagerEndpoint(url: servers[0].url, caFile: first.caFile),
+                         AlertmanagerEndpoint(url: servers[1].url, caFile: second.caFile)]
+        let notifier = try Notifier(settings: NotifySettings(alertmanagers: endpoints), options: options,
+                                    logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }) { event in
+            events.withLockedValue { $0.append(event) }
+        }
+        let alert = Alert(labels: ["alertname": "TrimtabBottleneck"], annotations: [:], startsAt: 1_000, endsAt: 1_300)
+        notifier.submit(NotificationBatch(policy: "default", time: 1_000, score: 50, status: .critical, link: nil, alerts: [alert], news: []))
+        for _ in 0..<1_000 where events.withLockedValue({ $0.count }) < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        let seen = events.withLockedValue { $0 }
+        #expect(seen.count == 2)
+        for receiver in notifier.receivers { #expect(seen.contains(.delivered(receiver: receiver.name)), "\(receiver.name): \(seen)") }
+        await notifier.finish(within: 2)
+        for server in servers { await server.stop() }
+    }
 }
