@@ -55,7 +55,6 @@ enum ControlQualityBenchmark {
         if scenarios.isEmpty { scenarios = ControlScenarios.all }
         let policy = try policy()
         let clock = ContinuousClock()
-        FileHandle.standardOutput.write(Data())
         print("control quality: fixed replicas, the HPA algorithm, Trimtab alone, the HPA with Trimtab beside it")
         print("SLO: p95 ≤ 1 s (the default policy's latency warning); minutes are service-minutes; the model steps every 5 s\n")
         print("| trace | controller | SLO-violation min | error min | replica-hours | changes | reversals | pool min | cache min |")
@@ -70,8 +69,9 @@ enum ControlQualityBenchmark {
                 simulated += scenario.duration
                 runs.append(run)
                 let r = run.result
-                // Written at once, so a long run shows its progress even through a pipe.
-                FileHandle.standardOutput.write(Data("| \(scenario.name) | \(r.controller) | \(r.sloMinutes) | \(r.errorMinutes) | \(String(format: "%.1f", r.replicaHours)) | \(r.changes) | \(r.reversals) | \(r.poolMinutes) | \(r.cacheMinutes) |\n".utf8))
+                print("| \(scenario.name) | \(r.controller) | \(r.sloMinutes) | \(r.errorMinutes) | \(String(format: "%.1f", r.replicaHours)) | \(r.changes) | \(r.reversals) | \(r.poolMinutes) | \(r.cacheMinutes) |")
+                // Flushed at once, so a long run shows its progress even through a pipe, in order with the header.
+                fflush(nil)  // all streams: strict concurrency refuses the global `stdout`
             }
             if listChanges {
                 for run in runs where !run.changes.isEmpty {
