@@ -166,6 +166,43 @@ spec:
     memory_utilization: {worse: higher, warning: 80%, critical: 95%, for: 10m, weight: 2}
     pool_utilization:   {worse: higher, warning: 70%, critical: 90%, for: 5m,  weight: 2}
     cache_hit_ratio:    {worse: lower,  warning: 80%, critical: 50%, for: 15m, weight: 1}
+  # Service-level objectives: the share of good requests over 28 days per deployment, counted from
+  # the same histogram and counter (never an average of percentiles), and how fast the error budget
+  # burns over 5m, 30m, 1h and 6h. `le` is matched as client_golang ("1") and the Python and Java
+  # clients ("1.0") write it; the bound must be one of the histogram's buckets. Each pod is joined to
+  # its workload by the owner series over the whole range (max_over_time), not only as it is now: a
+  # pod replaced by a rollout hours ago still counts.
+  objectives:
+    latency:
+      kind: latency
+      target: 99%
+      window: 28d
+      description: requests answered within 1 s
+      good: |-
+        sum by ($by) (
+          rate(http_request_duration_seconds_bucket{$namespaceSelector, le=~"1|1\\.0"}[$range])
+          * on (namespace, pod) group_left (workload) max_over_time(namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}[$range])
+        )
+      total: |-
+        sum by ($by) (
+          rate(http_request_duration_seconds_count{$namespaceSelector}[$range])
+          * on (namespace, pod) group_left (workload) max_over_time(namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}[$range])
+        )
+    availability:
+      kind: availability
+      target: 99.9%
+      window: 28d
+      description: requests answered without a 5xx status
+      good: |-
+        sum by ($by) (
+          rate(http_requests_total{$namespaceSelector, code!~"5.."}[$range])
+          * on (namespace, pod) group_left (workload) max_over_time(namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}[$range])
+        )
+      total: |-
+        sum by ($by) (
+          rate(http_requests_total{$namespaceSelector}[$range])
+          * on (namespace, pod) group_left (workload) max_over_time(namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}[$range])
+        )
   # What a bottleneck allows, by its cause. Dry-run: the plan says what would change.
   actions:
     - when: {bottleneck: latency_p95, and: cpu_utilization}

@@ -12,6 +12,27 @@ public protocol SnapshotSource: Sendable {
     /// only for the points they lack and keeps the windows for the next read; the snapshot is the one
     /// a whole read at `time` gives. A failed indicator is recorded as failed, never as a value.
     func read(policy: Policy, at time: Double, windows: inout WindowCache?, progress: (@Sendable (String) -> Void)?) async -> SnapshotRead
+    /// Reads every objective of `policy` at `time`: its error ratio per target over each burn window
+    /// and over its compliance window. A source that cannot read objectives returns none, and the
+    /// cycle shows none.
+    func readObjectives(policy: Policy, at time: Double) async -> ObjectiveRead
+}
+
+extension SnapshotSource {
+    public func readObjectives(policy: Policy, at time: Double) async -> ObjectiveRead { ObjectiveRead() }
+}
+
+/// What a read of the objectives produced, and what it cost.
+public struct ObjectiveRead: Sendable {
+    public var readings: [ObjectiveReading]
+    public var queriesSent: Int
+    public var errors: [String]
+
+    public init(readings: [ObjectiveReading] = [], queriesSent: Int = 0, errors: [String] = []) {
+        self.readings = readings
+        self.queriesSent = queriesSent
+        self.errors = errors
+    }
 }
 
 /// What a read of the indicators produced, and what it cost.
@@ -68,7 +89,10 @@ public struct Cycle: Sendable {
     public struct Result: Sendable {
         public var time: Double
         public var read: SnapshotRead
+        public var objectiveRead: ObjectiveRead
         public var assessment: Assessment
+        /// Each objective's status per target (empty when the policy declares none).
+        public var objectives: [ObjectiveStatus]
         public var plan: Plan?
         /// What the plan came to on the cluster (nil without one, or when the policy has no actions).
         public var execution: ExecutionReport?
@@ -92,10 +116,12 @@ public struct Cycle: Sendable {
         let started = ContinuousClock.now
         progress?("querying \(source.displayName) for \(policy.queriedIndicators.count) indicators at \(Formatting.time(time))")
         let read = await source.read(policy: policy, at: time, windows: &windows, progress: progress)
+        let objectiveRead = policy.objectives.isEmpty ? ObjectiveRead() : await source.readObjectives(policy: policy, at: time)
         let elapsed = ContinuousClock.now - started
         let readSeconds = elapsed.seconds
         let assessment = Assessor.assess(read.snapshot, policy: policy)
-        let context = RunContext(source: source.displayName, queries: read.queriesSent, readSeconds: readSeconds,
+        let objectives = ObjectiveAssessor.assess(objectiveRead.readings, policy: policy)
+        let context = RunContext(source: source.displayName, queries: read.queriesSent + objectiveRead.queriesSent, readSeconds: readSeconds,
                                  policyFiles: policy.sources, mode: mode)
         var plan: Plan?
         var execution: ExecutionReport?
@@ -112,8 +138,9 @@ public struct Cycle: Sendable {
             // or frozen workloads: it is shown, never carried out.
             plan = Planner.plan(assessment, snapshot: read.snapshot, policy: policy)
         }
-        let report = AnalysisReport(assessment: assessment, context: context, plan: plan, execution: execution)
-        return Result(time: time, read: read, assessment: assessment, plan: plan, execution: execution,
-                      clusterErrors: clusterErrors, report: report)
+        var report = AnalysisReport(assessment: assessment, context: context, plan: plan, execution: execution)
+        report.objectives = objectives.isEmpty ? nil : objectives
+        return Result(time: time, read: read, objectiveRead: objectiveRead, assessment: assessment, objectives: objectives, plan: plan,
+                      execution: execution, clusterErrors: clusterErrors, report: report)
     }
 }

@@ -198,3 +198,38 @@ extension SnapshotReader: SnapshotSource {
                             bytes: read.bytes, errors: PrometheusError.grouped(read.result.errors))
     }
 }
+
+extension SnapshotReader {
+    /// One query per objective and range (5m, 30m, 1h, 6h and the compliance window), each evaluated at
+    /// `time` alone (a range query of one point, so it meets the same cap, deadline and partial-answer
+    /// rule as the indicators). A failed range leaves that range unread, which the assessment calls unknown.
+    public func readObjectives(policy: Policy, at time: Double) async -> ObjectiveRead {
+        var queries: [IndicatorQuery] = []
+        var keys: [(objective: String, range: Double)] = []
+        for objective in policy.objectives {
+            for range in objective.ranges {
+                queries.append(IndicatorQuery(indicator: "objective \(objective.name) over \(PolicyDuration.format(range))",
+                                              promql: objective.errorRatioQuery(rangeSeconds: range, targets: policy.targets),
+                                              start: time, end: time, step: policy.evaluation.stepSeconds))
+                keys.append((objective.name, range))
+            }
+        }
+        let (data, errors) = await read(queries, groupBy: policy.targets.groupBy)
+        var readings = policy.objectives.map { ObjectiveReading(objective: $0.name, errorRatios: [:]) }
+        for (index, item) in data.enumerated() {
+            guard let slot = readings.firstIndex(where: { $0.objective == keys[index].objective }) else { continue }
+            if let failure = item.failure {
+                readings[slot].errors.append("\(PolicyDuration.format(keys[index].range)): \(failure.message)")
+                continue
+            }
+            var values: [TargetID: Double] = [:]
+            for (target, samples) in item.series {
+                if let last = samples.last(where: { $0.time <= time + 1e-6 }), last.time >= time - policy.evaluation.stepSeconds {
+                    values[target] = last.value
+                }
+            }
+            readings[slot].errorRatios[keys[index].range] = values
+        }
+        return ObjectiveRead(readings: readings, queriesSent: queries.count, errors: PrometheusError.grouped(errors))
+    }
+}

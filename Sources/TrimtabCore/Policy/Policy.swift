@@ -231,6 +231,8 @@ public struct Policy: Sendable, Equatable, Codable {
     public var safety: SafetySettings
     /// Where notifications go (`spec.notify`); empty sends none.
     public var notify = NotifySettings()
+    /// Service-level objectives per target (`spec.objectives`), in declaration order.
+    public var objectives: [Objective] = []
     /// The files the policy was read from, in merge order.
     public var sources: [String]
 

@@ -57,6 +57,19 @@ struct PolicyFragment: Sendable {
         var checks: [Located<String>]
     }
 
+    struct ObjectiveFragment: Sendable {
+        var name: String
+        var location: SourceLocation
+        var kind: Objective.Kind?
+        var target: Located<ThresholdLiteral>?
+        var windowSeconds: Located<Double>?
+        var good: Located<String>?
+        var goodLocation: QueryLocation?
+        var total: Located<String>?
+        var totalLocation: QueryLocation?
+        var description: String?
+    }
+
     var file: String
     var name: String?
     var mode: PolicyMode?
@@ -81,4 +94,5 @@ struct PolicyFragment: Sendable {
     var rollbackIfScoreDropsBy: Double?
     var minImprovement: Double?
     var notify: NotifySettings?
+    var objectives: [ObjectiveFragment] = []
 }

@@ -95,6 +95,21 @@ public enum PolicyLoader {
                     result.checks.append(check)
                 }
             }
+            for objective in fragment.objectives {
+                if let index = result.objectives.firstIndex(where: { $0.name == objective.name }) {
+                    var existing = result.objectives[index]
+                    existing.kind = objective.kind ?? existing.kind
+                    existing.target = objective.target ?? existing.target
+                    existing.windowSeconds = objective.windowSeconds ?? existing.windowSeconds
+                    if let good = objective.good { existing.good = good; existing.goodLocation = objective.goodLocation }
+                    if let total = objective.total { existing.total = total; existing.totalLocation = objective.totalLocation }
+                    existing.description = objective.description ?? existing.description
+                    existing.location = objective.location
+                    result.objectives[index] = existing
+                } else {
+                    result.objectives.append(objective)
+                }
+            }
             result.overrides += fragment.overrides
             result.actions += fragment.actions
         }
@@ -241,12 +256,14 @@ public enum PolicyLoader {
                                             minCoverage: fragment.minCoverage ?? 0.5,
                                             regressionPercent: fragment.regressionPercent ?? 10,
                                             intervalSeconds: fragment.intervalSeconds ?? 30)
+        let objectives = ObjectiveParser.validate(fragment.objectives, targets: targets, &diagnostics)
         guard diagnostics.isEmpty else { return (nil, diagnostics) }
         var policy = Policy(name: fragment.name ?? "unnamed", mode: fragment.mode ?? .dryRun, targets: targets,
                             indicators: indicators, checks: checks, overrides: overrides, evaluation: evaluation,
                             actions: actions, safety: safety, sources: sources)
         policy.paused = fragment.paused ?? false
         policy.notify = fragment.notify ?? NotifySettings()
+        policy.objectives = objectives
         return (policy, [])
     }
 

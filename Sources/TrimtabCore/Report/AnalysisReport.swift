@@ -32,6 +32,8 @@ public struct AnalysisReport: Sendable, Equatable, Codable {
     public var plan: Plan?
     /// What the plan came to on the cluster, when a cluster was given.
     public var execution: ExecutionReport?
+    /// Each service-level objective per target, when the policy declares objectives.
+    public var objectives: [ObjectiveStatus]?
 
     public init(assessment: Assessment, context: RunContext, plan: Plan? = nil, execution: ExecutionReport? = nil) {
         schemaVersion = Self.currentSchemaVersion

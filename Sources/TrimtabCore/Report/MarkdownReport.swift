@@ -15,6 +15,7 @@ public enum MarkdownReport {
         out += facts(assessment, report.context)
         out.append("")
         if let execution = report.execution { out += ExecutionMarkdown.render(execution) }
+        out += ObjectiveMarkdown.render(report.objectives ?? [])
         out += body(assessment, plan: report.plan)
         return out.joined(separator: "\n")
     }

@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+import TrimtabCLI
+import TrimtabCore
+import TrimtabPrometheus
+import TrimtabSandbox
+
+/// The default policy's objectives, unchanged, against a real Prometheus holding stock-shaped series
+/// (client-library histograms and counters per pod, joined to workloads by the mixin's owner series).
+/// The expected error ratios come from the profiles the history was written from, not from PromQL.
+@Suite("Objectives on stock cluster metrics", .serialized)
+struct ObjectivesAgainstPrometheusTests {
+    static let step = 30.0
+    static let history = 7 * 3600.0
+
+    /// Both rolled out 100 minutes before the end (the profiles' default), so the pods that served the
+    /// first five hours are gone: their requests count all the same (read with the owner series joined
+    /// over each range; joined as it is now, the 6-hour burn read 15× where the truth is 4.6×).
+    static func profiles() -> [WorkloadProfile] {
+        [
+            // Quick, and one request in 2,000 fails: half the availability budget's rate.
+            WorkloadProfile(namespace: "prod", deployment: "steady", requestsPerSecond: { _ in 50 }, latencyP95: { _ in 0.35 },
+                            errorRatio: { _ in 0.0005 }, replicas: 2),
+            // A p95 of 1.6 s all along (the stock histogram puts 11/12 of requests at or under 1 s), and
+            // 3 % failing for the last 50 minutes.
+            WorkloadProfile(namespace: "prod", deployment: "burning", requestsPerSecond: { _ in 20 }, latencyP95: { _ in 1.6 },
+                            errorRatio: { ago in ago < 3000 ? 0.03 : 0.0005 }, replicas: 3),
+        ]
+    }
+
+    @Test func errorRatiosBudgetsAndBurnRatesAreTheProfilesOwn() async throws {
+        let end = (alignedNow() / Self.step).rounded(.down) * Self.step
+        let policy = try PolicySource.load(nil)
+        #expect(policy.objectives.map(\.name) == ["latency", "availability"])
+        let series = RawMetrics.series(for: Self.profiles(), start: end - Self.history, end: end, step: Self.step)
+        let outcome = try await withPrometheus(OpenMetricsWriter.write(series, start: end - Self.history, end: end, step: Self.step)) { sandbox in
+            let client = try PrometheusClient(PrometheusConfiguration(url: sandbox.url))
+            let outcome = await AnalysisRun(policy: policy, source: client, time: end).execute()
+            await client.shutdown()
+            return outcome
+        }
+        #expect(outcome.cycle.objectiveRead.errors.isEmpty, "\(outcome.cycle.objectiveRead.errors)")
+        // Two objectives, five ranges each.
+        #expect(outcome.cycle.objectiveRead.queriesSent == 10)
+        let statuses = try #require(outcome.report.objectives)
+        func status(_ workload: String, _ objective: String) throws -> ObjectiveStatus {
+            try #require(statuses.first { $0.target.description == "prod/\(workload)" && $0.objective == objective })
+        }
+        func near(_ got: Double?, _ want: Double, relative: Double) -> Bool {
+            guard let got else { return false }
+            return abs(got - want) <= relative * max(abs(want), 1e-9)
+        }
+
+        let steady = try status("steady", "availability")
+        for range in BurnWindow.ranges { #expect(near(steady.burn(over: range), 0.5, relative: 1e-6), "\(range): \(steady)") }
+        #expect(near(steady.compliance, 0.9995, relative: 1e-9) && near(steady.budgetLeft, 0.5, relative: 1e-6))
+        #expect(steady.state == .ok)
+        let quick = try status("steady", "latency")
+        #expect(quick.compliance == 1 && quick.budgetLeft == 1 && quick.state == .ok && quick.exhaustionSeconds == nil)
+
+        // Latency: 1/12 of requests over 1 s in every range, against a budget of 1 %.
+        let slow = try status("burning", "latency")
+        for range in BurnWindow.ranges { #expect(near(slow.burn(over: range), 100.0 / 12, relative: 1e-6), "\(range): \(slow)") }
+        #expect(near(slow.compliance, 11.0 / 12, relative: 1e-6) && slow.state == .exhausted)
+
+        // Availability: 3 % in the last 50 minutes, 0.05 % before. Ranges that hold the change are
+        // within a step of it (3 % of their length at most, with Prometheus's extrapolation).
+        let failing = try status("burning", "availability")
+        let expected: [Double: Double] = [300: 0.03, 1800: 0.03, 3600: (50 * 0.03 + 10 * 0.0005) / 60,
+                                          21_600: (50 * 0.03 + 310 * 0.0005) / 360]
+        for (range, ratio) in expected {
+            #expect(near(failing.burn(over: range), ratio / 0.001, relative: range <= 1800 ? 1e-6 : 0.03), "\(range): \(failing)")
+        }
+        // Over the 28-day window, as far back as Prometheus holds data: 7 hours.
+        #expect(near(failing.compliance, 1 - (50 * 0.03 + 370 * 0.0005) / 420, relative: 0.001), "\(failing)")
+        #expect(failing.state == .exhausted)
+
+        let markdown = MarkdownReport.render(outcome.report)
+        #expect(markdown.contains("## Error budgets"))
+        #expect(markdown.contains("| prod/burning | availability, 28d | 99.9 % |"))
+    }
+}
