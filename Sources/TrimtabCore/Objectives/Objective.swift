@@ -44,12 +44,8 @@ public struct Objective: Sendable, Equatable, Codable {
     /// The PromQL of the bad share over `rangeSeconds`, by target: `1 - good / total`. A target that
     /// served no request in the range has no value (0 / 0), which is unknown, not compliant.
     public func errorRatioQuery(rangeSeconds: Double, targets: TargetSelector) -> String {
-        let range = PolicyDuration.format(rangeSeconds)
-        func fill(_ template: String) -> String {
-            PromQL.render(template.replacingOccurrences(of: "${range}", with: range).replacingOccurrences(of: "$range", with: range),
-                          targets: targets)
-        }
-        return "1 - (\n\(fill(good))\n) / (\n\(fill(total))\n)"
+        let range = ["range": PolicyDuration.format(rangeSeconds)]
+        return "1 - (\n\(PromQL.render(good, targets: targets, extra: range))\n) / (\n\(PromQL.render(total, targets: targets, extra: range))\n)"
     }
 
     /// The ranges one evaluation reads: the burn windows' and the compliance window.
@@ -61,16 +57,14 @@ public struct Objective: Sendable, Equatable, Codable {
 /// A multi-window burn-rate condition, as the SRE workbook's alerts: a long window for significance
 /// and a short one so that the alert ends soon after the burn does. Both must burn at least `factor`
 /// times the rate that would spend the whole budget over the compliance window.
-public struct BurnWindow: Sendable, Equatable, Codable {
-    public enum Speed: String, Sendable, Codable { case fast, slow }
-    public var speed: Speed
+public struct BurnWindow: Sendable, Equatable {
     public var longSeconds: Double
     public var shortSeconds: Double
     public var factor: Double
 
     /// Fast: 2 % of a 30-day budget in an hour (14.4×, 1 h with 5 m). Slow: 5 % in six hours (6×, 6 h with 30 m).
-    public static let fast = BurnWindow(speed: .fast, longSeconds: 3600, shortSeconds: 300, factor: 14.4)
-    public static let slow = BurnWindow(speed: .slow, longSeconds: 6 * 3600, shortSeconds: 1800, factor: 6)
+    public static let fast = BurnWindow(longSeconds: 3600, shortSeconds: 300, factor: 14.4)
+    public static let slow = BurnWindow(longSeconds: 6 * 3600, shortSeconds: 1800, factor: 6)
     public static let all = [fast, slow]
     /// Every range the burn windows read, shortest first: 5m, 30m, 1h, 6h.
     public static let ranges = Array(Set(all.flatMap { [$0.shortSeconds, $0.longSeconds] })).sorted()

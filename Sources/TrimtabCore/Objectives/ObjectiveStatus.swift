@@ -16,7 +16,7 @@ public struct ObjectiveReading: Sendable, Equatable {
 
 /// One objective on one target: compliance so far, the budget left, how fast it burns.
 public struct ObjectiveStatus: Sendable, Equatable, Codable {
-    public enum State: String, Sendable, Codable, Comparable {
+    public enum State: String, Sendable, Codable {
         /// Within budget and burning slower than the slow alert's rate.
         case ok
         /// Both slow windows burn at 6× or more: the budget goes in five days at this rate.
@@ -27,9 +27,6 @@ public struct ObjectiveStatus: Sendable, Equatable, Codable {
         case exhausted
         /// Too little was read to judge (no requests, or the query failed).
         case unknown
-
-        var rank: Int { [.ok: 0, .unknown: 1, .slowBurn: 2, .fastBurn: 3, .exhausted: 4][self] ?? 0 }
-        public static func < (lhs: State, rhs: State) -> Bool { lhs.rank < rhs.rank }
     }
 
     public struct Burn: Sendable, Equatable, Codable {

@@ -82,19 +82,11 @@ enum ObjectiveParser {
                                                         hint: "write the counter's rate over [$range]: Trimtab reads it over 5m, 30m, 1h, 6h and the window"))
                     complete = false
                 }
-                let known = PromQL.placeholders.keys.sorted() + ["range"]
-                for use in uses where !known.contains(use.name) {
-                    let at = location?.location(ofOffset: use.offset, in: query.value) ?? query.location
-                    diagnostics.append(PolicyDiagnostic(at, "\(path).\(field) uses the unknown placeholder $\(use.name)",
-                                                        hint: Suggestion.closest(to: use.name, in: known).map { "did you mean $\($0)?" }
-                                                            ?? "known placeholders: \(known.map { "$\($0)" }.joined(separator: ", "))"))
-                    complete = false
+                let problems = PolicyLoader.placeholderProblems(in: query.value, of: "\(path).\(field)", extra: ["range"], targets: targets) { offset in
+                    location?.location(ofOffset: offset, in: query.value) ?? query.location
                 }
-                if uses.contains(where: { $0.name == "namespace" }), targets.namespace == nil {
-                    diagnostics.append(PolicyDiagnostic(query.location, "\(path).\(field) uses $namespace but spec.targets.namespace is not set",
-                                                        hint: "set spec.targets.namespace, or use $namespaceSelector"))
-                    complete = false
-                }
+                if !problems.isEmpty { complete = false }
+                diagnostics += problems
             }
             guard complete, let kind = item.kind, let goal, let good = item.good, let total = item.total else { continue }
             objectives.append(Objective(name: item.name, kind: kind, target: goal, windowSeconds: window, good: good.value,

@@ -129,18 +129,8 @@ public enum PolicyLoader {
                                                     hint: "write query: a PromQL expression aggregated `by ($by)`"))
                 continue
             }
-            for use in PromQL.placeholderUses(in: query.value) {
-                if PromQL.placeholders[use.name] == nil {
-                    let known = PromQL.placeholders.keys.sorted()
-                    diagnostics.append(PolicyDiagnostic(placeholderLocation(item, offset: use.offset),
-                                                        "indicator '\(item.name)' uses the unknown placeholder $\(use.name)",
-                                                        hint: Suggestion.closest(to: use.name, in: known).map { "did you mean $\($0)?" }
-                                                            ?? "known placeholders: \(known.map { "$\($0)" }.joined(separator: ", "))"))
-                } else if use.name == "namespace", targets.namespace == nil {
-                    diagnostics.append(PolicyDiagnostic(placeholderLocation(item, offset: use.offset),
-                                                        "indicator '\(item.name)' uses $namespace but spec.targets.namespace is not set",
-                                                        hint: "set spec.targets.namespace, or use $selector, which covers every namespace"))
-                }
+            diagnostics += placeholderProblems(in: query.value, of: "indicator '\(item.name)'", targets: targets) { offset in
+                placeholderLocation(item, offset: offset)
             }
             indicators.append(Indicator(name: item.name, query: query.value, unit: item.unit ?? .none,
                                         description: item.description, kind: item.kind, location: item.location,
@@ -265,6 +255,26 @@ public enum PolicyLoader {
         policy.notify = fragment.notify ?? NotifySettings()
         policy.objectives = objectives
         return (policy, [])
+    }
+
+    /// The placeholders of a template that cannot be filled: unknown ones (with the closest known one),
+    /// and `$namespace` where the targets have no namespace. `extra` names placeholders the template's
+    /// owner fills itself (an objective's `$range`); `location` maps an offset in the template to the file.
+    static func placeholderProblems(in template: String, of subject: String, extra: [String] = [], targets: TargetSelector,
+                                    location: (Int) -> SourceLocation) -> [PolicyDiagnostic] {
+        let known = (PromQL.placeholders.keys + extra).sorted()
+        var problems: [PolicyDiagnostic] = []
+        for use in PromQL.placeholderUses(in: template) {
+            if !known.contains(use.name) {
+                problems.append(PolicyDiagnostic(location(use.offset), "\(subject) uses the unknown placeholder $\(use.name)",
+                                                 hint: Suggestion.closest(to: use.name, in: known).map { "did you mean $\($0)?" }
+                                                     ?? "known placeholders: \(known.map { "$\($0)" }.joined(separator: ", "))"))
+            } else if use.name == "namespace", targets.namespace == nil {
+                problems.append(PolicyDiagnostic(location(use.offset), "\(subject) uses $namespace but spec.targets.namespace is not set",
+                                                 hint: "set spec.targets.namespace, or use $selector, which covers every namespace"))
+            }
+        }
+        return problems
     }
 
     /// Where a placeholder stands: exact on one line and in a literal block, the scalar's start otherwise.

@@ -74,21 +74,22 @@ public enum PromQL {
     }
 
     /// Fills a template's placeholders for the policy's targets.
-    public static func render(_ template: String, targets: TargetSelector) -> String {
-        renderMapped(template, targets: targets).text
+    /// `extra` fills placeholders of the template's owner (an objective's `$range`).
+    public static func render(_ template: String, targets: TargetSelector, extra: [String: String] = [:]) -> String {
+        renderMapped(template, targets: targets, extra: extra).text
     }
 
     /// Fills a template's placeholders, and says for every character of the result the offset in the
     /// template it came from (a placeholder's value maps to the placeholder), so a position in the
     /// rendered query (a parse error) maps back to the template and from there to the file.
-    public static func renderMapped(_ template: String, targets: TargetSelector) -> (text: String, origin: [Int]) {
+    public static func renderMapped(_ template: String, targets: TargetSelector, extra: [String: String] = [:]) -> (text: String, origin: [Int]) {
         let values: [String: String] = [
             "selector": selector(for: targets),
             "by": targets.groupBy.joined(separator: ", "),
             "namespace": escape(targets.namespace ?? ""),
             "namespaceSelector": targets.namespace.map { "namespace=\"\(escape($0))\"" } ?? "namespace!=\"\"",
             "workloadType": escape(targets.kind.lowercased()),
-        ]
+        ].merging(extra) { standard, _ in standard }
         var out = ""
         var origin: [Int] = []
         let chars = Array(template)
