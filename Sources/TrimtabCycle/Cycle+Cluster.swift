@@ -12,11 +12,11 @@ extension Cycle {
     /// The cluster side of one evaluation, under the journal's lock when it may write: read the
     /// cluster's facts and the journal, finish what a crash left open, verify earlier changes, plan
     /// with all of that, and carry the plan out.
-    func onCluster(_ cluster: any Cluster, _ assessment: Assessment, snapshot: Snapshot, time: Double) async -> ClusterOutcome {
+    func onCluster(_ cluster: any Cluster, _ assessment: Assessment, objectives: [ObjectiveStatus], snapshot: Snapshot, time: Double) async -> ClusterOutcome {
         var executor = Executor(cluster: cluster, policy: policy, clock: clock, hooks: hooks)
         executor.permit = permit
         guard mode == .enforce, assessment.isComplete, !lockHeldByCaller else {
-            return await onCluster(executor, assessment, snapshot: snapshot, time: time)
+            return await onCluster(executor, assessment, objectives: objectives, snapshot: snapshot, time: time)
         }
         // One writer at a time: the whole enforced cycle holds the journal's lock (a file lock or a
         // Lease), so two runs never act at once or settle each other's open entries.
@@ -28,13 +28,13 @@ extension Cycle {
             report.errors = ["\(error)"]
             return ClusterOutcome(plan: nil, execution: report, errors: report.errors)
         }
-        let outcome = await onCluster(executor, assessment, snapshot: snapshot, time: time)
+        let outcome = await onCluster(executor, assessment, objectives: objectives, snapshot: snapshot, time: time)
         await lock.release()
         return outcome
     }
 
     /// Facts, recovery, verification, plan and execution, in that order; errors stop what follows them.
-    func onCluster(_ executor: Executor, _ assessment: Assessment, snapshot: Snapshot, time: Double) async -> ClusterOutcome {
+    func onCluster(_ executor: Executor, _ assessment: Assessment, objectives: [ObjectiveStatus], snapshot: Snapshot, time: Double) async -> ClusterOutcome {
         let cluster = executor.cluster
         var report = ExecutionReport(mode: mode, cluster: cluster.server)
         var errors: [String] = []
@@ -63,7 +63,7 @@ extension Cycle {
                     report.errors = errors
                     return ClusterOutcome(plan: nil, execution: report, errors: errors)
                 }
-                report.journal += try await executor.verify(assessment, time: time)
+                report.journal += try await executor.verify(assessment, objectives: objectives, autoscaled: Set(facts.autoscalers.keys), time: time)
             }
             // Read after recovery and verification, which change entries.
             let entries = try await executor.journal.entries()
@@ -72,8 +72,9 @@ extension Cycle {
                 report.notes.append("\(open) journal entr\(open == 1 ? "y waits" : "ies wait") to be recovered or verified; a run with --apply does that.")
             }
             let history = entries.flatMap(\.changeRecords)
-            let context = PlanContext(history: history, frozenTargets: facts.frozen, autoscalers: facts.autoscalers,
+            var context = PlanContext(history: history, frozenTargets: facts.frozen, autoscalers: facts.autoscalers,
                                       knobValues: facts.knobValues, clusterRead: true)
+            context.objectives = objectives
             var plan = Planner.plan(assessment, snapshot: snapshot, policy: policy, context: context)
             plan.mode = mode
             report.outcomes = try await executor.execute(plan, assessment: assessment, mode: mode, time: time)

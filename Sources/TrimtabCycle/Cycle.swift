@@ -128,7 +128,7 @@ public struct Cycle: Sendable {
         var clusterErrors: [String] = []
         if let cluster, !policy.actions.isEmpty {
             progress?("\(mode == .enforce ? "acting on" : "checking the plan against") the cluster at \(cluster.server)")
-            let outcome = await onCluster(cluster, assessment, snapshot: read.snapshot, time: time)
+            let outcome = await onCluster(cluster, assessment, objectives: objectives, snapshot: read.snapshot, time: time)
             plan = outcome.plan
             execution = outcome.execution
             clusterErrors = outcome.errors
@@ -136,7 +136,9 @@ public struct Cycle: Sendable {
         if plan == nil, !policy.actions.isEmpty {
             // Without a cluster (or when it failed) the plan knows of no earlier changes, autoscalers
             // or frozen workloads: it is shown, never carried out.
-            plan = Planner.plan(assessment, snapshot: read.snapshot, policy: policy)
+            var context = PlanContext()
+            context.objectives = objectives
+            plan = Planner.plan(assessment, snapshot: read.snapshot, policy: policy, context: context)
         }
         var report = AnalysisReport(assessment: assessment, context: context, plan: plan, execution: execution)
         report.objectives = objectives.isEmpty ? nil : objectives

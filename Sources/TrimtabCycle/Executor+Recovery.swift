@@ -113,7 +113,9 @@ extension Executor {
     // MARK: Verification
 
     /// Judges every applied change whose window has passed, keeping it or rolling it back.
-    public func verify(_ assessment: Assessment, time: Double) async throws(JournalError) -> [JournalEvent] {
+    public func verify(_ assessment: Assessment, objectives: [ObjectiveStatus] = [], autoscaled: Set<TargetID> = [],
+                       time: Double) async throws(JournalError) -> [JournalEvent] {
+        let hpaChecks = policy.autoscaledChecks
         var events: [JournalEvent] = []
         for var entry in try await journal.entries() where entry.state == .applied {
             if let permit, let refusal = await permit() {
@@ -121,7 +123,8 @@ extension Executor {
                 continue
             }
             let target = assessment.targets.first { $0.target == entry.target }
-            switch Verification.judge(entry, now: target, time: time, cycleUnknown: !assessment.isComplete) {
+            switch Verification.judge(entry, now: target, time: time, cycleUnknown: !assessment.isComplete, objectives: objectives,
+                                       hpaChecks: autoscaled.contains(entry.target) ? hpaChecks : []) {
             case .wait:
                 continue
             case .undetermined(let why):

@@ -98,9 +98,11 @@ public struct Executor: Sendable {
                     continue
                 }
                 let target = assessment.targets.first { $0.target == action.target }
+                var baseline = VerificationBaseline.of(target, trigger: action.trigger)
+                baseline.budget = action.budget
                 var entry = JournalEntry(id: id, actionID: action.id, target: action.target, workload: workload, action: action.action,
                                          knob: action.knob, before: reading.value, after: after, reason: action.reason,
-                                         evidence: action.evidence, baseline: .of(target, trigger: action.trigger), state: .begun,
+                                         evidence: action.evidence, baseline: baseline, state: .begun,
                                          createdAt: time, verifyAfterSeconds: policy.safety.verifyAfterSeconds,
                                          rollbackIfScoreDropsBy: policy.safety.rollbackIfScoreDropsBy,
                                          minImprovement: policy.safety.minImprovement)

@@ -126,6 +126,8 @@ public final class DaemonMetrics: Sendable {
         case .env: return "env"
         case .http: return "http"
         case .autoscalerMaxReplicas: return "hpa-max-replicas"
+        case .autoscalerTargetUtilization: return "hpa-target-utilization"
+        case .autoscalerScaleDownWindow: return "hpa-scale-down-window"
         }
     }
 }

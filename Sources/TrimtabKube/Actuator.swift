@@ -30,6 +30,10 @@ public enum Actuators {
             return HTTPEndpointActuator(client: http, workload: workload, url: url)
         case .autoscalerMaxReplicas(let name):
             return AutoscalerActuator(client: client, workload: workload, autoscaler: name)
+        case .autoscalerTargetUtilization(let name):
+            return AutoscalerTargetActuator(client: client, workload: workload, autoscaler: name)
+        case .autoscalerScaleDownWindow(let name):
+            return AutoscalerScaleDownActuator(client: client, workload: workload, autoscaler: name)
         }
     }
 }
@@ -134,15 +138,42 @@ struct EnvActuator: Actuator {
     }
 }
 
+/// An actuator of one field of the HorizontalPodAutoscaler that owns a workload's replicas: it reads
+/// the HPA, writes over the version read (the `resourceVersion` is the update's precondition, so an HPA
+/// changed since is a 409, never overwritten) and fences on it.
+protocol AutoscalerFieldActuator: Actuator {
+    var client: KubeClient { get }
+    var workload: WorkloadRef { get }
+    var autoscaler: String { get }
+}
+
+extension AutoscalerFieldActuator {
+    func object() async throws(KubeError) -> AutoscalerObject {
+        try await client.get(AutoscalerObject.self, .horizontalPodAutoscalers, namespace: workload.namespace, name: autoscaler)
+    }
+
+    /// A merge patch of `spec` over the version read.
+    func mergePatch(spec: [String: Any], over reading: KnobReading, dryRun: Bool) async throws(KubeError) {
+        var metadata: [String: Any] = [:]
+        if let version = reading.version { metadata["resourceVersion"] = version }
+        try await client.patch(.horizontalPodAutoscalers, namespace: workload.namespace, name: autoscaler, .merge,
+                               body: ["metadata": metadata, "spec": spec], dryRun: dryRun)
+    }
+
+    func fence(over reading: KnobReading, note: String) async throws(KubeError) {
+        try await client.fence(.horizontalPodAutoscalers, namespace: workload.namespace, name: autoscaler, version: reading.version, note: note)
+    }
+}
+
 /// The `maxReplicas` of the HorizontalPodAutoscaler that owns a workload's replicas.
-struct AutoscalerActuator: Actuator {
+struct AutoscalerActuator: AutoscalerFieldActuator {
     let client: KubeClient
     let workload: WorkloadRef
     let autoscaler: String
     var knob: Knob { .autoscalerMaxReplicas(name: autoscaler) }
 
     func read() async throws(KubeError) -> KnobReading {
-        let object = try await client.get(AutoscalerObject.self, .horizontalPodAutoscalers, namespace: workload.namespace, name: autoscaler)
+        let object = try await object()
         return KnobReading(value: String(object.spec.maxReplicas), version: object.metadata.resourceVersion)
     }
 
@@ -150,13 +181,61 @@ struct AutoscalerActuator: Actuator {
         guard let text = value, let replicas = Int(text), replicas >= 1 else {
             throw KubeError(kind: .invalid, message: "maxReplicas must be a whole number of at least 1, not \(value ?? "nothing")")
         }
-        var metadata: [String: Any] = [:]
-        if let version = reading.version { metadata["resourceVersion"] = version }
-        try await client.patch(.horizontalPodAutoscalers, namespace: workload.namespace, name: autoscaler, .merge,
-                               body: ["metadata": metadata, "spec": ["maxReplicas": replicas]], dryRun: dryRun)
+        try await mergePatch(spec: ["maxReplicas": replicas], over: reading, dryRun: dryRun)
+    }
+}
+
+/// The CPU target of the HPA that owns a workload's replicas: the `averageUtilization` of its
+/// `Resource` metric on `cpu`, written by a JSON patch at that metric's index (a merge patch would
+/// replace the whole `metrics` list) that also replaces `resourceVersion` with the one read.
+struct AutoscalerTargetActuator: AutoscalerFieldActuator {
+    let client: KubeClient
+    let workload: WorkloadRef
+    let autoscaler: String
+    var knob: Knob { .autoscalerTargetUtilization(name: autoscaler) }
+
+    func read() async throws(KubeError) -> KnobReading {
+        let object = try await object()
+        guard let cpu = object.spec.cpuUtilization else {
+            throw KubeError(kind: .unsupported, message: "HorizontalPodAutoscaler \(workload.namespace)/\(autoscaler) has no Resource metric on cpu with a Utilization target, so its CPU target cannot be tuned")
+        }
+        return KnobReading(value: String(cpu.percent), version: object.metadata.resourceVersion)
     }
 
-    func fence(over reading: KnobReading, note: String) async throws(KubeError) {
-        try await client.fence(.horizontalPodAutoscalers, namespace: workload.namespace, name: autoscaler, version: reading.version, note: note)
+    func write(_ value: String?, over reading: KnobReading, dryRun: Bool) async throws(KubeError) {
+        guard let text = value, let percent = Int(text), percent >= 1 else {
+            throw KubeError(kind: .invalid, message: "a CPU target must be a whole percentage of at least 1, not \(value ?? "nothing")")
+        }
+        // The index is the one read now; the resourceVersion precondition makes it the one of `reading`.
+        guard let cpu = try await object().spec.cpuUtilization else {
+            throw KubeError(kind: .conflict, status: 409, message: "HorizontalPodAutoscaler \(workload.namespace)/\(autoscaler) no longer has a CPU utilisation target")
+        }
+        var operations: [[String: Any]] = [
+            ["op": "test", "path": "/spec/metrics/\(cpu.index)/resource/name", "value": "cpu"],
+            ["op": "replace", "path": "/spec/metrics/\(cpu.index)/resource/target/averageUtilization", "value": percent],
+        ]
+        if let version = reading.version { operations.insert(["op": "replace", "path": "/metadata/resourceVersion", "value": version], at: 0) }
+        try await client.patch(.horizontalPodAutoscalers, namespace: workload.namespace, name: autoscaler, operations: operations, dryRun: dryRun)
+    }
+}
+
+/// The scale-down stabilization window of the HPA that owns a workload's replicas
+/// (`spec.behavior.scaleDown.stabilizationWindowSeconds`; 300 when unset), by a merge patch.
+struct AutoscalerScaleDownActuator: AutoscalerFieldActuator {
+    let client: KubeClient
+    let workload: WorkloadRef
+    let autoscaler: String
+    var knob: Knob { .autoscalerScaleDownWindow(name: autoscaler) }
+
+    func read() async throws(KubeError) -> KnobReading {
+        let object = try await object()
+        return KnobReading(value: String(object.spec.scaleDownWindowSeconds), version: object.metadata.resourceVersion)
+    }
+
+    func write(_ value: String?, over reading: KnobReading, dryRun: Bool) async throws(KubeError) {
+        guard let text = value, let seconds = Int(text), (0...3600).contains(seconds) else {
+            throw KubeError(kind: .invalid, message: "a stabilization window is whole seconds from 0 to 3600, not \(value ?? "nothing")")
+        }
+        try await mergePatch(spec: ["behavior": ["scaleDown": ["stabilizationWindowSeconds": seconds]]], over: reading, dryRun: dryRun)
     }
 }

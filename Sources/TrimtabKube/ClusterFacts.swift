@@ -30,7 +30,10 @@ extension ClusterFacts {
                 }
                 if let hpa = autoscalers.items.first(where: { $0.spec.scaleTargetRef.kind == workload.kind && $0.spec.scaleTargetRef.name == workload.name }),
                    let name = hpa.metadata.name {
-                    facts.autoscalers[target] = AutoscalerInfo(name: name, minReplicas: hpa.spec.minReplicas ?? 1, maxReplicas: hpa.spec.maxReplicas)
+                    facts.autoscalers[target] = AutoscalerInfo(name: name, minReplicas: hpa.spec.minReplicas ?? 1, maxReplicas: hpa.spec.maxReplicas,
+                                                                targetUtilizationPercent: hpa.spec.cpuUtilization.map { Double($0.percent) },
+                                                                scaleDownWindowSeconds: Double(hpa.spec.scaleDownWindowSeconds),
+                                                                metricCount: max(1, hpa.spec.metrics?.count ?? 1))
                     facts.notes.append("\(target): HorizontalPodAutoscaler \(name) owns its replicas (min \(hpa.spec.minReplicas ?? 1), max \(hpa.spec.maxReplicas)); Trimtab never writes them")
                 }
             }
@@ -77,7 +80,7 @@ extension ClusterFacts {
             } catch {
                 return .unknown(error.message)
             }
-        case .replicas, .autoscalerMaxReplicas:
+        case .replicas, .autoscalerMaxReplicas, .autoscalerTargetUtilization, .autoscalerScaleDownWindow:
             return .unknown("\(knob) is read through its indicator")
         }
     }

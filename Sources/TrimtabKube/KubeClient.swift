@@ -104,6 +104,20 @@ public final class KubeClient: Sendable {
                        query: dryRun ? [("dryRun", "All")] : [], body: try Self.json(body), contentType: type.rawValue)
     }
 
+    /// A JSON patch (RFC 6902): a list of operations, which the object form cannot carry.
+    @discardableResult
+    public func patch(_ resource: KubeResource, namespace: String, name: String, subresource: String? = nil,
+                      operations: [[String: Any]], dryRun: Bool) async throws(KubeError) -> Data {
+        let body: Data
+        do {
+            body = try JSONSerialization.data(withJSONObject: operations, options: [.sortedKeys, .withoutEscapingSlashes])
+        } catch {
+            throw KubeError(kind: .badRequest, message: "could not encode the JSON patch: \(error)")
+        }
+        return try await send(.PATCH, resource, namespace: namespace, name: name, subresource: subresource,
+                              query: dryRun ? [("dryRun", "All")] : [], body: body, contentType: PatchType.json.rawValue)
+    }
+
     /// A PUT of a whole object; its `metadata.resourceVersion` makes it conditional.
     @discardableResult
     public func update(_ resource: KubeResource, namespace: String, name: String, subresource: String? = nil,

@@ -74,9 +74,44 @@ public struct AutoscalerObject: Decodable, Sendable {
             public var kind: String
             public var name: String
         }
+        /// One metric the HPA scales on; only a `Resource` metric's name and target are read.
+        public struct Metric: Decodable, Sendable {
+            public struct Resource: Decodable, Sendable {
+                public struct Target: Decodable, Sendable {
+                    public var type: String?
+                    public var averageUtilization: Int?
+                }
+                public var name: String
+                public var target: Target?
+            }
+            public var type: String
+            public var resource: Resource?
+        }
+        public struct Behavior: Decodable, Sendable {
+            public struct Rules: Decodable, Sendable {
+                public var stabilizationWindowSeconds: Int?
+            }
+            public var scaleDown: Rules?
+        }
         public var scaleTargetRef: Reference
         public var minReplicas: Int?
         public var maxReplicas: Int
+        public var metrics: [Metric]?
+        public var behavior: Behavior?
+
+        /// The index and target of the metric on CPU utilisation, when the HPA has one.
+        public var cpuUtilization: (index: Int, percent: Int)? {
+            for (index, metric) in (metrics ?? []).enumerated() where metric.type == "Resource" {
+                if let resource = metric.resource, resource.name == "cpu", resource.target?.type == "Utilization",
+                   let percent = resource.target?.averageUtilization {
+                    return (index, percent)
+                }
+            }
+            return nil
+        }
+
+        /// The scale-down stabilization window: 300 s unless the behavior sets one.
+        public var scaleDownWindowSeconds: Int { behavior?.scaleDown?.stabilizationWindowSeconds ?? 300 }
     }
     public var metadata: ObjectMeta
     public var spec: Spec

@@ -33,7 +33,7 @@ public struct WorkloadProfile: Sendable {
     public var exportsErrors: Bool
 
     public init(namespace: String, deployment: String, requestsPerSecond: @escaping Curve = { _ in 50 },
-                latencyP95: @escaping Curve, errorRatio: @escaping Curve = { _ in 0.002 },
+                latencyP95: @escaping Curve, errorRatio: @escaping Curve = { _ in 0.0005 },
                 cpuUtilization: @escaping Curve = { _ in 0.4 }, memoryUtilization: @escaping Curve = { _ in 0.5 },
                 poolUtilization: Curve? = nil, cacheHitRatio: Curve? = nil, replicas: Double = 4,
                 cacheTTLSeconds: Double = 60, evictionsPerSecond: @escaping Curve = { _ in 0.1 }, silentForLast: Double = 0,
@@ -116,7 +116,7 @@ public enum DemoScenario {
                             poolUtilization: { ago in ago < 3000 ? 0.97 : 0.6 }, replicas: 3),
             // An error spike with no capacity cause: reported, not scaled.
             WorkloadProfile(namespace: namespace, deployment: "orders", latencyP95: { _ in 0.25 },
-                            errorRatio: { ago in ago < 1200 ? 0.12 : 0.002 }, replicas: 2),
+                            errorRatio: { ago in ago < 1200 ? 0.12 : 0.0005 }, replicas: 2),
             // Cache-cold: hit ratio far below the warning threshold.
             WorkloadProfile(namespace: namespace, deployment: "search", latencyP95: { _ in 0.6 },
                             cacheHitRatio: { ago in ago < 5400 ? 0.45 : 0.85 }),

@@ -35,6 +35,28 @@ public struct ControlResult: Sendable, Equatable {
     public var poolMinutes: Int
     /// Minutes in which the cache hit under 50 % of lookups, or a pod's memory passed 95 % of its limit.
     public var cacheMinutes: Int
+    /// CPU requested by every pod that existed, in core-hours.
+    public var cpuCoreHours: Double = 0
+    /// Over the whole trace, per objective of the policy (in its order): the share of good requests.
+    public var compliance: [ObjectiveCompliance] = []
+    /// The longest run of SLO-violation minutes: from a breach's start to its recovery.
+    public var longestBreachMinutes: Int = 0
+
+    /// Whether every objective was met over the trace.
+    public var sloMet: Bool { compliance.allSatisfy(\.met) }
+    /// The largest share of an objective's budget the trace spent (1 = all of it).
+    public var budgetUsed: Double { compliance.map(\.budgetUsed).max() ?? 0 }
+}
+
+/// One objective over a whole benchmark trace.
+public struct ObjectiveCompliance: Sendable, Equatable {
+    public var objective: String
+    public var goal: Double
+    /// The share of the trace's requests that were good.
+    public var share: Double
+    public var met: Bool { share >= goal - 1e-12 }
+    /// The bad share over the budget: 1 spends it exactly.
+    public var budgetUsed: Double { (1 - share) / max(1 - goal, 1e-12) }
 }
 
 /// Runs a scenario under a controller in fast time: the model stepped every `dt` seconds, scraped
@@ -63,6 +85,7 @@ public enum ControlBenchmark {
         var result = ControlResult(scenario: scenario.name, controller: controller.name, minutes: 0, sloMinutes: 0, errorMinutes: 0,
                                    replicaHours: 0, changes: 0, reversals: 0, poolMinutes: 0, cacheMinutes: 0)
         var lastMinute = cluster.services.map(\.totals)
+        var breachRuns = [Int](repeating: 0, count: cluster.services.count)
         let steps = Int((scenario.duration / dt).rounded())
         for index in 0...steps {
             let time = cluster.time
@@ -72,13 +95,15 @@ public enum ControlBenchmark {
             changes += await controller.control(&cluster, indicators: indicators)
             if index > 0, elapsed.truncatingRemainder(dividingBy: 60) < dt / 2 {
                 for (s, service) in cluster.services.enumerated() {
-                    ledger(&result, before: lastMinute[s], after: service.totals, service: service, time: time)
+                    ledger(&result, breachRun: &breachRuns[s], before: lastMinute[s], after: service.totals, service: service, time: time)
                 }
                 lastMinute = cluster.services.map(\.totals)
             }
             if index < steps { cluster.step(dt) }
         }
         result.replicaHours = cluster.services.map(\.totals.podSeconds).reduce(0, +) / 3600
+        result.cpuCoreHours = cluster.services.map { $0.totals.podSeconds * $0.spec.cpuRequestCores }.reduce(0, +) / 3600
+        result.compliance = compliance(of: cluster, objectives: policy.objectives)
         result.changes = changes.count
         result.reversals = reversals(changes)
         return Run(result: result, changes: changes, cluster: cluster)
@@ -91,12 +116,18 @@ public enum ControlBenchmark {
         return spec
     }
 
-    static func ledger(_ result: inout ControlResult, before a: SimCluster.Totals, after b: SimCluster.Totals,
+    static func ledger(_ result: inout ControlResult, breachRun: inout Int, before a: SimCluster.Totals, after b: SimCluster.Totals,
                        service: SimCluster.Service, time: Double) {
         result.minutes += 1
         let requests = b.requests - a.requests
         if requests > 0 {
-            if (b.slowerThanSLO - a.slowerThanSLO) / requests > 0.05 { result.sloMinutes += 1 }
+            if (b.slowerThanSLO - a.slowerThanSLO) / requests > 0.05 {
+                result.sloMinutes += 1
+                breachRun += 1
+                result.longestBreachMinutes = max(result.longestBreachMinutes, breachRun)
+            } else {
+                breachRun = 0
+            }
             if (b.errors - a.errors) / requests > 0.01 { result.errorMinutes += 1 }
         }
         let granted = b.poolGrantedSeconds - a.poolGrantedSeconds
@@ -106,6 +137,20 @@ public enum ControlBenchmark {
         let gets = b.gets - a.gets
         let memory = service.pods.map { $0.gauges.memoryBytes / service.spec.memoryLimitBytes }.max() ?? 0
         if (gets > 0 && (b.hits - a.hits) / gets < 0.5) || memory > 0.95 { result.cacheMinutes += 1 }
+    }
+
+    /// The policy's objectives over the whole trace, every service's requests together: a latency
+    /// objective counts the requests within the SLO (the histogram's bucket at it), an availability
+    /// objective those that did not fail.
+    static func compliance(of cluster: SimCluster, objectives: [Objective]) -> [ObjectiveCompliance] {
+        let index = QueueingModel.histogramBuckets.lastIndex { $0 <= cluster.slo + 1e-9 } ?? 0
+        let requests = cluster.services.map(\.totals.requests).reduce(0, +)
+        let fast = cluster.services.map { $0.totals.buckets[index] }.reduce(0, +)
+        let errors = cluster.services.map(\.totals.errors).reduce(0, +)
+        return objectives.map { objective in
+            let good = objective.kind == .latency ? fast : requests - errors
+            return ObjectiveCompliance(objective: objective.name, goal: objective.target, share: requests > 0 ? good / requests : 1)
+        }
     }
 
     /// Changes of a knob in the opposite direction to its previous change, per service and knob.

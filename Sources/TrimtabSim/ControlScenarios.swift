@@ -1,4 +1,4 @@
-/// The six traces of the control-quality benchmark, each with the service it drives. Every scenario
+/// The eight traces of the control-quality benchmark, each with the service it drives. Every scenario
 /// has the same database: 200 connections, six queries at once at full speed.
 public enum ControlScenarios {
     /// A web service: 10 ms of CPU a request (a pod of one core serves 100 requests a second, 35 at
@@ -12,7 +12,7 @@ public enum ControlScenarios {
         return spec
     }
 
-    public static var all: [ControlScenario] { [diurnal, flashSpike, slowRamp, poolBound, coldCache, pinnedAutoscaler] }
+    public static var all: [ControlScenario] { [diurnal, flashSpike, slowRamp, poolBound, coldCache, pinnedAutoscaler, week, burstyDays] }
 
     /// A day of traffic, 40 to 420 requests a second, on a service sized for the average.
     public static var diurnal: ControlScenario {
@@ -65,6 +65,20 @@ public enum ControlScenarios {
         spec.autoscaler = AutoscalerSpec(minReplicas: 2, maxReplicas: 6)
         return ControlScenario(name: "HPA pinned at max", summary: "3 h, 100 → 650 → 100 req/s; HPA max 6 (needs ~9)",
                                services: [spec])
+    }
+
+    /// A week of a web shop's traffic: weekdays 40 → 420 req/s, weekends at 60 %, drifting noise, a
+    /// few bursts a day and a two-hour gap with no traffic on the third day.
+    public static var week: ControlScenario {
+        ControlScenario(name: "week", summary: "7 days, 40 → 420 req/s, weekends 60 %, noise 8 %, 3 bursts a day, a 2 h gap on day 3",
+                        services: [webService("shop", load: .multiDay(name: "week", days: 7, low: 40, high: 420, seed: 7))])
+    }
+
+    /// Three noisier days with more bursts: what a busy API's logs look like.
+    public static var burstyDays: ControlScenario {
+        ControlScenario(name: "bursty days", summary: "3 days, 60 → 360 req/s, noise 15 %, 8 bursts a day, a 2 h gap on day 3",
+                        services: [webService("api", load: .multiDay(name: "bursty-days", days: 3, low: 60, high: 360, noise: 0.15,
+                                                                     burstsPerDay: 8, seed: 2026))])
     }
 
     /// A trace of your own, driving the web service.

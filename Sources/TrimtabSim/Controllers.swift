@@ -5,7 +5,7 @@ import TrimtabCycle
 public struct ControlChange: Sendable, Equatable {
     public var time: Double
     public var service: String
-    /// `replicas`, `poolSize`, `ttl` or `hpaMaxReplicas`.
+    /// `replicas`, `poolSize`, `ttl`, `hpaMaxReplicas`, `hpaTarget` or `hpaScaleDownWindow`.
     public var knob: String
     public var from: Double
     public var to: Double
@@ -40,7 +40,6 @@ public struct HPAController: SimController {
     public let usesAutoscaler = true
     public var sync: Double = 15
     public var tolerance: Double = 0.1
-    public var downStabilization: Double = 300
     var nextSync: Double?
     var lastCPU: [String: Double] = [:]
     var recommendations: [String: [(time: Double, replicas: Int)]] = [:]
@@ -76,7 +75,7 @@ public struct HPAController: SimController {
                     recommended = adjusted <= 1 + tolerance ? current : Int((adjusted * Double(ready.count + unready) - 1e-9).rounded(.up))
                 }
             }
-            var window = recommendations[service.spec.name, default: []].filter { $0.time > time - downStabilization }
+            var window = recommendations[service.spec.name, default: []].filter { $0.time > time - hpa.scaleDownStabilizationSeconds }
             window.append((time, recommended))
             recommendations[service.spec.name] = window
             var desired = recommended
@@ -146,6 +145,8 @@ public struct TrimtabController: SimController {
         switch knob {
         case .replicas: "replicas"
         case .autoscalerMaxReplicas: "hpaMaxReplicas"
+        case .autoscalerTargetUtilization: "hpaTarget"
+        case .autoscalerScaleDownWindow: "hpaScaleDownWindow"
         case SimulatedCluster.poolKnob: "poolSize"
         case SimulatedCluster.ttlKnob: "ttl"
         default: knob.description

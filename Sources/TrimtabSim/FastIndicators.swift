@@ -39,6 +39,8 @@ public struct FastIndicators: Sendable {
     /// Indicator points per service and indicator, oldest first.
     var points: [String: [String: [Sample]]] = [:]
     let keep: Double
+    /// The services' totals at every scrape, for the objectives.
+    public var objectives = ObjectiveLedger()
 
     /// The indicators the default policy declares, computed here.
     public static let indicatorNames = ["request_rate", "latency_p95", "error_ratio", "cpu_utilization", "memory_utilization",
@@ -53,6 +55,7 @@ public struct FastIndicators: Sendable {
     /// Records what a scrape would see now: app metrics of ready pods, kube-state-metrics and cAdvisor
     /// of every pod.
     public mutating func scrape(_ cluster: SimCluster) {
+        objectives.record(cluster)
         for service in cluster.services {
             let ready = service.pods.filter { $0.isReady(at: cluster.time) }
             latest[service.spec.name] = Scrape(time: cluster.time, pods: service.pods.map(\.name),

@@ -52,6 +52,40 @@ public struct LoadTrace: Sendable, Equatable {
         }
     }
 
+    /// Days of traffic sampled every minute, with what real request logs show and a smooth curve does
+    /// not: the daily shape of `diurnal`, weekends at `weekend` of weekdays (the trace starts on a
+    /// Monday), noise that drifts from minute to minute (an AR(1) process with `noise` standard
+    /// deviation, multiplicative), bursts of 1.3 to 1.8 times the load for 5–20 minutes about
+    /// `burstsPerDay` times a day, and `gapHours` with no traffic at all at noon of the third day (an
+    /// outage upstream, or a maintenance window) after which traffic returns over ten minutes. Deterministic for a `seed`.
+    public static func multiDay(name: String, days: Int, low: Double, high: Double, weekend: Double = 0.6, noise: Double = 0.08,
+                                burstsPerDay: Double = 3, gapHours: Double = 2, seed: UInt64) -> LoadTrace {
+        var random = SplitMix64(seed: seed)
+        let seconds = Double(days) * 86_400
+        var drift = 0.0
+        var burstUntil = -1.0, burstFactor = 1.0
+        let gapStart = 2 * 86_400 + 12 * 3600.0, gapEnd = gapStart + gapHours * 3600
+        let perMinute = burstsPerDay / 1440
+        return LoadTrace(name: name, points: stride(from: 0.0, through: seconds, by: 60).map { t in
+            let day = Int(t / 86_400) % 7
+            let hour = t.truncatingRemainder(dividingBy: 86_400) / 3600
+            let shape = (1 - cos((hour - 4) / 24 * 2 * .pi)) / 2 + exp(-pow((hour - 12.5) / 0.5, 2)) * 0.1
+            var rps = (low + (high - low) * min(1, shape)) * (day >= 5 ? weekend : 1)
+            // The noise drifts: 0.9 of the last minute's deviation and a fresh part, so its spread stays `noise`.
+            drift = 0.9 * drift + (1 - 0.81).squareRoot() * noise * random.normal()
+            rps *= max(0.2, 1 + drift)
+            if t >= burstUntil, random.uniform() < perMinute {
+                burstUntil = t + 300 + 900 * random.uniform()
+                burstFactor = 1.3 + 0.5 * random.uniform()
+            }
+            if t < burstUntil { rps *= burstFactor }
+            if gapHours > 0, t >= gapStart, t < gapEnd { rps = 0 }
+            // Traffic comes back over ten minutes, as clients retry and caches in front refill.
+            if gapHours > 0, t >= gapEnd, t < gapEnd + 600 { rps *= (t - gapEnd) / 600 }
+            return (t, max(0, rps))
+        })
+    }
+
     /// `base` with a spike to `peak` at `at` seconds: up within a minute, held `hold` seconds, down over five.
     public static func flashSpike(base: Double, peak: Double, at: Double, hold: Double, seconds: Double) -> LoadTrace {
         LoadTrace(name: "flash-spike", points: [(0, base), (at, base), (at + 60, peak), (at + 60 + hold, peak),
@@ -107,4 +141,28 @@ public struct TraceError: Error, CustomStringConvertible, Equatable {
     public var line: Int
     public var message: String
     public var description: String { "\(file):\(line): \(message)" }
+}
+
+/// A small seeded generator (SplitMix64) so that a trace with noise is the same on every machine.
+public struct SplitMix64: Sendable {
+    var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    public mutating func uniform() -> Double { Double(next() >> 11) / Double(UInt64(1) << 53) }
+
+    /// Standard normal, by Box–Muller.
+    public mutating func normal() -> Double {
+        let u = max(uniform(), 1e-300), v = uniform()
+        return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
+    }
 }

@@ -38,16 +38,19 @@ public struct ServiceSpec: Sendable, Equatable {
     }
 }
 
-/// A HorizontalPodAutoscaler's bounds and CPU target.
+/// A HorizontalPodAutoscaler's bounds, CPU target and scale-down window.
 public struct AutoscalerSpec: Sendable, Equatable {
     public var minReplicas: Int
     public var maxReplicas: Int
     public var targetUtilization: Double
+    /// `behavior.scaleDown.stabilizationWindowSeconds`: the HPA's default is 300.
+    public var scaleDownStabilizationSeconds: Double
 
-    public init(minReplicas: Int, maxReplicas: Int, targetUtilization: Double = 0.7) {
+    public init(minReplicas: Int, maxReplicas: Int, targetUtilization: Double = 0.7, scaleDownStabilizationSeconds: Double = 300) {
         self.minReplicas = minReplicas
         self.maxReplicas = maxReplicas
         self.targetUtilization = targetUtilization
+        self.scaleDownStabilizationSeconds = scaleDownStabilizationSeconds
     }
 }
 

@@ -5,7 +5,7 @@ import TrimtabCycle
 /// The simulated cluster behind the `Cluster` protocol, so the control benchmark runs Trimtab's own
 /// executor (journal, verification, rollback, recovery, the superseded and after-rollback rules) on
 /// it: each service is a Deployment whose replicas, `DB_POOL_SIZE` and `CACHE_TTL_SECONDS` env vars
-/// and HorizontalPodAutoscaler's `maxReplicas` are knobs. Every object has a resourceVersion that each
+/// and HorizontalPodAutoscaler's `maxReplicas`, CPU target and scale-down window are knobs. Every object has a resourceVersion that each
 /// write moves on, and a write over an older version is a 409, as the API server answers.
 public final class SimulatedCluster: Cluster, @unchecked Sendable {
     // @unchecked: `model`, `versions` and `writes` are only touched under `lock`.
@@ -72,7 +72,9 @@ public final class SimulatedCluster: Cluster, @unchecked Sendable {
             let target = target(of: service.spec)
             guard wanted.contains(target) else { continue }
             if let hpa = service.settings.autoscaler {
-                facts.autoscalers[target] = AutoscalerInfo(name: service.spec.name, minReplicas: hpa.minReplicas, maxReplicas: hpa.maxReplicas)
+                facts.autoscalers[target] = AutoscalerInfo(name: service.spec.name, minReplicas: hpa.minReplicas, maxReplicas: hpa.maxReplicas,
+                                                           targetUtilizationPercent: (hpa.targetUtilization * 100).rounded(),
+                                                           scaleDownWindowSeconds: hpa.scaleDownStabilizationSeconds)
                 facts.notes.append("\(target): HorizontalPodAutoscaler \(service.spec.name) owns its replicas (min \(hpa.minReplicas), max \(hpa.maxReplicas)); Trimtab never writes them")
             }
             for knob in policy.knobsReadFromCluster {
@@ -89,7 +91,7 @@ public final class SimulatedCluster: Cluster, @unchecked Sendable {
             throw KubeError(kind: .notFound, message: "the simulated cluster has Deployments only, not \(workload.kind) \(workload.name)")
         }
         switch knob {
-        case .replicas, .autoscalerMaxReplicas, Self.poolKnob, Self.ttlKnob:
+        case .replicas, .autoscalerMaxReplicas, .autoscalerTargetUtilization, .autoscalerScaleDownWindow, Self.poolKnob, Self.ttlKnob:
             return SimulatedKnob(cluster: self, knob: knob, workload: workload)
         default:
             throw KubeError(kind: .unsupported, message: "the simulated cluster has no knob \(knob)")
@@ -105,6 +107,8 @@ public final class SimulatedCluster: Cluster, @unchecked Sendable {
         switch knob {
         case .replicas: Double(settings.replicas)
         case .autoscalerMaxReplicas: settings.autoscaler.map { Double($0.maxReplicas) }
+        case .autoscalerTargetUtilization: settings.autoscaler.map { ($0.targetUtilization * 100).rounded() }
+        case .autoscalerScaleDownWindow: settings.autoscaler.map(\.scaleDownStabilizationSeconds)
         case poolKnob: Double(settings.poolSize)
         case ttlKnob: settings.ttl
         default: nil
@@ -119,7 +123,7 @@ public final class SimulatedCluster: Cluster, @unchecked Sendable {
             throw KubeError(kind: .notFound, status: 404, message: "deployments.apps \"\(workload.name)\" not found")
         }
         let settings = model.services[index].settings
-        if case .autoscalerMaxReplicas = knob, settings.autoscaler == nil {
+        if knob.autoscaler != nil, settings.autoscaler == nil {
             throw KubeError(kind: .notFound, status: 404, message: "horizontalpodautoscalers.autoscaling \"\(workload.name)\" not found")
         }
         let version = String(versions[workload.name, default: 1])
@@ -154,6 +158,8 @@ public final class SimulatedCluster: Cluster, @unchecked Sendable {
             switch knob {
             case .replicas: settings.replicas = Int(number)
             case .autoscalerMaxReplicas: settings.autoscaler?.maxReplicas = Int(number)
+            case .autoscalerTargetUtilization: settings.autoscaler?.targetUtilization = number / 100
+            case .autoscalerScaleDownWindow: settings.autoscaler?.scaleDownStabilizationSeconds = number
             case Self.poolKnob: settings.poolSize = Int(number)
             case Self.ttlKnob: settings.ttl = number
             default: break
@@ -198,5 +204,10 @@ public struct SimulatedMetrics: SnapshotSource {
     public func read(policy: Policy, at time: Double, windows: inout WindowCache?, progress: (@Sendable (String) -> Void)?) async -> SnapshotRead {
         let snapshot = indicators.snapshot(policy: policy, cluster: cluster, at: time)
         return SnapshotRead(snapshot: snapshot, queriesSent: snapshot.indicators.count, wholeReads: snapshot.indicators.count)
+    }
+
+    public func readObjectives(policy: Policy, at time: Double) async -> ObjectiveRead {
+        let readings = indicators.objectives.readings(policy: policy, cluster: cluster, at: time)
+        return ObjectiveRead(readings: readings, queriesSent: readings.map(\.errorRatios.count).reduce(0, +))
     }
 }

@@ -16,6 +16,8 @@ struct ActuatorTests {
         (.env(name: "DB_POOL_SIZE", container: nil), 20, 28),
         (.env(name: "CACHE_TTL_SECONDS", container: "app"), 60, 120),
         (.autoscalerMaxReplicas(name: "api-hpa"), 4, 7),
+        (.autoscalerTargetUtilization(name: "api-hpa"), 70, 80),
+        (.autoscalerScaleDownWindow(name: "api-hpa"), 300, 600),
     ]
 
     @Test(arguments: knobs)
@@ -101,7 +103,7 @@ struct ActuatorTests {
         switch knob {
         case .replicas: path = "/deployments/api/scale"
         case .configMap: path = "/configmaps/api-config"
-        case .autoscalerMaxReplicas: path = "/horizontalpodautoscalers/api-hpa"
+        case .autoscalerMaxReplicas, .autoscalerTargetUtilization, .autoscalerScaleDownWindow: path = "/horizontalpodautoscalers/api-hpa"
         default: path = "/deployments/api"
         }
         cluster.sandbox.afterNextRequest(method: "GET", pathContaining: path) { store in
@@ -160,6 +162,14 @@ struct ActuatorTests {
         case .autoscalerMaxReplicas(let name):
             _ = try? store.mutate(apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", namespace: "shop", name: name) {
                 $0[path: ["spec", "maxReplicas"]] = .number(Double(value) ?? 0)
+            }
+        case .autoscalerTargetUtilization(let name):
+            _ = try? store.mutate(apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", namespace: "shop", name: name) {
+                $0[path: ["spec", "metrics"]] = [["type": "Resource", "resource": ["name": "cpu", "target": ["type": "Utilization", "averageUtilization": .number(Double(value) ?? 0)]]]]
+            }
+        case .autoscalerScaleDownWindow(let name):
+            _ = try? store.mutate(apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", namespace: "shop", name: name) {
+                $0[path: ["spec", "behavior"]] = ["scaleDown": ["stabilizationWindowSeconds": .number(Double(value) ?? 0)]]
             }
         case .http:
             break

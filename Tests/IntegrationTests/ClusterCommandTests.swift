@@ -199,7 +199,8 @@ struct ClusterCommandTests {
             #expect(replicas(in: sandbox, of: "checkout") == 4 && env("DB_POOL_SIZE", in: sandbox, of: "payments") == "20")
             #expect(replicas(in: sandbox, of: "catalog") == 3)
             let second = try String(contentsOfFile: dir.appendingPathComponent("second.md").path, encoding: .utf8)
-            #expect(second.contains("**rolled-back**, restored 4: verification: latency_p95 did not improve"), "\(second)")
+            // checkout's scale-out protected a fast-burning latency objective; the burn did not ease.
+            #expect(second.contains("**rolled-back**, restored 4: verification: latency still burns"), "\(second)")
             // The rollbacks put those knobs in cooldown: the same changes are not proposed again at once.
             #expect(!second.contains("| shop/checkout | replicas | ✅ applied"))
         }

@@ -34,7 +34,10 @@ struct ClusterFixture {
             ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "api-config", "namespace": "shop"],
              "data": ["DB_POOL_SIZE": "20", "OTHER": "kept"]],
             ["apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": ["name": "api-hpa", "namespace": "shop"],
-             "spec": ["scaleTargetRef": ["apiVersion": "apps/v1", "kind": "Deployment", "name": "api"], "minReplicas": 2, "maxReplicas": 4]],
+             "spec": ["scaleTargetRef": ["apiVersion": "apps/v1", "kind": "Deployment", "name": "api"], "minReplicas": 2, "maxReplicas": 4,
+                      // A memory metric first, so the CPU target is not at index 0.
+                      "metrics": [["type": "Resource", "resource": ["name": "memory", "target": ["type": "Utilization", "averageUtilization": 80]]],
+                                  ["type": "Resource", "resource": ["name": "cpu", "target": ["type": "Utilization", "averageUtilization": 70]]]]]],
         ]
     }
 
@@ -72,6 +75,12 @@ struct ClusterFixture {
             return env(name, in: sandbox, of: "api")
         case .autoscalerMaxReplicas(let name):
             return sandbox.object(apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", namespace: "shop", name: name)?[path: ["spec", "maxReplicas"]]?.intValue.map(String.init)
+        case .autoscalerTargetUtilization(let name):
+            let metrics = sandbox.object(apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", namespace: "shop", name: name)?[path: ["spec", "metrics"]]?.arrayValue ?? []
+            return metrics.first { $0[path: ["resource", "name"]]?.stringValue == "cpu" }?[path: ["resource", "target", "averageUtilization"]]?.intValue.map(String.init)
+        case .autoscalerScaleDownWindow(let name):
+            let hpa = sandbox.object(apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", namespace: "shop", name: name)
+            return String(hpa?[path: ["spec", "behavior", "scaleDown", "stabilizationWindowSeconds"]]?.intValue ?? 300)
         case .http:
             return nil
         }

@@ -231,6 +231,25 @@ struct PolicyLoaderTests {
         let found = try #require(diagnostics(badIndicator).first)
         #expect(found.message == "scale action reads the indicator 'cpu_utilisation', which is not declared")
         #expect(found.hint == "did you mean 'cpu_utilization'?")
+
+        // The error budget's levers on an HPA: its CPU target's range and step, and when it flaps.
+        let tuned = withActions.replacingOccurrences(of: "scaleDown: {stabilization: 10m}}", with: """
+            scaleDown: {stabilization: 10m},
+                         autoscalerTarget: {min: 60%, max: 85%, step: 0.1}, flapping: {reversals: 4, window: 30m, maxStabilization: 20m}}
+            """)
+        guard case .scale(let read)? = try PolicyLoader.load(text: tuned, file: "p.yaml").actions.last?.action else {
+            Issue.record("the scale action is read")
+            return
+        }
+        #expect(read.autoscalerTarget == AutoscalerTargetBounds(minPercent: 60, maxPercent: 85, stepPercent: 10))
+        #expect(read.flapping == FlappingRule(reversals: 4, windowSeconds: 1800, maxWindowSeconds: 1200))
+        #expect(scale.autoscalerTarget == AutoscalerTargetBounds(minPercent: 50, maxPercent: 90, stepPercent: 5), "the defaults")
+        let inverted = tuned.replacingOccurrences(of: "min: 60%, max: 85%", with: "min: 95%, max: 85%")
+        #expect(diagnostics(inverted).first?.message.contains("autoscalerTarget.min (95 %) is more than max (85 %)") == true, "\(diagnostics(inverted))")
+        let tooLong = tuned.replacingOccurrences(of: "maxStabilization: 20m", with: "maxStabilization: 2h")
+        #expect(diagnostics(tooLong).first?.message.contains("flapping.maxStabilization is at most 1h (the HPA's limit), found 2h") == true, "\(diagnostics(tooLong))")
+        let notARatio = tuned.replacingOccurrences(of: "step: 0.1", with: "step: 5")
+        #expect(diagnostics(notARatio).first?.message.contains("autoscalerTarget.step is a ratio above 0 and at most 1") == true, "\(diagnostics(notARatio))")
     }
 }
 

@@ -57,6 +57,9 @@ public struct VerificationBaseline: Sendable, Equatable, Codable {
     public var triggerValue: Double?
     /// The checks in breach (warning or critical) then.
     public var breaching: [String]
+    /// For a change made from the error budget: the lever and the burns then. Such a change is judged
+    /// against the objectives, not the checks (a higher CPU target puts CPU in breach on purpose).
+    public var budget: BudgetBaseline?
 
     public init(score: Double?, trigger: String?, triggerIndicator: String?, triggerValue: Double?, breaching: [String]) {
         self.score = score

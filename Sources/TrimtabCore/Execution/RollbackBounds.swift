@@ -7,6 +7,8 @@ public enum RollbackBounds {
         switch (knob, action) {
         case (.replicas, _): return 0...10_000
         case (.autoscalerMaxReplicas, _): return 1...10_000
+        case (.autoscalerTargetUtilization, _): return 1...1_000
+        case (.autoscalerScaleDownWindow, _): return 0...3_600
         case (_, "poolSize"): return 1...100_000
         case (_, "cacheTTL"): return 0...(30 * 86_400)
         default: return 0...1_000_000
@@ -19,6 +21,10 @@ public enum RollbackBounds {
             switch rule.action {
             case .scale(let scale) where knob == .replicas || action == "autoscalerMax":
                 return Double(scale.min)...Double(scale.max)
+            case .scale(let scale) where action == "autoscalerTarget":
+                return scale.autoscalerTarget.minPercent...scale.autoscalerTarget.maxPercent
+            case .scale(let scale) where action == "autoscalerScaleDown":
+                return 0...scale.flapping.maxWindowSeconds
             case .poolSize(let pool) where pool.knob == knob:
                 return Double(pool.min)...Double(pool.max)
             case .cacheTTL(let cache) where cache.knob == knob:

@@ -13,14 +13,20 @@ public enum Verdict: Sendable, Equatable {
 /// Judges applied changes against the target's assessment now. Pure: an entry, an assessment and the
 /// time go in; a verdict comes out.
 public enum Verification {
-    /// - Parameter now: the target's assessment at `time` (nil when the target was not seen this cycle).
-    public static func judge(_ entry: JournalEntry, now target: TargetAssessment?, time: Double, cycleUnknown: Bool) -> Verdict {
+    /// - Parameters:
+    ///   - now: the target's assessment at `time` (nil when the target was not seen this cycle).
+    ///   - objectives: this cycle's objective statuses, which judge a change made from the error budget.
+    ///   - hpaChecks: checks not held against the change: on a target an HPA owns, those of the
+    ///     utilisation it scales on, which run as high as the HPA's target lets them whatever the change.
+    public static func judge(_ entry: JournalEntry, now target: TargetAssessment?, time: Double, cycleUnknown: Bool,
+                             objectives: [ObjectiveStatus] = [], hpaChecks: Set<String> = []) -> Verdict {
         guard entry.state == .applied, let applied = entry.appliedAt else {
             return .undetermined("the change is \(entry.state.rawValue), not applied")
         }
         let due = applied + entry.verifyAfterSeconds
         if time < due { return .wait(until: due) }
         if cycleUnknown { return .undetermined("a query failed this cycle; the change is judged when the data is whole") }
+        if let budget = entry.baseline.budget { return ErrorBudget.judge(budget, entry: entry, statuses: objectives) }
         guard let target else { return .undetermined("\(entry.target) has no data this cycle") }
         // Missing data never decides: a target whose score is unknown (stale, no data, too little
         // coverage) is judged on a later cycle, never kept or rolled back now.
@@ -34,7 +40,7 @@ public enum Verification {
         }
         // A check that was fine before is in breach now (errors rose, memory ran out…).
         let breachingNow = target.checks.filter { [.warning, .critical].contains($0.status) }.map(\.check)
-        let newBreaches = breachingNow.filter { !baseline.breaching.contains($0) }
+        let newBreaches = breachingNow.filter { !baseline.breaching.contains($0) && !hpaChecks.contains($0) }
         if !newBreaches.isEmpty {
             return .rollBack("\(newBreaches.joined(separator: ", ")) \(newBreaches.count == 1 ? "was" : "were") healthy before the change and \(newBreaches.count == 1 ? "is" : "are") in breach now")
         }

@@ -30,11 +30,22 @@ public struct AutoscalerInfo: Sendable, Equatable, Codable {
     public var name: String
     public var minReplicas: Int
     public var maxReplicas: Int
+    /// The `averageUtilization` of its `Resource` metric on `cpu`, in percent of requests; nil when it
+    /// does not scale on CPU utilisation (then Trimtab does not tune its target).
+    public var targetUtilizationPercent: Double?
+    /// Its `behavior.scaleDown.stabilizationWindowSeconds` (300 when unset).
+    public var scaleDownWindowSeconds: Double
+    /// How many metrics it scales on: with more than one, the CPU target is one of several votes.
+    public var metricCount: Int
 
-    public init(name: String, minReplicas: Int, maxReplicas: Int) {
+    public init(name: String, minReplicas: Int, maxReplicas: Int, targetUtilizationPercent: Double? = nil,
+                scaleDownWindowSeconds: Double = 300, metricCount: Int = 1) {
         self.name = name
         self.minReplicas = minReplicas
         self.maxReplicas = maxReplicas
+        self.targetUtilizationPercent = targetUtilizationPercent
+        self.scaleDownWindowSeconds = scaleDownWindowSeconds
+        self.metricCount = metricCount
     }
 }
 
@@ -51,6 +62,8 @@ public struct PlanContext: Sendable, Equatable {
     public var knobValues: [TargetID: [Knob: KnobState]]
     /// Whether the cluster was read; without it, a knob's value is unknown.
     public var clusterRead: Bool
+    /// Each objective's status per target this cycle: what budget decisions and their verification read.
+    public var objectives: [ObjectiveStatus] = []
 
     public init(history: [ChangeRecord] = [], frozenTargets: Set<TargetID> = [], autoscaledTargets: Set<TargetID> = [],
                 autoscalers: [TargetID: AutoscalerInfo] = [:], knobValues: [TargetID: [Knob: KnobState]] = [:], clusterRead: Bool = false) {
@@ -128,6 +141,8 @@ public struct PlannedAction: Sendable, Equatable, Codable {
     public var benefit: Double
     /// What the change costs beyond its value: the pods it rolls, the connections it adds in all.
     public var cost: String?
+    /// For a change made from the error budget: what its verification compares against.
+    public var budget: BudgetBaseline?
 
     public var failedRules: [RuleResult] { rules.filter { !$0.passed } }
 

@@ -15,6 +15,7 @@ public enum Planner {
         var rules: [RuleResult]
         var benefit: Double
         var cost: String? = nil
+        var budget: BudgetBaseline? = nil
     }
 
     public static func plan(_ assessment: Assessment, snapshot: Snapshot, policy: Policy, context: PlanContext = PlanContext()) -> Plan {
@@ -65,11 +66,13 @@ public enum Planner {
             if let held = retryHold(target: target, draft: draft, time: time, policy: policy, history: context.history) {
                 draft.rules.append(held)
             }
-            return PlannedAction(id: "\(target)/\(draft.knob)@\(Int(time))", target: target, action: draft.action, knob: draft.knob,
-                          current: draft.current, proposed: draft.proposed, reason: draft.reason, trigger: draft.trigger,
-                          evidence: draft.evidence, rules: draft.rules,
-                          decision: draft.rules.allSatisfy(\.passed) ? .proposed : .held, benefit: draft.benefit,
-                          cost: draft.cost)
+            var action = PlannedAction(id: "\(target)/\(draft.knob)@\(Int(time))", target: target, action: draft.action, knob: draft.knob,
+                                       current: draft.current, proposed: draft.proposed, reason: draft.reason, trigger: draft.trigger,
+                                       evidence: draft.evidence, rules: draft.rules,
+                                       decision: draft.rules.allSatisfy(\.passed) ? .proposed : .held, benefit: draft.benefit,
+                                       cost: draft.cost)
+            action.budget = draft.budget
+            return action
         }
         actions.sort { a, b in
             if a.benefit != b.benefit { return a.benefit > b.benefit }

@@ -65,6 +65,7 @@ struct TargetPlanning {
 
     func run() -> Result {
         var result = Result()
+        let stance = self.stance
         let bottlenecks = target.checks.compactMap(\.bottleneck)
         var addressed = Set<String>()
         for rule in policy.actions {
@@ -93,12 +94,20 @@ struct TargetPlanning {
             } else if case .scale(let scale) = rule.action, bottlenecks.isEmpty, target.status == .healthy {
                 // Scale in only when nothing is wrong with the target, now or at any point of the
                 // scale-down stabilization window: a service that flaps is not idle between flaps.
-                if let breach = recentBreach(within: scale.scaleDown.stabilizationSeconds) {
+                if case .protect(let why) = stance {
+                    result.considered.append("\(label): no scale-in, \(why)")
+                } else if case .hold(let why) = stance {
+                    result.considered.append("\(label): no scale-in, \(why)")
+                } else if let breach = recentBreach(within: scale.scaleDown.stabilizationSeconds) {
                     result.considered.append("\(label): no scale-in, \(breach)")
                 } else if let draft = scaleDraft(scale, trigger: nil, rule: rule) {
                     result.drafts.append(draft)
                 }
             }
+        }
+        for rule in policy.actions {
+            guard case .scale(let scale) = rule.action else { continue }
+            result.drafts += budgetDrafts(scale, rule: rule, stance: stance, considered: &result.considered)
         }
         for found in bottlenecks where !addressed.contains(found.check) {
             result.recommendations.append(recommendation(for: found))
@@ -199,6 +208,12 @@ struct TargetPlanning {
         case .autoscalerMaxReplicas:
             let delta = Int(draft.proposed) - Int(draft.current)
             parts.append("lets the HorizontalPodAutoscaler run up to \(delta) more pod\(delta == 1 ? "" : "s")")
+        case .autoscalerTargetUtilization:
+            let ratio = draft.current / max(draft.proposed, 1e-9)
+            parts.append(ratio < 1 ? "the HorizontalPodAutoscaler runs about \(Formatting.number(((1 - ratio) * 1000).rounded() / 10)) % fewer pods for the same load"
+                                   : "the HorizontalPodAutoscaler runs about \(Formatting.number(((ratio - 1) * 1000).rounded() / 10)) % more pods for the same load")
+        case .autoscalerScaleDownWindow:
+            parts.append("the HorizontalPodAutoscaler keeps pods up to \(PolicyDuration.format(draft.proposed)) after the load falls")
         }
         if draft.action == "poolSize", let count = replicaCount() {
             let before = Int(draft.current) * count, after = Int(draft.proposed) * count

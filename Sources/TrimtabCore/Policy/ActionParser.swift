@@ -101,7 +101,8 @@ enum ActionParser {
     }
 
     static func readScale(_ node: Node, _ path: String, _ reader: inout NodeReader, _ refs: inout References) -> ScaleAction? {
-        let keys = ["replicas", "utilization", "utilizationTarget", "min", "max", "tolerance", "scaleUp", "scaleDown", "autoscaler"]
+        let keys = ["replicas", "utilization", "utilizationTarget", "min", "max", "tolerance", "scaleUp", "scaleDown", "autoscaler",
+                    "autoscalerTarget", "flapping"]
         guard let fields = reader.mapping(node, path, allowed: keys) else { return nil }
         var action = ScaleAction(min: 1, max: 0)
         action.replicas = refs.indicator("replicas", fields, default: "replicas", path, &reader) ?? "replicas"
@@ -125,12 +126,55 @@ enum ActionParser {
                         reader.error(field.value, "\(path).autoscaler is propose or apply, found '\(text)'")
                     }
                 }
+            case "autoscalerTarget": action.autoscalerTarget = readTargetBounds(field.value, "\(path).autoscalerTarget", &reader)
+            case "flapping": action.flapping = readFlapping(field.value, "\(path).flapping", &reader)
             default: break
             }
         }
         if !sawMax { reader.error(node, "\(path).max is missing"); return nil }
         if action.min > action.max { reader.error(node, "\(path).min (\(action.min)) is more than max (\(action.max))"); return nil }
         return action
+    }
+
+    /// `autoscalerTarget: {min: 50%, max: 90%, step: 5%}`: percentages of the CPU request.
+    static func readTargetBounds(_ node: Node, _ path: String, _ reader: inout NodeReader) -> AutoscalerTargetBounds {
+        let base = AutoscalerTargetBounds()
+        guard let fields = reader.mapping(node, path, allowed: ["min", "max", "step"]) else { return base }
+        var bounds = base
+        for field in fields {
+            guard let value = ratio(field.value, "\(path).\(field.key)", &reader) else { continue }
+            switch field.key {
+            case "min": bounds.minPercent = value * 100
+            case "max": bounds.maxPercent = value * 100
+            case "step": bounds.stepPercent = value * 100
+            default: break
+            }
+        }
+        if bounds.minPercent > bounds.maxPercent {
+            reader.error(node, "\(path).min (\(Formatting.number(bounds.minPercent)) %) is more than max (\(Formatting.number(bounds.maxPercent)) %)")
+            return base
+        }
+        return bounds
+    }
+
+    /// `flapping: {reversals: 3, window: 1h, maxStabilization: 30m}`.
+    static func readFlapping(_ node: Node, _ path: String, _ reader: inout NodeReader) -> FlappingRule {
+        let base = FlappingRule()
+        guard let fields = reader.mapping(node, path, allowed: ["reversals", "window", "maxStabilization"]) else { return base }
+        var rule = base
+        for field in fields {
+            switch field.key {
+            case "reversals": rule.reversals = reader.integer(field.value, "\(path).reversals", minimum: 1) ?? rule.reversals
+            case "window": rule.windowSeconds = reader.duration(field.value, "\(path).window") ?? rule.windowSeconds
+            case "maxStabilization":
+                if let seconds = reader.duration(field.value, "\(path).maxStabilization") {
+                    // The HPA's API allows at most an hour.
+                    if seconds > 3600 { reader.error(field.value, "\(path).maxStabilization is at most 1h (the HPA's limit), found \(PolicyDuration.format(seconds))") } else { rule.maxWindowSeconds = seconds }
+                }
+            default: break
+            }
+        }
+        return rule
     }
 
     static func readStep(_ node: Node, _ path: String, default base: StepPolicy, _ reader: inout NodeReader) -> StepPolicy {

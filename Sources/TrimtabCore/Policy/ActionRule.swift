@@ -11,6 +11,18 @@ public enum Knob: Sendable, Hashable, Codable, CustomStringConvertible {
     case http(url: String)
     /// The `maxReplicas` of the HorizontalPodAutoscaler that owns the workload's replicas.
     case autoscalerMaxReplicas(name: String)
+    /// The CPU target of that HPA: `averageUtilization` (percent of requests) of its `Resource` metric on `cpu`.
+    case autoscalerTargetUtilization(name: String)
+    /// That HPA's `behavior.scaleDown.stabilizationWindowSeconds` (300 when unset, as the HPA defaults it).
+    case autoscalerScaleDownWindow(name: String)
+
+    /// The HPA a knob lives on, when it is one of an HPA's.
+    public var autoscaler: String? {
+        switch self {
+        case .autoscalerMaxReplicas(let name), .autoscalerTargetUtilization(let name), .autoscalerScaleDownWindow(let name): return name
+        case .replicas, .configMap, .env, .http: return nil
+        }
+    }
 
     /// The name an application knows the setting by: the env var, the ConfigMap key or the URL.
     public var settingName: String? {
@@ -18,7 +30,7 @@ public enum Knob: Sendable, Hashable, Codable, CustomStringConvertible {
         case .env(let name, _): return name
         case .configMap(_, let key, _): return key
         case .http(let url): return url
-        case .replicas, .autoscalerMaxReplicas: return nil
+        case .replicas, .autoscalerMaxReplicas, .autoscalerTargetUtilization, .autoscalerScaleDownWindow: return nil
         }
     }
 
@@ -29,6 +41,8 @@ public enum Knob: Sendable, Hashable, Codable, CustomStringConvertible {
         case .env(let name, let container): return "env \(name)" + (container.map { " in container \($0)" } ?? "")
         case .http(let url): return "http \(url)"
         case .autoscalerMaxReplicas(let name): return "hpa \(name) maxReplicas"
+        case .autoscalerTargetUtilization(let name): return "hpa \(name) cpu averageUtilization"
+        case .autoscalerScaleDownWindow(let name): return "hpa \(name) scaleDown stabilizationWindowSeconds"
         }
     }
 }
@@ -83,6 +97,10 @@ public struct ScaleAction: Sendable, Equatable, Codable {
         case apply
     }
     public var autoscaler: AutoscalerMode = .propose
+    /// How far Trimtab may move the CPU target of an HPA that owns the replicas, from the error budget.
+    public var autoscalerTarget = AutoscalerTargetBounds()
+    /// When the HPA's own replica changes show it flapping, and how far its scale-down window may grow.
+    public var flapping = FlappingRule()
 
     public init(replicas: String = "replicas", utilization: String = "cpu_utilization", utilizationTarget: Double = 0.7,
                 min: Int, max: Int, tolerance: Double = 0.1, scaleUp: StepPolicy = .scaleUpDefault,
@@ -95,6 +113,35 @@ public struct ScaleAction: Sendable, Equatable, Codable {
         self.tolerance = tolerance
         self.scaleUp = scaleUp
         self.scaleDown = scaleDown
+    }
+}
+
+/// The range and step of an HPA's CPU target (`averageUtilization`, in percent of requests) that
+/// Trimtab may set from the error budget: raised a step while every objective has budget to spare,
+/// lowered a step while one burns fast.
+public struct AutoscalerTargetBounds: Sendable, Equatable, Codable {
+    public var minPercent: Double
+    public var maxPercent: Double
+    public var stepPercent: Double
+
+    public init(minPercent: Double = 50, maxPercent: Double = 90, stepPercent: Double = 5) {
+        self.minPercent = minPercent
+        self.maxPercent = maxPercent
+        self.stepPercent = stepPercent
+    }
+}
+
+/// An HPA flaps when its replica count reverses direction at least `reversals` times within
+/// `windowSeconds`; Trimtab then doubles its scale-down stabilization window, up to `maxWindowSeconds`.
+public struct FlappingRule: Sendable, Equatable, Codable {
+    public var reversals: Int
+    public var windowSeconds: Double
+    public var maxWindowSeconds: Double
+
+    public init(reversals: Int = 2, windowSeconds: Double = 3600, maxWindowSeconds: Double = 900) {
+        self.reversals = reversals
+        self.windowSeconds = windowSeconds
+        self.maxWindowSeconds = maxWindowSeconds
     }
 }
 

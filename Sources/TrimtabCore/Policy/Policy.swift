@@ -231,6 +231,17 @@ public struct Policy: Sendable, Equatable, Codable {
     public var safety: SafetySettings
     /// Where notifications go (`spec.notify`); empty sends none.
     public var notify = NotifySettings()
+    /// The checks of the utilisation the policy's scale rules scale on: on a target an HPA owns, the
+    /// HPA keeps that utilisation at its own target, so their breaches are the HPA's, not a change's.
+    public var autoscaledChecks: Set<String> {
+        var names = Set<String>()
+        for rule in actions {
+            guard case .scale(let scale) = rule.action else { continue }
+            for check in checks where check.indicator == scale.utilization { names.insert(check.name) }
+        }
+        return names
+    }
+
     /// Service-level objectives per target (`spec.objectives`), in declaration order.
     public var objectives: [Objective] = []
     /// The files the policy was read from, in merge order.
