@@ -157,7 +157,8 @@ extension PrometheusError {
 extension CycleFacts {
     /// What a one-shot analysis found, for its notifications.
     init(_ outcome: AnalysisRun.Outcome) {
-        self.init(assessment: outcome.report.assessment, plan: outcome.report.plan, execution: outcome.report.execution,
+        self.init(assessment: outcome.report.assessment, plan: outcome.report.plan, objectives: outcome.report.objectives ?? [],
+                  execution: outcome.report.execution,
                   metricsProblem: outcome.errors.isEmpty ? nil : outcome.errors.joined(separator: "; "),
                   clusterProblem: outcome.clusterErrors.isEmpty ? nil : outcome.clusterErrors.joined(separator: "; "))
     }

@@ -19,6 +19,7 @@ struct ReportCommand: AsyncParsableCommand {
         Examples:
           trimtab report --prometheus http://127.0.0.1:9090 --since 24h
           trimtab report --prometheus http://prom:9090 --fail-under 80 --fail-on critical --baseline last.json
+          trimtab report --prometheus http://prom:9090 --fail-on-slo fast-burn
           trimtab report --prometheus http://prom:9090 --format junit --output reports/trimtab.xml
           trimtab report --prometheus http://prom:9090 --output r.md --json-output r.json --junit-output r.xml
 
@@ -53,6 +54,11 @@ struct ReportCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Fail the gate (exit 2) when any check is at this level or worse: warning or critical.", valueName: "level"))
     var failOn: String?
+
+    @Option(help: ArgumentHelp("Fail the gate (exit 2) when any objective (spec.objectives) is at this state or worse, or unknown: slow-burn, fast-burn or exhausted.",
+                               discussion: "exhausted: its window's error budget is spent; fast-burn: also while one burns at 14.4× over 1h and 5m; slow-burn: also at 6× over 6h and 30m.",
+                               valueName: "state"))
+    var failOnSlo: ObjectiveGateLevel?
 
     @Option(help: ArgumentHelp("Prometheus's address for people, to link each figure to its graph.", valueName: "url"))
     var prometheusExternalUrl: String?
@@ -130,7 +136,7 @@ struct ReportCommand: AsyncParsableCommand {
         if quiet { progress = nil } else { progress = { line in printError(line) } }
         let (report, errors) = await Self.build(policy: policy, source: client, period: period, baseline: baselineAssessment,
                                                 externalURL: prometheusExternalUrl, failUnder: failUnder,
-                                                failOn: failOn.flatMap(CheckStatus.init(rawValue:)),
+                                                failOn: failOn.flatMap(CheckStatus.init(rawValue:)), failOnSLO: failOnSlo,
                                                 maxConcurrentQueries: prometheus.maxConcurrentQueries, progress: progress)
         await client.shutdown()
         let markdown: String
@@ -158,7 +164,7 @@ struct ReportCommand: AsyncParsableCommand {
             + (report.gate.map { $0.passed ? "; gate passed" : "; gate FAILED: " + $0.reasons.joined(separator: "; ") } ?? "")
         if path == "-" { if !quiet { printError(line) } } else { print("\(line)\nreport: \(path)") }
         // The state at the end of the period: its bottlenecks fire, those that cleared since the last run resolve.
-        try await notifications.sendOnce(CycleFacts(assessment: report.assessment, plan: report.plan,
+        try await notifications.sendOnce(CycleFacts(assessment: report.assessment, plan: report.plan, objectives: report.objectives ?? [],
                                                     metricsProblem: errors.isEmpty ? nil : errors.joined(separator: "; ")),
                                          policy: policy, quiet: quiet)
 
@@ -174,7 +180,7 @@ struct ReportCommand: AsyncParsableCommand {
     /// read across it and the period before, for the trends and the score over time.
     static func build(policy: Policy, source: any MetricsSource, period: ReportPeriod, baseline: Assessment? = nil,
                       externalURL: String? = nil, failUnder: Double? = nil, failOn: CheckStatus? = nil,
-                      maxConcurrentQueries: Int = 4, progress: (@Sendable (String) -> Void)? = nil) async -> (PeriodReport, [String]) {
+                      failOnSLO: ObjectiveGateLevel? = nil, maxConcurrentQueries: Int = 4, progress: (@Sendable (String) -> Void)? = nil) async -> (PeriodReport, [String]) {
         let reader = SnapshotReader(source: source, maxConcurrentQueries: maxConcurrentQueries)
         progress?("reading \(policy.queriedIndicators.count) indicators at \(Formatting.time(period.end)) and over \(PolicyDuration.format(2 * period.seconds))")
         let cycle = Cycle(policy: policy, source: reader)
@@ -190,7 +196,7 @@ struct ReportCommand: AsyncParsableCommand {
         context.readSeconds += elapsed.seconds
         let report = PeriodAnalyzer.build(.init(policy: policy, period: period, context: context, assessment: end.assessment, plan: end.plan,
                                                 trendData: trends.data, baseline: baseline, externalURL: externalURL,
-                                                failUnder: failUnder, failOn: failOn))
+                                                failUnder: failUnder, failOn: failOn, objectives: end.objectives, failOnSLO: failOnSLO))
         return (report, end.read.errors + PrometheusError.grouped(trends.errors))
     }
 
@@ -207,3 +213,5 @@ struct ReportCommand: AsyncParsableCommand {
         try? handle.close()
     }
 }
+
+extension ObjectiveGateLevel: ExpressibleByArgument {}

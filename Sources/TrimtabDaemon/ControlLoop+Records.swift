@@ -25,6 +25,7 @@ extension ControlLoop {
         metrics.scoreKnown.record(assessment.score == nil ? 0 : 1)
         metrics.bottlenecks(assessment)
         metrics.targetScores(assessment)
+        metrics.objectives(report.objectives ?? [])
         if summary.outcome == .complete { metrics.lastSuccess.record(settings.clock.now()) }
         for outcome in report.execution?.outcomes ?? [] {
             metrics.action(kind: DaemonMetrics.knobKind(outcome.knob), outcome: outcome.result.rawValue)

@@ -189,7 +189,7 @@ public struct ControlLoop: Service {
         record(summary, report: result.report, pointsKept: state.cache?.pointsKept ?? 0)
         if let notifier = state.notifier {
             // Queued, never awaited: a receiver that hangs cannot slow the loop.
-            let facts = CycleFacts(assessment: assessment, plan: result.plan, execution: result.execution,
+            let facts = CycleFacts(assessment: assessment, plan: result.plan, objectives: result.objectives, execution: result.execution,
                                    metricsProblem: assessment.isComplete ? nil : (errors.isEmpty ? "the read of Prometheus was incomplete" : errors.joined(separator: "; ")),
                                    clusterProblem: result.execution.flatMap { $0.errors.isEmpty ? nil : $0.errors.joined(separator: "; ") })
             let batch = state.alerts.observe(facts, now: settings.clock.now().rounded(.down), holdSeconds: state.alerts.holdSeconds(interval: every))

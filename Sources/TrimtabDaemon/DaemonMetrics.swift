@@ -27,6 +27,7 @@ public final class DaemonMetrics: Sendable {
     let rollbacks: Metrics.Counter
     let policyRefused: Metrics.Gauge
     private let targetScores = LockedTargets()
+    private let objectiveGauges = LockedTargets()
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -114,6 +115,30 @@ public final class DaemonMetrics: Sendable {
             targetScores.keep(key, gauge)
         }
         for gauge in targetScores.removeAll(except: seen) { gauge.destroy() }
+    }
+
+    /// Per objective and target: compliance over its window, the share of its budget left and the burn
+    /// rate over each alert window, NaN where unknown; the gauges of objectives or targets gone are
+    /// removed, as the target scores' are.
+    func objectives(_ statuses: [ObjectiveStatus]) {
+        var seen: Set<[String]> = []
+        func gauge(_ label: String, _ status: ObjectiveStatus, extra: [(String, String)] = [], _ value: Double?) {
+            let dimensions = zip(status.target.labelNames, status.target.labelValues).map { ($0, $1) } + [("objective", status.objective)] + extra
+            let gauge = Metrics.Gauge(label: label, dimensions: dimensions, factory: factory)
+            gauge.record(value ?? .nan)
+            let key = [label] + dimensions.flatMap { [$0.0, $0.1] }
+            seen.insert(key)
+            objectiveGauges.keep(key, gauge)
+        }
+        for status in statuses {
+            gauge("trimtab_objective_compliance_ratio", status, status.compliance)
+            gauge("trimtab_objective_budget_remaining_ratio", status, status.budgetLeft)
+            for range in BurnWindow.ranges {
+                gauge("trimtab_objective_burn_rate", status, extra: [("window", PolicyDuration.format(range))], status.burn(over: range))
+            }
+            gauge("trimtab_objective_fast_burn", status, status.state == .unknown ? nil : (status.state == .fastBurn || status.state == .exhausted ? 1 : 0))
+        }
+        for gauge in objectiveGauges.removeAll(except: seen) { gauge.destroy() }
     }
 
     /// The registry in Prometheus's text format.

@@ -74,6 +74,8 @@ public struct StatusDocument: Sendable, Codable {
     public var status: String
     public var targets: [TargetAssessment]
     public var bottlenecks: [Bottleneck]
+    /// Each service-level objective per target, as the last cycle judged it.
+    public var objectives: [ObjectiveStatus]
     public var plan: Plan?
     public var execution: ExecutionReport?
     public var pendingVerifications: [PendingVerification]
@@ -157,7 +159,7 @@ public actor StatusBoard {
                               policy: policy.name, policyFiles: policy.sources, policyReloadError: policyReloadError, ready: ready,
                               readyProblems: problems, lastCycle: lastCycle, score: assessment?.score,
                               status: assessment?.status.rawValue ?? "unknown", targets: assessment?.targets ?? [],
-                              bottlenecks: assessment?.bottlenecks ?? [], plan: lastReport?.plan, execution: lastReport?.execution,
+                              bottlenecks: assessment?.bottlenecks ?? [], objectives: lastReport?.objectives ?? [], plan: lastReport?.plan, execution: lastReport?.execution,
                               pendingVerifications: pending, recentJournal: Array(recent))
     }
 }

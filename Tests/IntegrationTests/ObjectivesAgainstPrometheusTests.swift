@@ -79,4 +79,40 @@ struct ObjectivesAgainstPrometheusTests {
         #expect(markdown.contains("## Error budgets"))
         #expect(markdown.contains("| prod/burning | availability, 28d | 99.9 % |"))
     }
+
+    /// `report --fail-on-slo`: the burning workload fails the gate at `exhausted` by name (and its
+    /// JUnit test cases fail), the steady one alone passes it; the JSON carries every objective.
+    @Test func reportGatesOnTheObjectives() async throws {
+        let end = (alignedNow() / Self.step).rounded(.down) * Self.step
+        try await withTemporaryDirectory { dir in
+            let path = { (name: String) in dir.appendingPathComponent(name).path }
+            let all = Self.profiles(), steady = all.filter { $0.deployment == "steady" }
+            var codes: [Int32] = []
+            for (name, profiles) in [("both", all), ("steady", steady)] {
+                let series = RawMetrics.series(for: profiles, start: end - Self.history, end: end, step: Self.step)
+                codes += try await withPrometheus(OpenMetricsWriter.write(series, start: end - Self.history, end: end, step: Self.step)) { sandbox in
+                    let base = ["report", "--prometheus", sandbox.url, "--end", "\(Int(end))", "--since", "1h", "--quiet",
+                                "--output", path("\(name).md"), "--json-output", path("\(name).json"), "--junit-output", path("\(name).xml")]
+                    return [await trimtab(base + ["--fail-on-slo", "exhausted"])]
+                }
+            }
+            #expect(codes == [2, 0])
+            let both = try ReportEncoding.decode(PeriodReport.self, try String(contentsOfFile: path("both.json"), encoding: .utf8))
+            let gate = try #require(both.gate)
+            #expect(gate.failOnSLO == .exhausted && !gate.passed)
+            // 1/12 of requests slow against 1 %; (50 min at 3 % + 370 at 0.05 %) / 420 failing against 0.1 %.
+            #expect(gate.reasons == ["2 objectives at exhausted or worse: prod/burning latency (exhausted, 833 % of budget used), "
+                                     + "prod/burning availability (exhausted, 401 % of budget used)"])
+            #expect(!(gate.reasons.first ?? "").contains("steady"))
+            #expect(both.objectives?.count == 4)
+            let markdown = try String(contentsOfFile: path("both.md"), encoding: .utf8)
+            #expect(markdown.contains("## Error budgets") && markdown.contains("no objective at exhausted or worse, or unknown"))
+            let junit = try String(contentsOfFile: path("both.xml"), encoding: .utf8)
+            #expect(junit.contains("<testcase classname=\"prod/burning\" name=\"objective availability\"><failure type=\"exhausted\""))
+            #expect(junit.contains("<testcase classname=\"prod/steady\" name=\"objective availability\"><system-out>"))
+            let alone = try ReportEncoding.decode(PeriodReport.self, try String(contentsOfFile: path("steady.json"), encoding: .utf8))
+            #expect(alone.gate?.passed == true && alone.objectives?.map(\.state) == [.ok, .ok])
+        }
+        #expect(await trimtab(["report", "--prometheus", "http://127.0.0.1:9", "--fail-on-slo", "burning"]) == 64)
+    }
 }

@@ -21,7 +21,8 @@ struct OneCycleTests {
         let policy = try PolicyLoader.load(text: DefaultPolicy.yaml, file: "default.yaml")
         let sandbox = try await KubeSandbox.start(configuration: .demo)
         let journal = FileManager.default.temporaryDirectory.appendingPathComponent("trimtab-journal-\(UUID().uuidString)").path
-        let (daemon, lastCycle, analysis) = try await withPrometheus(DemoScenario.openMetrics(end: end)) { prometheus in
+        let metrics = DaemonMetrics()
+        let (daemon, lastCycle, analysis, status) = try await withPrometheus(DemoScenario.openMetrics(end: end)) { prometheus in
             let client = try PrometheusClient(PrometheusConfiguration(url: prometheus.url))
             let kube = try KubeClient(KubeConfiguration(server: sandbox.url, token: KubeSandbox.adminToken, timeoutSeconds: 5))
             let http = HTTPEndpointClient()
@@ -38,7 +39,7 @@ struct OneCycleTests {
             var logger = Logger(label: "side-by-side")
             logger.logLevel = .error
             let loop = ControlLoop(settings: settings, policy: policy, source: client, cluster: cluster, board: board,
-                                   metrics: DaemonMetrics(), logger: logger)
+                                   metrics: metrics, logger: logger)
             let running = Task { try await loop.run() }
             // Drives the loop: once a cycle is recorded and the loop and the election both sleep on
             // the clock, it moves on a minute. Bounded in count (and so in time: 30 s at most).
@@ -59,7 +60,7 @@ struct OneCycleTests {
             await client.shutdown()
             await kube.shutdown()
             await http.shutdown()
-            return (try #require(report), try #require(cycle), analysis)
+            return (try #require(report), try #require(cycle), analysis, await board.document())
         }
         await sandbox.stop()
         try? FileManager.default.removeItem(atPath: journal)
@@ -78,5 +79,23 @@ struct OneCycleTests {
         #expect(daemon.plan?.proposed.isEmpty == false)
         #expect(daemon.execution?.outcomes.contains { $0.result == .wouldApply } == true)
         #expect(try disagreements(analysis.report.execution?.outcomes, daemon.execution?.outcomes) == [])
+        // The objectives too, and the daemon shows them at /metrics and in its status document.
+        let objectives = try #require(analysis.report.objectives)
+        #expect(objectives.count == 2 * analysis.report.assessment.targets.count && !objectives.isEmpty)
+        #expect(try disagreements(objectives, daemon.objectives) == [])
+        #expect(try disagreements(objectives, status.objectives) == [])
+        let exposition = metrics.exposition()
+        for objective in objectives {
+            let labels = zip(objective.target.labelNames, objective.target.labelValues).map { "\($0)=\"\($1)\"" }.joined(separator: ",")
+                + ",objective=\"\(objective.objective)\""
+            let left = metricValue(exposition, "trimtab_objective_budget_remaining_ratio", labels: labels)
+            if let budget = objective.budgetLeft { #expect(left.map { abs($0 - budget) < 1e-9 } == true, "\(labels): \(left ?? .nan) against \(budget)") }
+            let fiveMinutes = metricValue(exposition, "trimtab_objective_burn_rate", labels: labels + ",window=\"5m\"")
+            if let burn = objective.burn(over: 300) { #expect(fiveMinutes.map { abs($0 - burn) < 1e-9 } == true, "\(labels)") }
+            let fast = metricValue(exposition, "trimtab_objective_fast_burn", labels: labels)
+            if objective.state == .unknown { #expect(fast?.isNaN == true) } else {
+                #expect(fast == (objective.state == .fastBurn || objective.state == .exhausted ? 1 : 0), "\(labels): \(objective.state)")
+            }
+        }
     }
 }

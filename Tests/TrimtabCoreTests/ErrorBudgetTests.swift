@@ -250,3 +250,59 @@ struct BudgetVerificationTests {
         }
     }
 }
+
+/// `report --fail-on-slo` and the budget alert, on the same statuses the planner reads.
+@Suite("Error budget: the report's gate and the alert")
+struct ErrorBudgetSurfaceTests {
+    static let assessment = Assessment(policy: "shop", time: 2_000, score: 100, status: .healthy, targets: [], bottlenecks: [])
+    static let settings = NotifySettings(alertmanagers: [AlertmanagerEndpoint(url: "http://am:9093")], resendSeconds: 60, unreachableAfterCycles: 3)
+
+    @Test func theGateFailsAtItsLevelOrWorseAndOnUnknown() throws {
+        let healthy = ErrorBudgetTests.statuses()
+        let fast = ErrorBudgetTests.fastBurn
+        #expect(fast.map(\.state) == [.fastBurn, .ok])
+        let spent = ErrorBudgetTests.statuses(availability: Dictionary(uniqueKeysWithValues: ErrorBudgetTests.objectives[1].ranges.map { ($0, 0.002) }))
+        #expect(spent.map(\.state) == [.ok, .exhausted])
+        func gate(_ statuses: [ObjectiveStatus], _ level: ObjectiveGateLevel?) -> GateResult {
+            GateResult.judge(Self.assessment, failUnder: nil, failOn: nil, objectives: statuses, failOnSLO: level)
+        }
+        #expect(gate(healthy, .slowBurn).passed)
+        #expect(gate(fast, .exhausted).passed)
+        #expect(!gate(fast, .fastBurn).passed && !gate(fast, .slowBurn).passed)
+        #expect(gate(fast, .fastBurn).reasons == ["1 objective at fast-burn or worse: shop/api latency (fast-burn, \(Formatting.number(fast[0].budgetLeft! * 100)) % of budget left)"])
+        #expect(!gate(spent, .exhausted).passed)
+        #expect(gate(spent, .exhausted).reasons.first?.hasPrefix("1 objective at exhausted or worse: shop/api availability (exhausted, 200 % of budget used)") == true)
+        // Unknown is not within budget; a policy without objectives has no SLO to show met.
+        var unknown = healthy
+        unknown[1].state = .unknown
+        unknown[1].reason = "no requests"
+        #expect(gate(unknown, .exhausted).reasons == ["1 objective is unknown, so not shown within budget: shop/api availability (no requests)"])
+        #expect(gate([], .exhausted).reasons == ["the policy declares no objectives (spec.objectives), so no SLO can be shown met"])
+        // Without the flag the objectives do not gate.
+        #expect(gate(spent, nil).passed)
+    }
+
+    @Test func aBurningObjectiveAlertsWhileItBurnsKeepsItsAlertWhileUnknownAndResolvesWhenItEases() throws {
+        var book = AlertBook(settings: Self.settings)
+        let healthy = ErrorBudgetTests.statuses()
+        let first = book.observe(CycleFacts(assessment: Self.assessment, objectives: ErrorBudgetTests.fastBurn), now: 2_000, holdSeconds: 240)
+        #expect(first.news.map(\.status) == [.firing])
+        let alert = try #require(first.alerts.first)
+        #expect(alert.name == AlertName.budgetBurn)
+        #expect(alert.labels == ["alertname": "TrimtabErrorBudgetBurn", "policy": "shop", "namespace": "shop", "deployment": "api",
+                                 "objective": "latency", "severity": "critical"])
+        #expect(alert.annotations["summary"] == "latency on shop/api is burning its error budget fast (14.4× or more over 1h and 5m)")
+        #expect(alert.annotations["burn_rates"]?.hasPrefix("5m 30×, 30m 0.1×, 1h 20×") == true, "\(alert.annotations)")
+        // Unknown this cycle: neither resolved nor re-fired.
+        var unknown = ErrorBudgetTests.fastBurn
+        unknown[0].state = .unknown
+        let blind = book.observe(CycleFacts(assessment: Self.assessment, objectives: unknown), now: 2_030, holdSeconds: 240)
+        #expect(blind.news.isEmpty && blind.alerts.isEmpty)
+        #expect(book.active.count == 1)
+        // Eased: resolved, once.
+        let eased = book.observe(CycleFacts(assessment: Self.assessment, objectives: healthy), now: 2_060, holdSeconds: 240)
+        #expect(eased.news.map(\.status) == [.resolved] && eased.alerts.first?.endsAt == 2_060)
+        #expect(book.active.isEmpty)
+        #expect(book.observe(CycleFacts(assessment: Self.assessment, objectives: healthy), now: 2_090, holdSeconds: 240).isEmpty)
+    }
+}

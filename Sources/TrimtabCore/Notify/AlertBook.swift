@@ -34,9 +34,12 @@ public enum AlertName {
     public static let changeApplied = "TrimtabChangeApplied"
     /// A change Trimtab rolled back because it made things worse (an event).
     public static let rollback = "TrimtabRollback"
+    /// An objective burning its error budget fast (critical: 14.4× over 1h and 5m), slowly (warning:
+    /// 6× over 6h and 30m), or whose budget is spent (critical), while it holds.
+    public static let budgetBurn = "TrimtabErrorBudgetBurn"
 
     /// The alerts that hold while a condition holds, and are resolved when it clears.
-    public static let conditions: Set<String> = [bottleneck, decisionNeeded, cannotRead]
+    public static let conditions: Set<String> = [bottleneck, decisionNeeded, cannotRead, budgetBurn]
 }
 
 /// What one cycle (or one `analyze`) found, as the notifications need it.
@@ -44,15 +47,18 @@ public struct CycleFacts: Sendable {
     public var assessment: Assessment
     public var plan: Plan?
     public var execution: ExecutionReport?
+    /// The objectives per target, as this cycle judged them (none when the policy declares none).
+    public var objectives: [ObjectiveStatus]
     /// Why Prometheus could not be read in full this cycle; nil when every query answered.
     public var metricsProblem: String?
     /// Why the cluster could not be read this cycle; nil when it answered, or when there is none.
     public var clusterProblem: String?
 
-    public init(assessment: Assessment, plan: Plan? = nil, execution: ExecutionReport? = nil, metricsProblem: String? = nil,
-                clusterProblem: String? = nil) {
+    public init(assessment: Assessment, plan: Plan? = nil, objectives: [ObjectiveStatus] = [], execution: ExecutionReport? = nil,
+                metricsProblem: String? = nil, clusterProblem: String? = nil) {
         self.assessment = assessment
         self.plan = plan
+        self.objectives = objectives
         self.execution = execution
         self.metricsProblem = metricsProblem
         self.clusterProblem = clusterProblem
@@ -137,6 +143,22 @@ public struct AlertBook: Sendable {
             for bottleneck in facts.assessment.bottlenecks {
                 let alert = Self.bottleneckAlert(bottleneck, plan: facts.plan, base: base, link: settings.link, endsAt: endsAt)
                 holding[alert.fingerprint] = alert
+            }
+        }
+        // An objective is judged on its own reading: one that is unknown this cycle keeps its alert as it
+        // was (unknown is not clear), the others fire or resolve.
+        judged.insert(AlertName.budgetBurn)
+        for status in facts.objectives {
+            if let alert = Self.budgetAlert(status, base: base, link: settings.link, now: now, endsAt: endsAt) {
+                holding[alert.fingerprint] = alert
+            } else if status.state == .unknown {
+                let identity = Self.budgetLabels(status, base: base)
+                for (key, known) in active where known.alert.name == AlertName.budgetBurn
+                    && known.alert.labels.filter({ $0.key != "severity" }) == identity {
+                    var alert = known.alert
+                    alert.endsAt = endsAt
+                    holding[key] = alert
+                }
             }
         }
         if facts.metricsProblem == nil && facts.clusterProblem == nil, let plan = facts.plan {
@@ -224,7 +246,7 @@ public struct AlertBook: Sendable {
 
     /// A target's labels, with any that would clash with Trimtab's own prefixed by `target_`.
     static func targetLabels(_ target: TargetID) -> [String: String] {
-        let reserved: Set<String> = ["alertname", "policy", "check", "severity", "knob", "journal_id", "source"]
+        let reserved: Set<String> = ["alertname", "policy", "check", "severity", "knob", "journal_id", "source", "objective"]
         var labels: [String: String] = [:]
         for (name, value) in zip(target.labelNames, target.labelValues) {
             labels[reserved.contains(name) ? "target_" + name : name] = value
@@ -250,6 +272,41 @@ public struct AlertBook: Sendable {
             "query": bottleneck.query,
         ].merging(link.map { ["link": $0] } ?? [:]) { a, _ in a }
         return Alert(labels: labels, annotations: annotations, startsAt: bottleneck.since, endsAt: endsAt, generatorURL: link)
+    }
+
+    /// An objective's alert labels but its severity: the policy, the target's labels, its name.
+    static func budgetLabels(_ status: ObjectiveStatus, base: [String: String]) -> [String: String] {
+        var labels = base.merging(targetLabels(status.target)) { a, _ in a }
+        labels["alertname"] = AlertName.budgetBurn
+        labels["objective"] = status.objective
+        return labels
+    }
+
+    /// The alert for an objective burning or spent; nil when it is within budget or unknown.
+    static func budgetAlert(_ status: ObjectiveStatus, base: [String: String], link: String?, now: Double, endsAt: Double) -> Alert? {
+        var labels = budgetLabels(status, base: base)
+        let severity: String
+        let what: String
+        switch status.state {
+        case .ok, .unknown: return nil
+        case .slowBurn: severity = "warning"; what = "is burning its error budget slowly (6× or more over 6h and 30m)"
+        case .fastBurn: severity = "critical"; what = "is burning its error budget fast (14.4× or more over 1h and 5m)"
+        case .exhausted: severity = "critical"; what = "has spent its error budget"
+        }
+        labels["severity"] = severity
+        let burns = BurnWindow.ranges.compactMap { range in
+            status.burn(over: range).map { "\(PolicyDuration.format(range)) \(Formatting.number($0))×" }
+        }.joined(separator: ", ")
+        var annotations = [
+            "summary": "\(status.objective) on \(status.target) \(what)",
+            "compliance": status.compliance.map(ObjectiveMarkdown.share) ?? "unknown",
+            "goal": "\(ObjectiveMarkdown.share(status.goal)) over \(PolicyDuration.format(status.windowSeconds))",
+            "budget_left": status.budgetLeft.map { Formatting.number($0 * 100) + " %" } ?? "unknown",
+            "burn_rates": burns,
+        ]
+        if let seconds = status.exhaustionSeconds { annotations["spent_in"] = ObjectiveMarkdown.coarse(seconds) }
+        if let link { annotations["link"] = link }
+        return Alert(labels: labels, annotations: annotations, startsAt: now, endsAt: endsAt, generatorURL: link)
     }
 
     static func decisionAlert(_ action: PlannedAction, base: [String: String], link: String?, now: Double, endsAt: Double) -> Alert {

@@ -1,13 +1,32 @@
 /// JUnit XML for CI systems that show test results: a test suite per target, a test case per check.
-/// A check past its critical threshold (or the gate's level) fails; an unknown one is skipped.
+/// A check past its critical threshold (or the gate's level) fails; an unknown one is skipped. Each
+/// objective is a test case of its target's suite: it fails at the gate's `--fail-on-slo` level (the
+/// budget spent, without one), and an unknown one is skipped.
 public enum JUnitReport {
     public static func render(_ report: PeriodReport) -> String {
         let failLevel = report.gate?.failOn ?? .critical
         var suites: [String] = []
         var totalTests = 0, totalFailures = 0, totalSkipped = 0
+        let sloLevel = report.gate?.failOnSLO ?? .exhausted
         for target in report.assessment.targets {
             var cases: [String] = []
             var failures = 0, skipped = 0
+            for status in (report.objectives ?? []) where status.target == target.target {
+                let name = "objective \(status.objective)"
+                let facts = "compliance \(status.compliance.map(ObjectiveMarkdown.share) ?? "unknown") against \(ObjectiveMarkdown.share(status.goal)) over \(PolicyDuration.format(status.windowSeconds)), "
+                    + "budget left \(status.budgetLeft.map { Formatting.number($0 * 100) + " %" } ?? "unknown"), \(status.state.rawValue)"
+                let body: String
+                if status.state == .unknown {
+                    skipped += 1
+                    body = "<skipped message=\"\(escape(status.reason ?? "unknown"))\"/>"
+                } else if sloLevel.reached(by: status.state) {
+                    failures += 1
+                    body = "<failure type=\"\(status.state.rawValue)\" message=\"\(escape(facts))\">\(escape(status.reason ?? ""))</failure>"
+                } else {
+                    body = "<system-out>\(escape(facts))</system-out>"
+                }
+                cases.append("    <testcase classname=\"\(escape(target.target.description))\" name=\"\(escape(name))\">\(body)</testcase>")
+            }
             for check in target.checks {
                 let name = "\(check.check)"
                 var body = ""

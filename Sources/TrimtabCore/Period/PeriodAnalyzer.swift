@@ -29,9 +29,13 @@ public enum PeriodAnalyzer {
         public var externalURL: String?
         public var failUnder: Double?
         public var failOn: CheckStatus?
+        /// The objectives at the end of the period, as the cycle there judged them.
+        public var objectives: [ObjectiveStatus]
+        public var failOnSLO: ObjectiveGateLevel?
 
         public init(policy: Policy, period: ReportPeriod, context: RunContext, assessment: Assessment, plan: Plan?, trendData: [IndicatorData],
-                    baseline: Assessment? = nil, externalURL: String? = nil, failUnder: Double? = nil, failOn: CheckStatus? = nil) {
+                    baseline: Assessment? = nil, externalURL: String? = nil, failUnder: Double? = nil, failOn: CheckStatus? = nil,
+                    objectives: [ObjectiveStatus] = [], failOnSLO: ObjectiveGateLevel? = nil) {
             self.policy = policy
             self.period = period
             self.context = context
@@ -42,6 +46,8 @@ public enum PeriodAnalyzer {
             self.externalURL = externalURL
             self.failUnder = failUnder
             self.failOn = failOn
+            self.objectives = objectives
+            self.failOnSLO = failOnSLO
         }
     }
 
@@ -103,15 +109,16 @@ public enum PeriodAnalyzer {
         }
 
         var gate: GateResult?
-        if inputs.failUnder != nil || inputs.failOn != nil {
-            gate = GateResult.judge(assessment, failUnder: inputs.failUnder, failOn: inputs.failOn)
+        if inputs.failUnder != nil || inputs.failOn != nil || inputs.failOnSLO != nil {
+            gate = GateResult.judge(assessment, failUnder: inputs.failUnder, failOn: inputs.failOn,
+                                    objectives: inputs.objectives, failOnSLO: inputs.failOnSLO)
         }
         return PeriodReport(schemaVersion: PeriodReport.currentSchemaVersion, kind: "trimtab.report",
                             generatedAt: Formatting.time(period.end), period: period, context: inputs.context,
                             assessment: assessment, plan: plan, scores: scores, targetScores: targetScores,
                             periodScore: mean(scores.compactMap(\.score)), previousPeriodScore: mean(previousScores),
                             trends: trends, regressionPercent: policy.evaluation.regressionPercent, baseline: baselineTrends, baselineScore: inputs.baseline?.score, gate: gate,
-                            externalURL: inputs.externalURL)
+                            objectives: inputs.objectives.isEmpty ? nil : inputs.objectives, externalURL: inputs.externalURL)
     }
 
     /// Times `step` apart within `(from, to]`, counted back from `to` (a point of the coarse grid).

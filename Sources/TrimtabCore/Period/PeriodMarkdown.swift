@@ -54,7 +54,7 @@ public enum PeriodMarkdown {
     }
 
     /// The names of the sections, in the order of the built-in layout.
-    public static let sectionNames = ["title", "gate", "facts", "chart", "trends", "unknown", "errors", "bottlenecks", "plan",
+    public static let sectionNames = ["title", "gate", "facts", "chart", "objectives", "trends", "unknown", "errors", "bottlenecks", "plan",
                                       "targets", "checks", "queries", "notes", "footer"]
 
     /// The report in named sections, in the order of the built-in layout; templates place them.
@@ -109,6 +109,9 @@ public enum PeriodMarkdown {
         }
         close("chart")
 
+        out += ObjectiveMarkdown.render(report.objectives ?? [])
+        close("objectives")
+
         let calledOut = report.trends.filter(\.calledOut) + (report.baseline ?? []).filter(\.calledOut)
         out.append("## Trends")
         out.append("")
@@ -146,6 +149,7 @@ public enum PeriodMarkdown {
         var asked: [String] = []
         if let bar = gate.failUnder { asked.append("score at least \(Formatting.number(bar))") }
         if let level = gate.failOn { asked.append("no check at \(level.rawValue) or worse") }
+        if let level = gate.failOnSLO { asked.append("no objective at \(level.rawValue) or worse, or unknown") }
         return gate.passed
             ? "> ✅ **Gate passed** (\(asked.joined(separator: "; ")))."
             : "> ❌ **Gate failed** (\(asked.joined(separator: "; "))): " + gate.reasons.joined(separator: "; ") + "."

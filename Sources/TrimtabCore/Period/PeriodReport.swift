@@ -57,17 +57,44 @@ public struct Trend: Sendable, Equatable, Codable {
     }
 }
 
+/// How bad an objective must be for `--fail-on-slo` to fail the gate: at this state or worse.
+public enum ObjectiveGateLevel: String, Sendable, Codable, CaseIterable {
+    /// Both slow windows burn at 6× or more (or worse).
+    case slowBurn = "slow-burn"
+    /// Both fast windows burn at 14.4× or more (or the budget is spent).
+    case fastBurn = "fast-burn"
+    /// The window's budget is spent.
+    case exhausted
+
+    /// Whether a state is at this level or worse; an unknown objective is never shown to pass, so the
+    /// gate treats it apart.
+    public func reached(by state: ObjectiveStatus.State) -> Bool {
+        let order: [ObjectiveStatus.State] = [.ok, .slowBurn, .fastBurn, .exhausted]
+        guard let rank = order.firstIndex(of: state) else { return false }
+        let bar: ObjectiveStatus.State = switch self {
+        case .slowBurn: .slowBurn
+        case .fastBurn: .fastBurn
+        case .exhausted: .exhausted
+        }
+        return rank >= order.firstIndex(of: bar)!
+    }
+}
+
 /// The CI gate: what was asked, and whether the report passed it.
 public struct GateResult: Sendable, Equatable, Codable {
     public var failUnder: Double?
     public var failOn: CheckStatus?
+    public var failOnSLO: ObjectiveGateLevel?
     public var passed: Bool
     /// Why it failed, in words; empty when it passed.
     public var reasons: [String]
 
     /// Judges an assessment: below the score, or any target at or past the status, fails; an
-    /// unknown score fails a score bar, since health that was not measured is not health.
-    public static func judge(_ assessment: Assessment, failUnder: Double?, failOn: CheckStatus?) -> GateResult {
+    /// unknown score fails a score bar, since health that was not measured is not health. With
+    /// `failOnSLO`, an objective at that state or worse fails, and so does one that could not be judged
+    /// (or a policy that declares none: there is no SLO to show met).
+    public static func judge(_ assessment: Assessment, failUnder: Double?, failOn: CheckStatus?,
+                             objectives: [ObjectiveStatus] = [], failOnSLO: ObjectiveGateLevel? = nil) -> GateResult {
         var reasons: [String] = []
         if let bar = failUnder {
             if let score = assessment.score {
@@ -85,7 +112,29 @@ public struct GateResult: Sendable, Equatable, Codable {
                                + failing.prefix(5).map(\.target.description).joined(separator: ", ") + (failing.count > 5 ? ", …" : ""))
             }
         }
-        return GateResult(failUnder: failUnder, failOn: failOn, passed: reasons.isEmpty, reasons: reasons)
+        if let level = failOnSLO {
+            if objectives.isEmpty {
+                reasons.append("the policy declares no objectives (spec.objectives), so no SLO can be shown met")
+            }
+            let failing = objectives.filter { level.reached(by: $0.state) }
+            if !failing.isEmpty {
+                reasons.append("\(failing.count) objective\(failing.count == 1 ? "" : "s") at \(level.rawValue) or worse: "
+                               + failing.prefix(5).map(Self.objectiveLine).joined(separator: ", ") + (failing.count > 5 ? ", …" : ""))
+            }
+            let unknown = objectives.filter { $0.state == .unknown }
+            if !unknown.isEmpty {
+                reasons.append("\(unknown.count) objective\(unknown.count == 1 ? " is" : "s are") unknown, so not shown within budget: "
+                               + unknown.prefix(5).map { "\($0.target) \($0.objective) (\($0.reason ?? "not read"))" }.joined(separator: ", ")
+                               + (unknown.count > 5 ? ", …" : ""))
+            }
+        }
+        return GateResult(failUnder: failUnder, failOn: failOn, failOnSLO: failOnSLO, passed: reasons.isEmpty, reasons: reasons)
+    }
+
+    /// `shop/checkout availability (fast-burn, 40 % of budget left)`, or `(exhausted, 120 % of budget used)`.
+    static func objectiveLine(_ status: ObjectiveStatus) -> String {
+        let left = status.budgetLeft.map { $0 >= 0 ? ", \(Formatting.number($0 * 100)) % of budget left" : ", \(Formatting.number((1 - $0) * 100)) % of budget used" } ?? ""
+        return "\(status.target) \(status.objective) (\(status.state.rawValue)\(left))"
     }
 }
 
@@ -116,6 +165,8 @@ public struct PeriodReport: Sendable, Equatable, Codable {
     public var baseline: [Trend]?
     public var baselineScore: Double?
     public var gate: GateResult?
+    /// Each service-level objective per target at the end of the period, when the policy declares any.
+    public var objectives: [ObjectiveStatus]?
     /// The Prometheus UI to link figures to.
     public var externalURL: String?
 }

@@ -59,6 +59,15 @@ public enum ReportTemplate {
         if let gate = report.gate {
             model["gate"] = ["passed": gate.passed, "reasons": gate.reasons, "line": PeriodMarkdown.gateLine(gate)] as [String: Any]
         }
+        model["objectives"] = (report.objectives ?? []).map { status -> [String: Any] in
+            [
+                "target": status.target.description, "name": status.objective, "kind": status.kind.rawValue,
+                "goal": ObjectiveMarkdown.share(status.goal), "window": PolicyDuration.format(status.windowSeconds),
+                "compliance": status.compliance.map(ObjectiveMarkdown.share) ?? "unknown",
+                "budgetLeft": status.budgetLeft.map { Formatting.number($0 * 100) + " %" } ?? "unknown",
+                "state": status.state.rawValue, "ok": status.state == .ok, "reason": status.reason ?? "",
+            ]
+        }
         model["targets"] = assessment.targets.map { target -> [String: Any] in
             [
                 "name": target.target.description,
