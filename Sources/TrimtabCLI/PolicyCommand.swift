@@ -8,7 +8,7 @@ struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "Check, show and start policy files.",
-        subcommands: [LintCommand.self, PolicyCheckCommand.self, TestCommand.self, ShowCommand.self, DefaultCommand.self]
+        subcommands: [LintCommand.self, PolicyCheckCommand.self, TestCommand.self, ShowCommand.self, DefaultCommand.self, RulesCommand.self]
     )
 
     struct LintCommand: ParsableCommand {
@@ -128,6 +128,49 @@ struct PolicyCommand: AsyncParsableCommand {
             for indicator in policy.queriedIndicators {
                 print("  \(indicator.name) [\(indicator.unit.rawValue)]:\n    \(PromQL.render(indicator.query, targets: policy.targets))")
             }
+        }
+    }
+
+    struct RulesCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rules",
+            abstract: "Write Prometheus recording rules for the policy's objectives, so reading them stays cheap.",
+            discussion: """
+            Each objective's good and total request rates over 5 minutes are recorded by target \
+            (trimtab_slo:good:rate5m, trimtab_slo:total:rate5m, labelled trimtab_policy, trimtab_objective and \
+            trimtab_digest). Once Prometheus records them, every cycle reads each objective's ranges, its \
+            28-day window included, from those few series instead of every pod's raw histogram; an objective \
+            whose definition changed since (another digest) is read raw until the rules are written again. \
+            The report says which objectives were read which way. Without --policy: the built-in default's.
+
+            Examples:
+              trimtab policy rules > deploy/prometheus/slo-rules.yaml
+              trimtab policy rules --policy policies/ --interval 1m -o slo-rules.yaml
+              promtool check rules slo-rules.yaml
+            """
+        )
+
+        @OptionGroup var policy: PolicyOptions
+
+        @Option(help: ArgumentHelp("How often Prometheus evaluates the rules.", valueName: "duration"))
+        var interval: String = "30s"
+
+        @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the rules; - for standard output.", valueName: "path"))
+        var output: String = "-"
+
+        func validate() throws {
+            guard let seconds = try? PolicyDuration.parse(interval), seconds >= 1, seconds <= ObjectiveRecording.rateSeconds / 2 else {
+                throw ValidationError("--interval is a duration from 1s to \(PolicyDuration.format(ObjectiveRecording.rateSeconds / 2)) (the rules record 5-minute rates; at least two evaluations a rate window), not \(interval)")
+            }
+        }
+
+        func run() throws {
+            let policy = try self.policy.loadOrExit()
+            if policy.objectives.isEmpty {
+                printError("warning: policy \(policy.name) declares no objectives (spec.objectives): the rule group is empty")
+            }
+            try emit(ObjectiveRecording.rules(for: policy, intervalSeconds: try PolicyDuration.parse(interval)), to: output)
+            if output != "-" { printError("recording rules for \(policy.objectives.count) objective\(policy.objectives.count == 1 ? "" : "s") of \(policy.name): \(output)") }
         }
     }
 

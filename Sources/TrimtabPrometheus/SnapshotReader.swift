@@ -203,19 +203,29 @@ extension SnapshotReader {
     /// One query per objective and range (5m, 30m, 1h, 6h and the compliance window), each evaluated at
     /// `time` alone (a range query of one point, so it meets the same cap, deadline and partial-answer
     /// rule as the indicators). A failed range leaves that range unread, which the assessment calls unknown.
+    ///
+    /// First one query asks which objectives have recording rules (`trimtab policy rules`) with the
+    /// digest of their current definition; their long ranges (6h and the window) are read from the
+    /// recorded 5-minute rates, the rest from the raw series. A failed first query reads every
+    /// objective raw.
     public func readObjectives(policy: Policy, at time: Double) async -> ObjectiveRead {
+        guard !policy.objectives.isEmpty else { return ObjectiveRead() }
+        let step = policy.evaluation.stepSeconds
+        let recorded = await recordedObjectives(policy: policy, at: time)
         var queries: [IndicatorQuery] = []
         var keys: [(objective: String, range: Double)] = []
         for objective in policy.objectives {
             for range in objective.ranges {
+                let promql = ObjectiveRecording.query(objective, policy: policy, rangeSeconds: range, recorded: recorded.contains(objective.name))
                 queries.append(IndicatorQuery(indicator: "objective \(objective.name) over \(PolicyDuration.format(range))",
-                                              promql: objective.errorRatioQuery(rangeSeconds: range, targets: policy.targets),
-                                              start: time, end: time, step: policy.evaluation.stepSeconds))
+                                              promql: promql, start: time, end: time, step: step))
                 keys.append((objective.name, range))
             }
         }
         let (data, errors) = await read(queries, groupBy: policy.targets.groupBy)
-        var readings = policy.objectives.map { ObjectiveReading(objective: $0.name, errorRatios: [:]) }
+        var readings = policy.objectives.map {
+            ObjectiveReading(objective: $0.name, errorRatios: [:], source: recorded.contains($0.name) ? .recorded : .raw)
+        }
         for (index, item) in data.enumerated() {
             guard let slot = readings.firstIndex(where: { $0.objective == keys[index].objective }) else { continue }
             if let failure = item.failure {
@@ -224,12 +234,30 @@ extension SnapshotReader {
             }
             var values: [TargetID: Double] = [:]
             for (target, samples) in item.series {
-                if let last = samples.last(where: { $0.time <= time + 1e-6 }), last.time >= time - policy.evaluation.stepSeconds {
+                if let last = samples.last(where: { $0.time <= time + 1e-6 }), last.time >= time - step {
                     values[target] = last.value
                 }
             }
             readings[slot].errorRatios[keys[index].range] = values
         }
-        return ObjectiveRead(readings: readings, queriesSent: queries.count, errors: PrometheusError.grouped(errors))
+        return ObjectiveRead(readings: readings, queriesSent: queries.count + 1, errors: PrometheusError.grouped(errors))
+    }
+
+    /// The objectives whose recorded series are present at `time` with their current digest.
+    func recordedObjectives(policy: Policy, at time: Double) async -> Set<String> {
+        let labels = ["trimtab_objective", "trimtab_digest"]
+        let query = IndicatorQuery(indicator: "objective recording rules", promql: ObjectiveRecording.presenceQuery(policy: policy),
+                                   start: time, end: time, step: policy.evaluation.stepSeconds)
+        let (data, _) = await read([query], groupBy: labels)
+        guard let item = data.first, item.failure == nil else { return [] }
+        var found: Set<String> = []
+        for (series, samples) in item.series where !samples.isEmpty && series.labelValues.count == 2 {
+            let (name, digest) = (series.labelValues[0], series.labelValues[1])
+            if let objective = policy.objectives.first(where: { $0.name == name }),
+               ObjectiveRecording.digest(objective, targets: policy.targets) == digest {
+                found.insert(name)
+            }
+        }
+        return found
     }
 }

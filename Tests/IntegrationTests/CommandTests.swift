@@ -4,6 +4,7 @@ import Testing
 import TrimtabCLI
 import TrimtabCore
 import TrimtabSandbox
+import Yams
 
 /// Runs a trimtab command line in this process and returns its exit code.
 func trimtab(_ arguments: [String]) async -> Int32 {
@@ -105,6 +106,40 @@ struct CommandTests {
         let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../policies/default.yaml")
         let text = try String(contentsOf: file, encoding: .utf8)
         #expect(DefaultPolicy.yaml + "\n" == text, "run scripts/embed-default-policy after changing policies/default.yaml")
+    }
+
+    /// `policy rules` writes a rule file promtool accepts, whatever the policy's name holds, and the
+    /// labels read back as the names Trimtab matches; a bad interval is a usage error.
+    @Test func policyRulesWritesRulesPromtoolAccepts() async throws {
+        try await withTemporaryDirectory { dir in
+            let policyFile = dir.appendingPathComponent("odd.yaml").path
+            let renamed = DefaultPolicy.yaml.replacingOccurrences(of: "metadata:\n  name: default", with: "metadata:\n  name: 'team \"a\" \\ shop'")
+            #expect(renamed != DefaultPolicy.yaml)
+            try renamed.write(toFile: policyFile, atomically: true, encoding: .utf8)
+            let rules = dir.appendingPathComponent("slo-rules.yaml").path
+            #expect(await trimtab(["policy", "rules", "--policy", policyFile, "--interval", "1m", "-o", rules]) == 0)
+            let text = try String(contentsOfFile: rules, encoding: .utf8)
+            let root = try #require(try Yams.load(yaml: text) as? [String: Any])
+            let group = try #require((root["groups"] as? [[String: Any]])?.first)
+            #expect(group["interval"] as? String == "1m")
+            let recorded = try #require(group["rules"] as? [[String: Any]])
+            #expect(recorded.compactMap { $0["record"] as? String } == ["trimtab_slo:good:rate5m", "trimtab_slo:total:rate5m",
+                                                                        "trimtab_slo:good:rate5m", "trimtab_slo:total:rate5m"])
+            let labels = try #require(recorded.first?["labels"] as? [String: String])
+            #expect(labels["trimtab_policy"] == #"team "a" \ shop"#)
+            let policy = try PolicyLoader.load(text: renamed, file: policyFile)
+            #expect(labels["trimtab_digest"] == ObjectiveRecording.digest(policy.objectives[0], targets: policy.targets))
+            let check = Process()
+            check.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
+            check.arguments = ["check", "rules", rules]
+            check.standardOutput = FileHandle.nullDevice
+            check.standardError = FileHandle.nullDevice
+            try check.run()
+            check.waitUntilExit()
+            #expect(check.terminationStatus == 0)
+            #expect(await trimtab(["policy", "rules", "--interval", "10m"]) == 64)
+            #expect(await trimtab(["policy", "rules", "--interval", "often"]) == 64)
+        }
     }
 
     @Test func everyCommandHasHelpWithoutStrayEscapes() {

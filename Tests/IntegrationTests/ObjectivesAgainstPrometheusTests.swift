@@ -40,8 +40,8 @@ struct ObjectivesAgainstPrometheusTests {
             return outcome
         }
         #expect(outcome.cycle.objectiveRead.errors.isEmpty, "\(outcome.cycle.objectiveRead.errors)")
-        // Two objectives, five ranges each.
-        #expect(outcome.cycle.objectiveRead.queriesSent == 10)
+        // Which objectives have recording rules (none here), then two objectives, five ranges each.
+        #expect(outcome.cycle.objectiveRead.queriesSent == 11)
         let statuses = try #require(outcome.report.objectives)
         func status(_ workload: String, _ objective: String) throws -> ObjectiveStatus {
             try #require(statuses.first { $0.target.description == "prod/\(workload)" && $0.objective == objective })
@@ -114,5 +114,83 @@ struct ObjectivesAgainstPrometheusTests {
             #expect(alone.gate?.passed == true && alone.objectives?.map(\.state) == [.ok, .ok])
         }
         #expect(await trimtab(["report", "--prometheus", "http://127.0.0.1:9", "--fail-on-slo", "burning"]) == 64)
+    }
+
+    /// What `trimtab policy rules`' rules record for a profile (the promtool tests in deploy/prometheus
+    /// hold the rules to this): the good and total rates over the 5 minutes before each point, by
+    /// workload, from when a 5-minute rate exists. `goodShare` is the profile's share of good requests.
+    static func recorded(_ profile: WorkloadProfile, objective: Objective, policy: Policy, goodShare: @escaping @Sendable (Double) -> Double,
+                         start: Double, end: Double) -> [SyntheticSeries] {
+        let labels = ["namespace": profile.namespace, "workload": profile.deployment, "trimtab_policy": policy.name,
+                      "trimtab_objective": objective.name, "trimtab_digest": ObjectiveRecording.digest(objective, targets: policy.targets)]
+        func mean(_ rate: @escaping @Sendable (Double) -> Double) -> @Sendable (Double) -> Double? {
+            { time in
+                guard time >= start + ObjectiveRecording.rateSeconds else { return nil }
+                // The mean over (t - 5m, t] at one-second resolution.
+                return stride(from: 0.5, to: ObjectiveRecording.rateSeconds, by: 1).reduce(0) { $0 + rate(end - (time - $1)) } / ObjectiveRecording.rateSeconds
+            }
+        }
+        let total: @Sendable (Double) -> Double = { ago in profile.requestsPerSecond(ago) }
+        let good: @Sendable (Double) -> Double = { ago in profile.requestsPerSecond(ago) * goodShare(ago) }
+        return [SyntheticSeries(name: ObjectiveRecording.goodRecord, labels: labels, value: mean(good)),
+                SyntheticSeries(name: ObjectiveRecording.totalRecord, labels: labels, value: mean(total))]
+    }
+
+    /// With the objectives' recording rules present, the long ranges are read from the recorded rates
+    /// (and agree with the raw read), the short ones stay raw; an objective whose definition changed
+    /// since the rules were written (another digest) is read raw, and the report says which is which.
+    @Test func theLongRangesAreReadFromTheRecordingRulesWhileTheyMatchTheDefinition() async throws {
+        let end = (alignedNow() / Self.step).rounded(.down) * Self.step, start = end - Self.history
+        let policy = try PolicySource.load(nil)
+        let latency = try #require(policy.objectives.first { $0.name == "latency" })
+        let availability = try #require(policy.objectives.first { $0.name == "availability" })
+        let profiles = Self.profiles()
+        var series = RawMetrics.series(for: profiles, start: start, end: end, step: Self.step)
+        for profile in profiles {
+            let slow = profile.deployment == "burning"
+            let errors = profile.errorRatio
+            series += Self.recorded(profile, objective: latency, policy: policy, goodShare: { _ in slow ? 11.0 / 12 : 1 }, start: start, end: end)
+            series += Self.recorded(profile, objective: availability, policy: policy, goodShare: { 1 - errors($0) }, start: start, end: end)
+        }
+        // The same policy with the latency objective written another way: its rules no longer match.
+        let edited = DefaultPolicy.yaml.replacingOccurrences(of: "rate(http_request_duration_seconds_bucket{", with: "rate( http_request_duration_seconds_bucket{")
+        let changed = try PolicyLoader.load(text: edited, file: "edited.yaml")
+        #expect(ObjectiveRecording.digest(try #require(changed.objectives.first), targets: changed.targets) != ObjectiveRecording.digest(latency, targets: policy.targets))
+        let (current, stale) = try await withPrometheus(OpenMetricsWriter.write(series, start: start, end: end, step: Self.step)) { sandbox in
+            let client = try PrometheusClient(PrometheusConfiguration(url: sandbox.url))
+            let current = await AnalysisRun(policy: policy, source: client, time: end).execute()
+            let stale = await AnalysisRun(policy: changed, source: client, time: end).execute()
+            await client.shutdown()
+            return (current, stale)
+        }
+        #expect(current.cycle.objectiveRead.errors.isEmpty && stale.cycle.objectiveRead.errors.isEmpty)
+        #expect(current.cycle.objectiveRead.readings.map(\.source) == [.recorded, .recorded])
+        #expect(stale.cycle.objectiveRead.readings.map(\.source) == [.raw, .recorded])
+        let statuses = try #require(current.report.objectives)
+        func status(_ workload: String, _ objective: String, in list: [ObjectiveStatus] = statuses) throws -> ObjectiveStatus {
+            try #require(list.first { $0.target.description == "prod/\(workload)" && $0.objective == objective })
+        }
+        // Against the truth of the profiles, as the raw read is held to it above.
+        let failing = try status("burning", "availability")
+        #expect(failing.source == .recorded)
+        // Each recorded rate covers the 5 minutes before it, so the range's last 5 minutes count in part
+        // (and the 5 before its start in part): a burn that began 50 minutes ago reads 4 % low over 6 h.
+        let sixHours = (50 * 0.03 + 310 * 0.0005) / 360 / 0.001
+        let lastMinutesInPart = (47.5 * 0.03 + 312.5 * 0.0005) / 360 / 0.001
+        #expect(abs((failing.burn(over: 21_600) ?? 0) - lastMinutesInPart) <= 0.005 * sixHours, "\(failing)")
+        #expect(abs((failing.burn(over: 300) ?? 0) - 30) <= 30e-6, "\(failing)")
+        let compliance = 1 - (50 * 0.03 + 370 * 0.0005) / 420
+        #expect(abs((failing.compliance ?? 0) - compliance) <= 0.001 * compliance && failing.state == .exhausted, "\(failing)")
+        let slow = try status("burning", "latency")
+        #expect(abs((slow.compliance ?? 0) - 11.0 / 12) <= 1e-6 && slow.state == .exhausted, "\(slow)")
+        let steady = try status("steady", "availability")
+        #expect(abs((steady.budgetLeft ?? 0) - 0.5) <= 1e-3 && steady.state == .ok, "\(steady)")
+        // Each status is the one the raw read gives, within the recorded rates' smear.
+        let rawStatuses = try #require(stale.report.objectives)
+        let rawSlow = try status("burning", "latency", in: rawStatuses)
+        #expect(rawSlow.source == .raw && abs((rawSlow.compliance ?? 0) - (slow.compliance ?? 1)) <= 1e-6)
+        let markdown = MarkdownReport.render(stale.report)
+        #expect(markdown.contains("Read over 6h and the window from the recording rules (`trimtab_slo:good:rate5m`, `trimtab_slo:total:rate5m`), over shorter ranges from the raw series: availability."))
+        #expect(markdown.contains("Read from the raw series over every range, the whole window included: latency."))
     }
 }

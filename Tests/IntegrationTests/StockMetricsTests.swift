@@ -150,11 +150,16 @@ struct StockMetricsTests {
         }
     }
 
-    /// The shipped rules pass promtool's own checks and unit tests.
+    /// The shipped rules pass promtool's own checks and unit tests; the objectives' rules are what
+    /// `trimtab policy rules` writes for the default policy now.
     @Test func theShippedRecordingRulesPassPromtool() throws {
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("deploy/prometheus")
-        for arguments in [["check", "rules", "rules.yaml"], ["test", "rules", "rules.test.yaml"]] {
+        let shipped = try String(contentsOf: directory.appendingPathComponent("slo-rules.yaml"), encoding: .utf8)
+        #expect(shipped == ObjectiveRecording.rules(for: try PolicySource.load(nil)),
+                "deploy/prometheus/slo-rules.yaml is not the default policy's: run trimtab policy rules -o deploy/prometheus/slo-rules.yaml")
+        for arguments in [["check", "rules", "rules.yaml"], ["test", "rules", "rules.test.yaml"],
+                          ["check", "rules", "slo-rules.yaml"], ["test", "rules", "slo-rules.test.yaml"]] {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
             process.arguments = arguments

@@ -144,4 +144,41 @@ struct ObjectiveTests {
         #expect(row == "| shop/checkout | availability, 28d | 99.9 % | 99.95 % | 50 % | 20× | 20× | 15× | 4× | **fast-burn** | 22h24m |")
         #expect(ObjectiveMarkdown.render([]).isEmpty)
     }
+
+    @Test func recordingRulesServeTheLongRangesWhileTheirDigestMatches() throws {
+        let policy = try PolicyLoader.load(text: objectivePolicy, file: "p.yaml")
+        let objective = try #require(policy.objectives.first)
+        let digest = ObjectiveRecording.digest(objective, targets: policy.targets)
+        #expect(digest.count == 16 && digest.allSatisfy(\.isHexDigit))
+        // The digest follows the rendered queries: another namespace, or another total, is another digest.
+        var elsewhere = policy.targets
+        elsewhere.namespace = "payments"
+        #expect(ObjectiveRecording.digest(objective, targets: elsewhere) != digest)
+        var edited = objective
+        edited.total = edited.total.replacingOccurrences(of: "[$range]", with: "[$range] offset 0s")
+        #expect(ObjectiveRecording.digest(edited, targets: policy.targets) != digest)
+        #expect(ObjectiveRecording.digest(objective, targets: policy.targets) == digest)
+        // 6h and the window from the records, the short ranges raw.
+        for range in objective.ranges {
+            let query = ObjectiveRecording.query(objective, policy: policy, rangeSeconds: range, recorded: true)
+            #expect(query.contains(ObjectiveRecording.goodRecord) == (range >= 21_600), "\(range): \(query)")
+            #expect(ObjectiveRecording.query(objective, policy: policy, rangeSeconds: range, recorded: false)
+                    == objective.errorRatioQuery(rangeSeconds: range, targets: policy.targets))
+        }
+        #expect(ObjectiveRecording.query(objective, policy: policy, rangeSeconds: 28 * Self.day, recorded: true) == """
+        1 - (
+        sum by (namespace, deployment) (sum_over_time(trimtab_slo:good:rate5m{trimtab_policy="shop", trimtab_objective="availability", trimtab_digest="\(digest)"}[28d]))
+        ) / (
+        sum by (namespace, deployment) (sum_over_time(trimtab_slo:total:rate5m{trimtab_policy="shop", trimtab_objective="availability", trimtab_digest="\(digest)"}[28d]))
+        )
+        """)
+        #expect(ObjectiveRecording.presenceQuery(policy: policy) == #"group by (trimtab_objective, trimtab_digest) (trimtab_slo:total:rate5m{trimtab_policy="shop"})"#)
+        let rules = ObjectiveRecording.rules(for: policy, intervalSeconds: 60)
+        #expect(rules.contains("    interval: 1m\n    rules:\n      - record: trimtab_slo:good:rate5m\n        expr: |-\n          sum by (namespace, deployment) (rate(http_requests_total{namespace!=\"\",deployment!=\"\",namespace=\"shop\", code!~\"5..\"}[5m]))\n"), "\(rules)")
+        #expect(rules.contains("          trimtab_digest: \"\(digest)\"\n"))
+        // A policy without objectives has an empty group, which Prometheus accepts.
+        let none = try PolicyLoader.load(text: basePolicy, file: "p.yaml")
+        #expect(ObjectiveRecording.rules(for: none).hasSuffix("    interval: 30s\n    rules: []\n"))
+        #expect(ObjectiveRecording.quoted("a\"b\\c\u{1}") == #""a\"b\\c\x01""#)
+    }
 }

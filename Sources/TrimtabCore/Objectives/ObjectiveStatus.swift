@@ -1,3 +1,11 @@
+/// Where an objective's error ratios were read from.
+public enum ObjectiveSource: String, Sendable, Codable {
+    /// The raw request histograms and counters, over every range (28 days of them for the window).
+    case raw
+    /// The recorded 5-minute rates of `trimtab policy rules` (`ObjectiveRecording`).
+    case recorded
+}
+
 /// What was read for one objective: the bad share over each range, by target. A target missing from
 /// a range's values served no request there, or was not read.
 public struct ObjectiveReading: Sendable, Equatable {
@@ -6,11 +14,13 @@ public struct ObjectiveReading: Sendable, Equatable {
     public var errorRatios: [Double: [TargetID: Double]]
     /// Why the objective could not be read (the query failed), one line per failed range.
     public var errors: [String]
+    public var source: ObjectiveSource
 
-    public init(objective: String, errorRatios: [Double: [TargetID: Double]], errors: [String] = []) {
+    public init(objective: String, errorRatios: [Double: [TargetID: Double]], errors: [String] = [], source: ObjectiveSource = .raw) {
         self.objective = objective
         self.errorRatios = errorRatios
         self.errors = errors
+        self.source = source
     }
 }
 
@@ -52,6 +62,8 @@ public struct ObjectiveStatus: Sendable, Equatable, Codable {
     public var exhaustionSeconds: Double?
     public var state: State
     public var reason: String?
+    /// Where its ratios were read from (nil in documents written before this was recorded).
+    public var source: ObjectiveSource?
 
     /// The burn rate over a range, when it was read.
     public func burn(over seconds: Double) -> Double? { burns.first { $0.rangeSeconds == seconds }?.rate ?? nil }
@@ -118,6 +130,6 @@ public enum ObjectiveAssessor {
         }
         return ObjectiveStatus(objective: objective.name, kind: objective.kind, target: target, goal: objective.target,
                                windowSeconds: objective.windowSeconds, compliance: compliance, budgetLeft: budgetLeft, burns: burns,
-                               exhaustionSeconds: exhaustion, state: state, reason: reason)
+                               exhaustionSeconds: exhaustion, state: state, reason: reason, source: reading.source)
     }
 }

@@ -21,6 +21,26 @@ public enum ObjectiveMarkdown {
         if !reasons.isEmpty { out.append("") }
         out.append("A burn rate of 1× spends the budget exactly over the window; the alerts' pairs are 14.4× over 1h and 5m (fast) and 6× over 6h and 30m (slow). Compliance is over the window as far back as Prometheus holds data.")
         out.append("")
+        out += sources(statuses)
+        return out
+    }
+
+    /// Which objectives were read from the recording rules and which from the raw series.
+    static func sources(_ statuses: [ObjectiveStatus]) -> [String] {
+        var names: [ObjectiveSource: [String]] = [:]
+        for status in statuses {
+            guard let source = status.source else { continue }
+            if !(names[source] ?? []).contains(status.objective) { names[source, default: []].append(status.objective) }
+        }
+        var out: [String] = []
+        if let recorded = names[.recorded] {
+            out.append("Read over 6h and the window from the recording rules (`\(ObjectiveRecording.goodRecord)`, `\(ObjectiveRecording.totalRecord)`), over shorter ranges from the raw series: \(recorded.joined(separator: ", ")).")
+        }
+        if let raw = names[.raw] {
+            out.append("Read from the raw series over every range, the whole window included: \(raw.joined(separator: ", ")). "
+                       + "`trimtab policy rules` writes recording rules that make the read cheap for Prometheus; Trimtab uses them once they record with the objective's current definition.")
+        }
+        if !out.isEmpty { out.append("") }
         return out
     }
 
