@@ -14,6 +14,10 @@ import TrimtabCycle
 public final class KubeClient: Sendable {
     public let configuration: KubeConfiguration
     private let http: HTTPClient
+    /// The kubeconfig's credential plugin, run for a token or a client certificate and kept until it expires.
+    let execSource: ExecCredentialSource?
+    /// Clients over a plugin's client certificate, made when it prints one.
+    private let execClients: ExecTLSClients?
     private let baseURL: String
     /// How many times a 429 is retried, and the longest wait honoured for one.
     public let maxRetries: Int
@@ -59,11 +63,24 @@ public final class KubeClient: Sendable {
             throw .configuration("could not read the TLS material of \(configuration.origin) (CA, client certificate or key): \(type(of: error))")
         }
         if configuration.insecureSkipTLSVerify { tls.certificateVerification = .none }
+        http = Self.makeHTTPClient(tls: tls, timeoutSeconds: configuration.timeoutSeconds)
+        if let plugin = configuration.exec {
+            let authority = configuration.caData ?? configuration.caFile.flatMap { FileManager.default.contents(atPath: $0).map { [UInt8]($0) } }
+            execSource = ExecCredentialSource(plugin: plugin, server: configuration.server, certificateAuthorityData: authority,
+                                              insecureSkipTLSVerify: configuration.insecureSkipTLSVerify)
+            execClients = ExecTLSClients(base: tls, timeoutSeconds: configuration.timeoutSeconds, origin: plugin.origin)
+        } else {
+            execSource = nil
+            execClients = nil
+        }
+    }
+
+    static func makeHTTPClient(tls: TLSConfiguration, timeoutSeconds: Double) -> HTTPClient {
         var httpConfiguration = HTTPClient.Configuration(tlsConfiguration: tls)
-        httpConfiguration.timeout = .init(connect: .seconds(Int64(max(1, min(configuration.timeoutSeconds, 10)))))
+        httpConfiguration.timeout = .init(connect: .seconds(Int64(max(1, min(timeoutSeconds, 10)))))
         // A refused connection is an answer: report it at once instead of retrying it until the deadline.
         httpConfiguration.connectionPool.retryConnectionEstablishment = false
-        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
     }
 
     /// The server as it may be shown.
@@ -73,6 +90,7 @@ public final class KubeClient: Sendable {
 
     public func shutdown() async {
         try? await http.shutdown()
+        await execClients?.shutdown()
     }
 
     // MARK: Typed calls
@@ -168,24 +186,40 @@ public final class KubeClient: Sendable {
             url += "?" + (components.percentEncodedQuery ?? "")
         }
         var attempt = 0
+        var reauthenticated = false
         while true {
+            let credential = try await execSource?.credential()
             do {
-                return try await once(method, url: url, body: body, contentType: contentType, request: described)
+                return try await once(method, url: url, body: body, contentType: contentType, request: described, credential: credential)
             } catch let error where error.kind == .tooManyRequests && attempt < maxRetries {
                 attempt += 1
                 let wait = min(max(error.retryAfter ?? 1, 0), maxRetryAfterSeconds)
                 try? await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
+            } catch let error where error.kind == .unauthorized && credential != nil && !reauthenticated {
+                // As kubectl: a refused plugin credential is dropped and the plugin runs again, once.
+                reauthenticated = true
+                await execSource?.invalidate(credential)
             }
         }
     }
 
     private func once(_ method: HTTPMethod, url: String, body: Data?, contentType: String?,
-                      request described: KubeRequest) async throws(KubeError) -> Data {
+                      request described: KubeRequest, credential: ExecCredential?) async throws(KubeError) -> Data {
         var request = HTTPClientRequest(url: url)
         request.method = method
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "User-Agent", value: "trimtab")
-        if let header = try authorization() { request.headers.add(name: "Authorization", value: header) }
+        let header: String?
+        if let credential {
+            header = credential.token.map { "Bearer " + $0 }
+        } else {
+            header = try authorization()
+        }
+        if let header { request.headers.add(name: "Authorization", value: header) }
+        var http = self.http
+        if let credential, let certificate = credential.clientCertificateData, let key = credential.clientKeyData, let execClients {
+            http = try await execClients.client(certificate: certificate, key: key)
+        }
         if let body {
             request.headers.add(name: "Content-Type", value: contentType ?? "application/json")
             request.body = .bytes(ByteBuffer(data: body))
@@ -207,7 +241,7 @@ public final class KubeClient: Sendable {
         var error = Self.error(status: status, body: data, request: described, retryAfter: retryAfter)
         // The token itself, echoed without its scheme, is only known here.
         var secrets = [configuration.password].compactMap { $0 }
-        if let header = (try? authorization()) ?? nil {
+        if let header {
             secrets += [header, String(header.drop { $0 != " " }.dropFirst())]
         }
         error.message = Redaction.scrub(error.message, secrets: secrets)
@@ -296,4 +330,43 @@ struct StatusBody: Decodable {
     var reason: String?
     var details: Details?
     var code: Int?
+}
+
+/// The HTTP clients over a credential plugin's client certificates: one for the certificate printed
+/// last, made when it first appears (TLS is a client's configuration, not a request's); those it
+/// replaces are shut down with the client.
+actor ExecTLSClients {
+    let base: TLSConfiguration
+    let timeoutSeconds: Double
+    let origin: String
+    private var current: (certificate: String, key: String, client: HTTPClient)?
+    private var retired: [HTTPClient] = []
+
+    init(base: TLSConfiguration, timeoutSeconds: Double, origin: String) {
+        self.base = base
+        self.timeoutSeconds = timeoutSeconds
+        self.origin = origin
+    }
+
+    func client(certificate: String, key: String) throws(KubeError) -> HTTPClient {
+        if let current, current.certificate == certificate, current.key == key { return current.client }
+        var tls = base
+        do {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(certificate.utf8)).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem))
+        } catch {
+            // Never echo the bytes: they hold a private key.
+            throw .configuration("\(origin) printed a client certificate or key that is not PEM (\(type(of: error)))")
+        }
+        let client = KubeClient.makeHTTPClient(tls: tls, timeoutSeconds: timeoutSeconds)
+        if let current { retired.append(current.client) }
+        current = (certificate, key, client)
+        return client
+    }
+
+    func shutdown() async {
+        for client in retired + [current?.client].compactMap({ $0 }) { try? await client.shutdown() }
+        retired = []
+        current = nil
+    }
 }

@@ -22,6 +22,8 @@ public struct KubeConfiguration: Sendable {
     /// Basic auth, for the rare cluster that still takes it.
     public var username: String?
     public var password: String?
+    /// A credential plugin to run for a token or a client certificate (EKS, GKE, AKS kubeconfigs).
+    public var exec: ExecPlugin?
     /// Skip TLS verification: honoured only when the kubeconfig sets it.
     public var insecureSkipTLSVerify: Bool
     /// The default namespace of the context.
@@ -33,7 +35,7 @@ public struct KubeConfiguration: Sendable {
 
     public init(server: String, token: String? = nil, tokenFile: String? = nil, caData: [UInt8]? = nil, caFile: String? = nil,
                 clientCertificateData: [UInt8]? = nil, clientCertificateFile: String? = nil, clientKeyData: [UInt8]? = nil,
-                clientKeyFile: String? = nil, username: String? = nil, password: String? = nil,
+                clientKeyFile: String? = nil, username: String? = nil, password: String? = nil, exec: ExecPlugin? = nil,
                 insecureSkipTLSVerify: Bool = false, namespace: String? = nil, origin: String = "given", timeoutSeconds: Double = 15) {
         self.server = server
         self.token = token
@@ -46,6 +48,7 @@ public struct KubeConfiguration: Sendable {
         self.clientKeyFile = clientKeyFile
         self.username = username
         self.password = password
+        self.exec = exec
         self.insecureSkipTLSVerify = insecureSkipTLSVerify
         self.namespace = namespace
         self.origin = origin
@@ -127,13 +130,41 @@ public struct KubeConfiguration: Sendable {
         if let name = context.user, user == nil {
             throw .configuration("context '\(contextName)' in \(file) names user '\(name)', which the file does not define")
         }
-        if user?.exec != nil || user?.authProvider != nil {
-            throw .configuration("user '\(context.user ?? "")' in \(file) gets its credentials from an exec or auth-provider plugin, which Trimtab does not run; give it a token, a tokenFile or a client certificate (a service account token works)")
+        if user?.authProvider != nil {
+            throw .configuration("user '\(context.user ?? "")' in \(file) gets its credentials from an auth-provider plugin, which kubectl itself dropped in 1.26; use its exec plugin instead (gke-gcloud-auth-plugin, kubelogin), a token, a tokenFile or a client certificate")
         }
         let directory = (file as NSString).deletingLastPathComponent
         func path(_ value: String?) -> String? {
             guard let value, !value.isEmpty else { return nil }
             return value.hasPrefix("/") ? value : (directory as NSString).appendingPathComponent(value)
+        }
+        var plugin: ExecPlugin?
+        if let exec = user?.exec {
+            let name = context.user ?? ""
+            guard let apiVersion = exec.apiVersion, ExecPlugin.supportedVersions.contains(apiVersion) else {
+                throw .configuration("the exec plugin of user '\(name)' in \(file) asks for apiVersion '\(exec.apiVersion ?? "none")'; Trimtab speaks \(ExecPlugin.supportedVersions.joined(separator: " and "))")
+            }
+            guard let command = exec.command, !command.isEmpty else {
+                throw .configuration("the exec plugin of user '\(name)' in \(file) has no command")
+            }
+            let mode: ExecPlugin.InteractiveMode
+            if let text = exec.interactiveMode {
+                guard let parsed = ExecPlugin.InteractiveMode(rawValue: text) else {
+                    throw .configuration("the exec plugin of user '\(name)' in \(file) has interactiveMode '\(text)'; it is Never, IfAvailable or Always")
+                }
+                mode = parsed
+            } else if apiVersion.hasSuffix("/v1") {
+                throw .configuration("the exec plugin of user '\(name)' in \(file) sets no interactiveMode, which \(apiVersion) requires (as kubectl does): add interactiveMode: Never or IfAvailable")
+            } else {
+                mode = .ifAvailable
+            }
+            var env: [String: String] = [:]
+            for variable in exec.env ?? [] { env[variable.name] = variable.value }
+            // As kubectl: a command with a path separator is relative to the kubeconfig's directory; a bare name is looked up on PATH.
+            let resolved = command.contains("/") ? path(command).map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? command : command
+            plugin = ExecPlugin(apiVersion: apiVersion, command: resolved,
+                                args: exec.args ?? [], env: env, interactiveMode: mode, provideClusterInfo: exec.provideClusterInfo ?? false,
+                                installHint: exec.installHint, user: name, file: file)
         }
         func decode(_ value: String?, _ field: String) throws(KubeError) -> [UInt8]? {
             guard let value else { return nil }
@@ -149,7 +180,7 @@ public struct KubeConfiguration: Sendable {
             clientCertificateData: try decode(user?.clientCertificateData, "client-certificate-data of user '\(context.user ?? "")'"),
             clientCertificateFile: path(user?.clientCertificate),
             clientKeyData: try decode(user?.clientKeyData, "client-key-data of user '\(context.user ?? "")'"),
-            clientKeyFile: path(user?.clientKey), username: user?.username, password: user?.password,
+            clientKeyFile: path(user?.clientKey), username: user?.username, password: user?.password, exec: plugin,
             insecureSkipTLSVerify: cluster.insecureSkipTLSVerify ?? false, namespace: context.namespace,
             origin: "kubeconfig \(file), context \(contextName)")
     }
@@ -199,7 +230,7 @@ struct Kubeconfig: Decodable {
         var clientKeyData: String?
         var username: String?
         var password: String?
-        var exec: Ignored?
+        var exec: Exec?
         var authProvider: Ignored?
         enum CodingKeys: String, CodingKey {
             case token, tokenFile, username, password, exec
@@ -209,6 +240,19 @@ struct Kubeconfig: Decodable {
             case clientKeyData = "client-key-data"
             case authProvider = "auth-provider"
         }
+    }
+    struct Exec: Decodable {
+        struct Variable: Decodable {
+            var name: String
+            var value: String
+        }
+        var apiVersion: String?
+        var command: String?
+        var args: [String]?
+        var env: [Variable]?
+        var installHint: String?
+        var provideClusterInfo: Bool?
+        var interactiveMode: String?
     }
     struct NamedContext: Decodable {
         var name: String

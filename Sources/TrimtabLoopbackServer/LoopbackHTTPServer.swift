@@ -60,14 +60,20 @@ public final class LoopbackHTTPServer: Sendable {
 
     public var url: String { "\(scheme)://127.0.0.1:\(port)" }
 
-    /// Listens on 127.0.0.1 (`port` 0 picks a free one), over TLS when given a PEM certificate chain and key.
-    public static func start(port: Int = 0, tls: (certificateFile: String, keyFile: String)? = nil,
+    /// Listens on 127.0.0.1 (`port` 0 picks a free one), over TLS when given a PEM certificate chain and key;
+    /// with `clientCAFile`, a client must present a certificate that CA signed (mutual TLS, as an API server
+    /// takes client certificates).
+    public static func start(port: Int = 0, tls: (certificateFile: String, keyFile: String)? = nil, clientCAFile: String? = nil,
                              _ answer: @escaping @Sendable (Request) -> Reply) async throws -> LoopbackHTTPServer {
         var sslContext: NIOSSLContext?
         if let tls {
-            let configuration = TLSConfiguration.makeServerConfiguration(
+            var configuration = TLSConfiguration.makeServerConfiguration(
                 certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificateFile).map { .certificate($0) },
                 privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)))
+            if let clientCAFile {
+                configuration.certificateVerification = .noHostnameVerification
+                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(clientCAFile))
+            }
             sslContext = try NIOSSLContext(configuration: configuration)
         }
         let context = sslContext

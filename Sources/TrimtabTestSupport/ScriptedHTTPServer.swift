@@ -43,11 +43,12 @@ public final class ScriptedHTTPServer: Sendable {
     public var requests: [Request] { recorded.withLockedValue { $0 } }
 
     /// - Parameter tls: a PEM certificate chain and key file to serve https with.
-    public init(tls: (certificateFile: String, keyFile: String)? = nil,
+    /// - Parameter clientCAFile: with `tls`, the CA whose client certificates are required.
+    public init(tls: (certificateFile: String, keyFile: String)? = nil, clientCAFile: String? = nil,
                 _ script: @escaping @Sendable (Request) -> Reply) async throws {
         let recorded = NIOLockedValueBox<[Request]>([])
         self.recorded = recorded
-        server = try await LoopbackHTTPServer.start(tls: tls) { http in
+        server = try await LoopbackHTTPServer.start(tls: tls, clientCAFile: clientCAFile) { http in
             var headers: [String: String] = [:]
             for (name, value) in http.headers { headers[name.lowercased()] = value }
             let request = Request(method: http.method, uri: http.uri, headers: headers, body: String(decoding: http.body, as: UTF8.self))

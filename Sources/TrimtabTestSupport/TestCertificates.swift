@@ -6,6 +6,9 @@ public struct TestCertificates: Sendable {
     public var caFile: String { directory.appendingPathComponent("ca.pem").path }
     public var serverCertificate: String { directory.appendingPathComponent("server.pem").path }
     public var serverKey: String { directory.appendingPathComponent("server-key.pem").path }
+    /// A client certificate the CA signed (CN trimtab-user), for mutual TLS.
+    public var clientCertificate: String { directory.appendingPathComponent("client.pem").path }
+    public var clientKey: String { directory.appendingPathComponent("client-key.pem").path }
 
     public init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("trimtab-tls-\(UUID().uuidString)")
@@ -18,6 +21,11 @@ public struct TestCertificates: Sendable {
                           "-subj", "/CN=127.0.0.1"], in: directory)
         try Self.openssl(["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
                           "-out", "server.pem", "-days", "2", "-extfile", "san.cnf"], in: directory)
+        try "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n".write(to: directory.appendingPathComponent("client.cnf"), atomically: true, encoding: .utf8)
+        try Self.openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client-key.pem", "-out", "client.csr",
+                          "-subj", "/CN=trimtab-user/O=system:masters"], in: directory)
+        try Self.openssl(["x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
+                          "-out", "client.pem", "-days", "2", "-extfile", "client.cnf"], in: directory)
     }
 
     public func remove() {

@@ -205,3 +205,45 @@ final class Counter: @unchecked Sendable {
         return value
     }
 }
+
+/// A credential plugin that prints a client certificate and key (as some do for mutual TLS, or as a
+/// kubeconfig's own client certificate would be given): the requests go over mutual TLS with them,
+/// with no Authorization header, and a client without them is refused by the server.
+@Suite("Kubernetes client: a credential plugin's client certificate")
+struct ExecClientCertificateTests {
+    @Test func aPluginsClientCertificateIsPresentedOverMutualTLS() async throws {
+        let certificates = try TestCertificates()
+        defer { certificates.remove() }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let credential: [String: Any] = [
+            "apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
+            "status": ["clientCertificateData": try String(contentsOfFile: certificates.clientCertificate, encoding: .utf8),
+                       "clientKeyData": try String(contentsOfFile: certificates.clientKey, encoding: .utf8)],
+        ]
+        let json = try directory.file("credential.json", String(decoding: try JSONSerialization.data(withJSONObject: credential), as: UTF8.self))
+        let script = try directory.file("plugin.sh", "#!/bin/sh\ncat '\(json)'\n")
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
+        let server = try await ScriptedHTTPServer(tls: (certificates.serverCertificate, certificates.serverKey), clientCAFile: certificates.caFile) { _ in
+            .respond(status: 200, body: scaleBody)
+        }
+        let plugin = ExecPlugin(apiVersion: "client.authentication.k8s.io/v1", command: script, interactiveMode: .never, user: "u", file: "/k")
+        let client = try KubeClient(KubeConfiguration(server: server.url, caFile: certificates.caFile, exec: plugin, timeoutSeconds: 5))
+        for _ in 0..<2 {
+            #expect(try await client.get(ScaleObject.self, .deployments, namespace: "shop", name: "api", subresource: "scale").spec?.replicas == 4)
+        }
+        #expect(server.requests.count == 2 && server.requests.allSatisfy { $0.headers["authorization"] == nil })
+        #expect(await client.execSource?.runs == 1)
+        await client.shutdown()
+        // Without the certificate the server does not let the connection through.
+        let anonymous = try KubeClient(KubeConfiguration(server: server.url, token: "abc", caFile: certificates.caFile, timeoutSeconds: 5))
+        do throws(KubeError) {
+            _ = try await anonymous.get(ScaleObject.self, .deployments, namespace: "shop", name: "api", subresource: "scale")
+            Issue.record("the server let a client without a certificate through")
+        } catch {
+            #expect(error.kind == .connection, "\(error)")
+        }
+        await anonymous.shutdown()
+        await server.stop()
+    }
+}

@@ -74,7 +74,7 @@ struct KubeConfigurationTests {
 
     @Test(arguments: [
         ("missing", "has no context 'missing' (it has: dev, prod, plugin, broken)"),
-        ("plugin", "exec or auth-provider plugin, which Trimtab does not run"),
+        ("plugin", "the exec plugin of user 'plugin-user' in /k asks for apiVersion 'none'; Trimtab speaks client.authentication.k8s.io/v1 and client.authentication.k8s.io/v1beta1"),
         ("broken", "names cluster 'nowhere', which the file does not define"),
     ])
     func badContextsAreClearErrors(context: String, message: String) {
