@@ -38,12 +38,40 @@ struct PrometheusOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Most queries in flight at once.", valueName: "n"))
     var maxConcurrentQueries: Int = 4
 
+    @Option(help: ArgumentHelp("A header sent with every request to Prometheus, as 'Name: value'; repeat it for more.",
+                               discussion: "For Mimir's or Cortex's tenant: --prometheus-header 'X-Scope-OrgID: team-a'.", valueName: "header"))
+    var prometheusHeader: [String] = []
+
     func validate() throws {
         if (certFile == nil) != (keyFile == nil) { throw ValidationError("--cert-file and --key-file go together") }
         if basicAuthPasswordFile != nil && basicAuthUser == nil { throw ValidationError("--basic-auth-password-file needs --basic-auth-user") }
         if bearerTokenFile != nil && basicAuthUser != nil { throw ValidationError("use either --bearer-token-file or --basic-auth-user, not both") }
         if maxConcurrentQueries < 1 { throw ValidationError("--max-concurrent-queries must be at least 1") }
         _ = try timeoutSeconds()
+        _ = try headers()
+    }
+
+    /// `--prometheus-header 'Name: value'`, each checked: a name of HTTP token characters, a value
+    /// without line breaks.
+    func headers() throws -> [(name: String, value: String)] {
+        try prometheusHeader.map { text in
+            guard let colon = text.firstIndex(of: ":") else {
+                throw ValidationError("--prometheus-header '\(text)' is not 'Name: value'")
+            }
+            let name = text[..<colon].trimmingCharacters(in: .whitespaces)
+            let value = text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            let token = CharacterSet(charactersIn: "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+            guard !name.isEmpty, name.unicodeScalars.allSatisfy(token.contains) else {
+                throw ValidationError("--prometheus-header '\(text)': '\(name)' is not a header name")
+            }
+            guard !value.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" || $0.value == 0x7f }) else {
+                throw ValidationError("--prometheus-header \(name): the value holds a control character")
+            }
+            guard !PrometheusConfiguration.reservedHeaders.contains(name.lowercased()) else {
+                throw ValidationError("--prometheus-header \(name) is set by Trimtab itself or by its own flag (--bearer-token-file, --basic-auth-user)")
+            }
+            return (name, value)
+        }
     }
 
     func timeoutSeconds() throws -> Double {
@@ -67,7 +95,7 @@ struct PrometheusOptions: ParsableArguments {
         return PrometheusConfiguration(url: url, bearerTokenFile: bearerTokenFile, basicAuthUser: basicAuthUser,
                                        basicAuthPasswordFile: basicAuthPasswordFile, caFile: caFile, certFile: certFile,
                                        keyFile: keyFile, insecureSkipVerify: insecureSkipTlsVerify,
-                                       timeoutSeconds: try timeoutSeconds())
+                                       timeoutSeconds: try timeoutSeconds(), headers: try headers())
     }
 }
 

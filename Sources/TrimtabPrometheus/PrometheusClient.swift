@@ -25,10 +25,17 @@ public struct PrometheusConfiguration: Sendable {
     public var insecureSkipVerify: Bool
     /// Seconds one query may take, end to end; also sent to Prometheus as its `timeout` parameter.
     public var timeoutSeconds: Double
+    /// Headers sent with every request, such as Mimir's and Cortex's tenant `X-Scope-OrgID`.
+    public var headers: [(name: String, value: String)]
+
+    /// Header names the client sets itself, or that the credential flags own.
+    public static let reservedHeaders: Set<String> = ["authorization", "host", "content-type", "content-length", "accept", "user-agent",
+                                                      "transfer-encoding", "connection", "proxy-authorization"]
 
     public init(url: String, bearerTokenFile: String? = nil, basicAuthUser: String? = nil,
                 basicAuthPasswordFile: String? = nil, caFile: String? = nil, certFile: String? = nil,
-                keyFile: String? = nil, insecureSkipVerify: Bool = false, timeoutSeconds: Double = 30) {
+                keyFile: String? = nil, insecureSkipVerify: Bool = false, timeoutSeconds: Double = 30,
+                headers: [(name: String, value: String)] = []) {
         self.url = url
         self.bearerTokenFile = bearerTokenFile
         self.basicAuthUser = basicAuthUser
@@ -38,6 +45,7 @@ public struct PrometheusConfiguration: Sendable {
         self.keyFile = keyFile
         self.insecureSkipVerify = insecureSkipVerify
         self.timeoutSeconds = timeoutSeconds
+        self.headers = headers
     }
 
     /// The URL as it may be shown: without user, password or query string.
@@ -82,6 +90,11 @@ public final class PrometheusClient: Sendable {
         } catch {
             throw .credentials(detail: "\(error) (--ca-file, --cert-file, --key-file)")
         }
+        for header in configuration.headers {
+            guard !PrometheusConfiguration.reservedHeaders.contains(header.name.lowercased()) else {
+                throw .credentials(detail: "--prometheus-header \(header.name) is set by Trimtab itself or by its own flag (--bearer-token-file, --basic-auth-user)")
+            }
+        }
         var httpConfiguration = HTTPClient.Configuration(tlsConfiguration: tls)
         httpConfiguration.timeout = .init(connect: .seconds(Int64(max(1, min(configuration.timeoutSeconds, 10)))))
         // A refused connection is an answer: report it at once instead of retrying it until the deadline.
@@ -121,6 +134,7 @@ public final class PrometheusClient: Sendable {
         var request = HTTPClientRequest(url: baseURL + "/api/v1/status/runtimeinfo")
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "User-Agent", value: "trimtab")
+        for header in configuration.headers { request.headers.add(name: header.name, value: header.value) }
         if let header = try authorizationHeader() { request.headers.add(name: "Authorization", value: header) }
         struct Envelope: Decodable {
             struct Info: Decodable { var startTime: String }
@@ -161,6 +175,7 @@ public final class PrometheusClient: Sendable {
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "User-Agent", value: "trimtab")
+        for header in configuration.headers { request.headers.add(name: header.name, value: header.value) }
         if let header = try authorizationHeader() { request.headers.add(name: "Authorization", value: header) }
         request.body = .bytes(ByteBuffer(string: FormEncoding.encode(form)))
 

@@ -142,6 +142,12 @@ struct CommandTests {
         }
     }
 
+    @Test func aBadPrometheusHeaderIsAUsageError() async {
+        for header in ["no colon", "Bad Name: x", "Authorization: Bearer abc", "X-Scope-OrgID: a\u{7}b"] {
+            #expect(await trimtab(["analyze", "--prometheus", "http://127.0.0.1:1", "--prometheus-header", header]) == 64, "\(header)")
+        }
+    }
+
     @Test func everyCommandHasHelpWithoutStrayEscapes() {
         let commands: [any ParsableCommand.Type] = [TrimtabCommand.self] + TrimtabCommand.configuration.subcommands
             + TrimtabCommand.configuration.subcommands.flatMap { $0.configuration.subcommands }

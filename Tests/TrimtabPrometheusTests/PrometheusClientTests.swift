@@ -36,6 +36,26 @@ let matrixBodyWithWarnings = matrixResult + #","warnings":["results truncated"],
 
 @Suite("Prometheus client: answers and every error path")
 struct PrometheusClientTests {
+    /// A multi-tenant Prometheus (Mimir, Cortex) takes its tenant in a header: it goes with every
+    /// request, beside the credentials; a header the client or a credential flag owns is refused.
+    @Test func tenantHeadersGoWithEveryRequest() async throws {
+        try await withServer({ _ in .respond(status: 200, body: matrixBody) }, configure: {
+            $0.headers = [("X-Scope-OrgID", "team-a|team-b"), ("X-Trace", "1")]
+            $0.basicAuthUser = "reader"
+        }) { client, server in
+            _ = try await client.queryRange("up", start: 1000, end: 1090, step: 30)
+            _ = try await client.query("up")
+            #expect(server.requests.count == 2)
+            for request in server.requests {
+                #expect(request.headers["x-scope-orgid"] == "team-a|team-b" && request.headers["x-trace"] == "1")
+                #expect(request.headers["authorization"]?.hasPrefix("Basic ") == true)
+            }
+        }
+        #expect(throws: PrometheusError.self) {
+            _ = try PrometheusClient(PrometheusConfiguration(url: "http://127.0.0.1:1", headers: [("Authorization", "Bearer x")]))
+        }
+    }
+
     @Test func decodesAMatrixWithSpecialValuesAndWarnings() async throws {
         let response = try await withServer({ _ in .respond(status: 200, body: matrixBodyWithWarnings) }) { client, server in
             let response = try await client.queryRange("up{job=\"a b\"}", start: 1000, end: 1090, step: 30)
