@@ -174,6 +174,10 @@ struct TargetPlanning {
         } else {
             rules.append(RuleResult("freeze", true, "not frozen"))
         }
+        if let windows = policy.safety.changeWindows {
+            let (open, detail) = windows.judge(snapshot.time)
+            rules.append(RuleResult("change window", open, detail))
+        }
         let changes = context.history.filter { $0.target == id && $0.knob == knob && $0.time <= snapshot.time }
         let last = changes.map(\.time).max()
         let unjudged = changes.compactMap(\.verificationDue).max()

@@ -290,14 +290,18 @@ public struct SafetySettings: Sendable, Equatable, Codable {
     /// How much better (as a share of its value at the change) the bottleneck's indicator must be at
     /// verification, unless it is out of breach: a change that moved it less did not help.
     public var minImprovement: Double
+    /// When changes may be made; nil: at any time.
+    public var changeWindows: ChangeWindows?
 
     public init(cooldownSeconds: Double = 600, maxChangesPerHour: Int = 6, freeze: Bool = false,
-                verifyAfterSeconds: Double = 300, rollbackIfScoreDropsBy: Double = 10, minImprovement: Double = 0.05) {
+                verifyAfterSeconds: Double = 300, rollbackIfScoreDropsBy: Double = 10, minImprovement: Double = 0.05,
+                changeWindows: ChangeWindows? = nil) {
         self.cooldownSeconds = cooldownSeconds
         self.maxChangesPerHour = maxChangesPerHour
         self.freeze = freeze
         self.verifyAfterSeconds = verifyAfterSeconds
         self.rollbackIfScoreDropsBy = rollbackIfScoreDropsBy
         self.minImprovement = minImprovement
+        self.changeWindows = changeWindows
     }
 }

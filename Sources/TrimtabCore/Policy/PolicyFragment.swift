@@ -90,6 +90,7 @@ struct PolicyFragment: Sendable {
     var cooldownSeconds: Double?
     var maxChangesPerHour: Int?
     var freeze: Bool?
+    var changeWindows: ChangeWindows?
     var verifyAfterSeconds: Double?
     var rollbackIfScoreDropsBy: Double?
     var minImprovement: Double?

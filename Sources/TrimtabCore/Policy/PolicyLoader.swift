@@ -58,6 +58,7 @@ public enum PolicyLoader {
             result.cooldownSeconds = fragment.cooldownSeconds ?? result.cooldownSeconds
             result.maxChangesPerHour = fragment.maxChangesPerHour ?? result.maxChangesPerHour
             result.freeze = fragment.freeze ?? result.freeze
+            result.changeWindows = fragment.changeWindows ?? result.changeWindows
             result.verifyAfterSeconds = fragment.verifyAfterSeconds ?? result.verifyAfterSeconds
             result.rollbackIfScoreDropsBy = fragment.rollbackIfScoreDropsBy ?? result.rollbackIfScoreDropsBy
             result.minImprovement = fragment.minImprovement ?? result.minImprovement
@@ -240,7 +241,8 @@ public enum PolicyLoader {
                                     freeze: fragment.freeze ?? defaults.freeze,
                                     verifyAfterSeconds: fragment.verifyAfterSeconds ?? defaults.verifyAfterSeconds,
                                     rollbackIfScoreDropsBy: fragment.rollbackIfScoreDropsBy ?? defaults.rollbackIfScoreDropsBy,
-                                    minImprovement: fragment.minImprovement ?? defaults.minImprovement)
+                                    minImprovement: fragment.minImprovement ?? defaults.minImprovement,
+                                    changeWindows: fragment.changeWindows)
 
         let evaluation = EvaluationSettings(stepSeconds: fragment.stepSeconds ?? 30, lookbackSeconds: fragment.lookbackSeconds ?? 3600,
                                             minCoverage: fragment.minCoverage ?? 0.5,
