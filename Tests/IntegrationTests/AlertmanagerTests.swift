@@ -167,7 +167,10 @@ struct AlertmanagerTests {
             var options = Notifier.Options()
             options.attempts = 3
             options.timeoutSeconds = 1
-            options.backoff.first = 0.2
+            // Long enough that the failing receiver is still retrying its first body (about 3 s: waits
+            // of 1 s and 2 s) while the other four are submitted, however slow the machine is that
+            // hands them to the healthy receiver one after another (0.2 s was once too short on CI).
+            options.backoff.first = 1
             options.queueLimit = 2
             let events = NIOLockedValueBox<[Notifier.Event]>([])
             let notifier = try Notifier(settings: NotifySettings(webhooks: webhooks), options: options,
@@ -192,7 +195,7 @@ struct AlertmanagerTests {
             }
             #expect(healthy.bodies.count == 5)
             #expect(!events.withLockedValue { $0 }.contains(.failed(receiver: "hanging")), "the hanging receiver has not timed out yet")
-            await notifier.finish(within: 20)
+            await notifier.finish(within: 40)
             let all = events.withLockedValue { $0 }
             func count(_ event: Notifier.Event) -> Int { all.filter { $0 == event }.count }
             // Every body is accounted for, per receiver: delivered, failed after its attempts, or dropped.
