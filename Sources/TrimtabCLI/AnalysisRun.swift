@@ -23,6 +23,9 @@ public struct AnalysisRun: Sendable {
     /// The longest the whole read of Prometheus may take (see `SnapshotReader.deadlineSeconds`).
     public var deadlineSeconds: Double?
 
+    /// Where patches for Git are written (`--patch-dir`).
+    public var patchDirectory: String?
+
     public init(policy: Policy, source: any MetricsSource, time: Double, maxConcurrentQueries: Int = 4, cluster: (any Cluster)? = nil,
                 mode: PolicyMode? = nil) {
         self.policy = policy
@@ -46,7 +49,9 @@ public struct AnalysisRun: Sendable {
     /// The cycle this run is.
     public var cycle: Cycle {
         let reader = SnapshotReader(source: source, maxConcurrentQueries: maxConcurrentQueries, deadlineSeconds: deadlineSeconds)
-        return Cycle(policy: policy, source: reader, cluster: cluster, mode: mode, clock: clock)
+        var cycle = Cycle(policy: policy, source: reader, cluster: cluster, mode: mode, clock: clock)
+        cycle.patchDirectory = patchDirectory
+        return cycle
     }
 
     public func execute(progress: (@Sendable (String) -> Void)? = nil) async -> Outcome {

@@ -81,6 +81,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
                               cluster: cluster, mode: mode)
         // One deadline for the whole read, the same as one query's: a hanging server costs one timeout.
         run.deadlineSeconds = (try? prometheus.timeoutSeconds()) ?? 30
+        run.patchDirectory = self.mode.patchDir
         let progress: (@Sendable (String) -> Void)?
         if quiet { progress = nil } else { progress = { line in printError(line) } }
         let outcome = await run.execute(progress: progress)

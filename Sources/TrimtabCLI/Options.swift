@@ -107,6 +107,10 @@ struct ModeOptions: ParsableArguments {
     @Flag(help: "Only plan, even when the policy says mode: enforce.")
     var dryRun = false
 
+    @Option(help: ArgumentHelp("Write each change to an object Argo CD or Flux manages as a kustomize patch file under this directory (namespace/kind-name-knob.yaml); the report shows them either way.",
+                               valueName: "path"))
+    var patchDir: String?
+
     func validate() throws {
         if apply && dryRun { throw ValidationError("--apply and --dry-run contradict each other") }
     }

@@ -138,6 +138,7 @@ struct RunCommand: AsyncParsableCommand {
         settings.overlapSeconds = try overlap.map { try durationFlag($0, flag: "--overlap") }
         settings.maxConcurrentQueries = prometheus.maxConcurrentQueries
         settings.modeOverride = mode
+        settings.patchDirectory = self.mode.patchDir
         settings.maxCycles = maxCycles
         settings.killSwitches = try killSwitches()
         settings.firstCycleJitter = !noJitter

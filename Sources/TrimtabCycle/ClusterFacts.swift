@@ -7,6 +7,8 @@ public struct ClusterFacts: Sendable {
     public var autoscalers: [TargetID: AutoscalerInfo] = [:]
     /// What the knobs hold that an action reads instead of an indicator (see `Policy.knobsReadFromCluster`).
     public var knobValues: [TargetID: [Knob: KnobState]] = [:]
+    /// The objects of each target that Argo CD or Flux keep in step with Git.
+    public var managed: [TargetID: [ManagedObject]] = [:]
     /// What the plan should know, in words.
     public var notes: [String] = []
 

@@ -64,6 +64,7 @@ extension Cycle {
                     return ClusterOutcome(plan: nil, execution: report, errors: errors)
                 }
                 report.journal += try await executor.verify(assessment, objectives: objectives, autoscaled: Set(facts.autoscalers.keys), time: time)
+                report.journal += try await executor.settlePatches(time: time)
             }
             // Read after recovery and verification, which change entries.
             let entries = try await executor.journal.entries()
@@ -75,6 +76,8 @@ extension Cycle {
             var context = PlanContext(history: history, frozenTargets: facts.frozen, autoscalers: facts.autoscalers,
                                       knobValues: facts.knobValues, clusterRead: true)
             context.objectives = objectives
+            context.managed = facts.managed
+            context.pendingPatches = entries.compactMap(\.pendingPatch)
             var plan = Planner.plan(assessment, snapshot: snapshot, policy: policy, context: context)
             plan.mode = mode
             report.outcomes = try await executor.execute(plan, assessment: assessment, mode: mode, time: time)

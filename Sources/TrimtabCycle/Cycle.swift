@@ -75,6 +75,8 @@ public struct Cycle: Sendable {
     public var permit: (@Sendable () async -> String?)?
     /// Points where a test can stop the executor as a crash would.
     public var hooks = Executor.Hooks()
+    /// Where the plan's patches for Git are written (`--patch-dir`); nil keeps them in the report only.
+    public var patchDirectory: String?
 
     public init(policy: Policy, source: any SnapshotSource, cluster: (any Cluster)? = nil, mode: PolicyMode? = nil,
                 clock: any TimeSource = SystemClock()) {
@@ -139,6 +141,14 @@ public struct Cycle: Sendable {
             var context = PlanContext()
             context.objectives = objectives
             plan = Planner.plan(assessment, snapshot: read.snapshot, policy: policy, context: context)
+        }
+        if let patchDirectory, let plan, plan.actions.contains(where: { $0.gitPatch != nil }) {
+            let files = PatchFiles.write(plan, under: patchDirectory)
+            if !files.written.isEmpty {
+                execution?.notes.append("\(files.written.count) patch\(files.written.count == 1 ? "" : "es") for Git under \(patchDirectory): " + files.written.joined(separator: ", "))
+            }
+            clusterErrors += files.errors
+            execution?.errors += files.errors
         }
         var report = AnalysisReport(assessment: assessment, context: context, plan: plan, execution: execution)
         report.objectives = objectives.isEmpty ? nil : objectives

@@ -60,6 +60,28 @@ public struct Executor: Sendable {
             func outcome(_ result: ActionOutcome.Result, _ detail: String, journal id: String? = nil) {
                 outcomes.append(ActionOutcome(actionID: action.id, target: action.target, knob: action.knob, result: result, journalID: id, detail: detail))
             }
+            if action.decision == .held, let patch = action.gitPatch {
+                if let stopped {
+                    outcome(.skipped, "not tried: \(stopped)")
+                } else if let earlier = journaled[action.id] {
+                    outcome(.skipped, "already journaled as \(earlier)", journal: earlier)
+                } else if let workload = WorkloadRef.resolve(action.target, selector: policy.targets) {
+                    var id = JournalEntry.id(for: "\(action.id)#\(UUID().uuidString)")
+                    while taken.contains(id) { id = JournalEntry.id(for: "\(action.id)#\(UUID().uuidString)") }
+                    taken.insert(id)
+                    do {
+                        outcomes.append(try await journalPatch(action, patch: patch, workload: workload, mode: mode, time: time, id: id))
+                    } catch let error as KubeError {
+                        outcome(.skipped, "the patch for Git was not kept: \(error)")
+                        if error.isClusterFailure { stopped = "the cluster API is failing (\(error.kind.rawValue)); no further change this cycle" }
+                    } catch let error as JournalError {
+                        throw error
+                    } catch {
+                        throw JournalError(description: "stopped: \(error)")
+                    }
+                }
+                continue
+            }
             guard action.decision == .proposed else { continue }
             if let stopped {
                 outcome(.skipped, "not tried: \(stopped)")

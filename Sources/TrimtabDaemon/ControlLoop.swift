@@ -170,6 +170,7 @@ public struct ControlLoop: Service {
         var cycle = Cycle(policy: policy, source: reader, cluster: cluster, mode: cluster == nil ? policy.mode : mode, clock: settings.clock)
         // The daemon holds the journal's lock for as long as it leads.
         cycle.lockHeldByCaller = true
+        cycle.patchDirectory = settings.patchDirectory
         if let election {
             // Asked before every write: a leader that could not renew stops before its Lease can expire.
             cycle.permit = { await election.isLeading ? nil : "this process lost its leadership; the new leader decides" }

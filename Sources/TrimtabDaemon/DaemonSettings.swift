@@ -16,6 +16,8 @@ public struct DaemonSettings: Sendable {
     public var maxConcurrentQueries = 4
     /// `--apply` (enforce) or `--dry-run`, over the policy's mode.
     public var modeOverride: PolicyMode?
+    /// `--patch-dir`: where changes to objects a GitOps tool manages are written as patch files.
+    public var patchDirectory: String?
     /// Seconds of points read again every cycle; nil: two steps, at least 30 seconds.
     public var overlapSeconds: Double?
     /// Stop after this many cycles (tests and demos); nil runs until a signal.

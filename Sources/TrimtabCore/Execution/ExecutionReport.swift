@@ -15,6 +15,9 @@ public struct ActionOutcome: Sendable, Equatable, Codable {
         case skipped
         /// The write's fate is unknown (a timeout); the journal entry stays begun and the next run resolves it.
         case uncertain
+        /// A GitOps tool manages the object: the change was written as a patch for Git, not to the
+        /// cluster (journaled `awaiting-git` in enforce mode).
+        case forGit = "for-git"
     }
 
     public var actionID: String
@@ -117,6 +120,7 @@ enum ExecutionMarkdown {
         case .wouldBeRejected, .rejected: return "⛔"
         case .conflict, .uncertain: return "⚠️"
         case .skipped: return "⏸"
+        case .forGit: return "📝"
         }
     }
 }

@@ -42,6 +42,12 @@ public enum JournalState: String, Sendable, Codable, CaseIterable {
     case notApplied = "not-applied"
     /// Someone else changed the value meanwhile; Trimtab left it alone.
     case superseded
+    /// The object is managed by a GitOps tool: the change was written as a patch for Git and waits
+    /// there, until the object shows it (`carried`) or the GitOps cooldown passes (`not-applied`).
+    case awaitingGit = "awaiting-git"
+    /// The object came to hold the patch's value: Git carried the change. Trimtab does not verify or
+    /// roll it back (a rollback would go through Git too); the cooldown counts from when it was seen.
+    case carried
 
     /// Whether the entry still needs work from Trimtab.
     public var isOpen: Bool { self == .begun || self == .rollingBack || self == .applied }
@@ -178,9 +184,15 @@ public struct JournalEntry: Sendable, Equatable, Codable {
         observed == before || (before.flatMap(Double.init).map { KnobValue.matches(observed, $0) } ?? false)
     }
 
+    /// The patch waiting in Git, while the entry is `awaiting-git`.
+    public var pendingPatch: PendingPatch? {
+        guard state == .awaitingGit else { return nil }
+        return PendingPatch(target: target, knob: knob, time: createdAt, from: before, to: after, journalID: id)
+    }
+
     /// The change as the planner's history sees it (for cooldowns and the rate limit).
     public var changeRecords: [ChangeRecord] {
-        guard let applied = appliedAt, [.applied, .verified, .rolledBack, .rollingBack].contains(state) else { return [] }
+        guard let applied = appliedAt, [.applied, .verified, .rolledBack, .rollingBack, .carried].contains(state) else { return [] }
         let from = Double(before ?? "") ?? .nan, to = Double(after) ?? .nan
         var records = [ChangeRecord(target: target, knob: knob, time: applied, from: from, to: to,
                                     verificationDue: state == .applied ? applied + verifyAfterSeconds : nil)]

@@ -37,15 +37,18 @@ public struct AutoscalerInfo: Sendable, Equatable, Codable {
     public var scaleDownWindowSeconds: Double
     /// How many metrics it scales on: with more than one, the CPU target is one of several votes.
     public var metricCount: Int
+    /// Where its CPU utilisation metric sits in `spec.metrics` (what a JSON patch of the target names).
+    public var cpuMetricIndex: Int?
 
     public init(name: String, minReplicas: Int, maxReplicas: Int, targetUtilizationPercent: Double? = nil,
-                scaleDownWindowSeconds: Double = 300, metricCount: Int = 1) {
+                scaleDownWindowSeconds: Double = 300, metricCount: Int = 1, cpuMetricIndex: Int? = nil) {
         self.name = name
         self.minReplicas = minReplicas
         self.maxReplicas = maxReplicas
         self.targetUtilizationPercent = targetUtilizationPercent
         self.scaleDownWindowSeconds = scaleDownWindowSeconds
         self.metricCount = metricCount
+        self.cpuMetricIndex = cpuMetricIndex
     }
 }
 
@@ -64,6 +67,10 @@ public struct PlanContext: Sendable, Equatable {
     public var clusterRead: Bool
     /// Each objective's status per target this cycle: what budget decisions and their verification read.
     public var objectives: [ObjectiveStatus] = []
+    /// The objects of each target that Argo CD or Flux manage: a change to one is written as a patch for Git.
+    public var managed: [TargetID: [ManagedObject]] = [:]
+    /// Changes already waiting in Git as patches (journaled `awaiting-git`): not proposed again meanwhile.
+    public var pendingPatches: [PendingPatch] = []
 
     public init(history: [ChangeRecord] = [], frozenTargets: Set<TargetID> = [], autoscaledTargets: Set<TargetID> = [],
                 autoscalers: [TargetID: AutoscalerInfo] = [:], knobValues: [TargetID: [Knob: KnobState]] = [:], clusterRead: Bool = false) {
@@ -143,6 +150,8 @@ public struct PlannedAction: Sendable, Equatable, Codable {
     public var cost: String?
     /// For a change made from the error budget: what its verification compares against.
     public var budget: BudgetBaseline?
+    /// For a change held because a GitOps tool manages the object: the change as a patch for Git.
+    public var gitPatch: GitPatch?
 
     public var failedRules: [RuleResult] { rules.filter { !$0.passed } }
 

@@ -58,6 +58,33 @@ public enum Planner {
                           "\(draft.knob) \(Formatting.number(rollback.to)) → \(Formatting.number(rollback.from)) was rolled back \(PolicyDuration.format(time - rollback.time)) ago (\(rollback.rolledBack ?? "")); the same direction is not tried again for \(PolicyDuration.format(hold))")
     }
 
+    /// A failed rule when the same change already waits in Git as a patch, within the GitOps cooldown.
+    static func pendingPatchHold(target: TargetID, knob: Knob, time: Double, policy: Policy, context: PlanContext) -> RuleResult? {
+        let cooldown = policy.safety.gitOps.cooldownSeconds
+        guard let pending = context.pendingPatches.filter({ $0.target == target && $0.knob == knob && $0.time <= time && time - $0.time < cooldown })
+            .max(by: { $0.time < $1.time }) else { return nil }
+        return RuleResult("waiting in Git", false,
+                          "a patch setting \(knob) from \(pending.from ?? "nothing") to \(pending.to) was written \(PolicyDuration.format(time - pending.time)) ago (journal \(pending.journalID)) and waits for Git; not proposed again until the object shows it or \(PolicyDuration.format(cooldown)) pass")
+    }
+
+    /// Whether the object a change writes is kept by Argo CD or Flux: a failed rule and the patch
+    /// for Git, a passed rule when the policy lists the knob as one the tool ignores, nil when unmanaged.
+    static func gitOpsRule(_ action: PlannedAction, policy: Policy, context: PlanContext) -> (RuleResult, GitPatch?)? {
+        guard let workload = WorkloadRef.resolve(action.target, selector: policy.targets),
+              let object = action.knob.object(of: workload),
+              let managed = context.managed[action.target]?.first(where: { $0.object == object }) else { return nil }
+        let kind = action.knob.kind
+        if policy.safety.gitOps.writable.contains(kind) {
+            return (RuleResult("gitops", true, "\(object) is managed by \(managed.management), and the policy lists \(kind.rawValue) in safety.gitOps.writable (the tool ignores it)"), nil)
+        }
+        let patch = GitPatch.make(knob: action.knob, value: action.proposed, managed: managed,
+                                  cpuMetricIndex: context.autoscalers[action.target]?.cpuMetricIndex, reason: action.reason)
+        let detail = "\(object) is managed by \(managed.management), which would revert a write; "
+            + (patch.map { "the change is written as a patch for Git (\($0.file))" } ?? "and the change cannot be written as a patch (the field's position is unknown)")
+            + "; list \(kind.rawValue) in safety.gitOps.writable if the tool ignores the field"
+        return (RuleResult("gitops", false, detail), patch)
+    }
+
     /// At most one change per target (the most beneficial), then the global rate limit in benefit order.
     static func resolve(_ drafts: [(TargetID, Draft)], time: Double, policy: Policy, context: PlanContext,
                         considered: [String], recommendations: [Recommendation]) -> Plan {
@@ -65,6 +92,9 @@ public enum Planner {
             var draft = draft
             if let held = retryHold(target: target, draft: draft, time: time, policy: policy, history: context.history) {
                 draft.rules.append(held)
+            }
+            if let waiting = pendingPatchHold(target: target, knob: draft.knob, time: time, policy: policy, context: context) {
+                draft.rules.append(waiting)
             }
             var action = PlannedAction(id: "\(target)/\(draft.knob)@\(Int(time))", target: target, action: draft.action, knob: draft.knob,
                                        current: draft.current, proposed: draft.proposed, reason: draft.reason, trigger: draft.trigger,
@@ -91,6 +121,16 @@ public enum Planner {
                 continue
             }
             actions[index].rules.append(RuleResult("one change per target", true, "the only change to \(target) this cycle"))
+            if let (rule, patch) = gitOpsRule(actions[index], policy: policy, context: context) {
+                actions[index].rules.append(rule)
+                if !rule.passed {
+                    // Not Trimtab's write: held, with the change as a patch for Git; it uses none of the rate limit.
+                    actions[index].decision = .held
+                    actions[index].gitPatch = patch
+                    changedTargets.insert(target)
+                    continue
+                }
+            }
             if budget == 0 {
                 actions[index].rules.append(RuleResult("rate limit", false,
                                                        "\(policy.safety.maxChangesPerHour) changes per hour reached (\(recent) in the last hour, \(changedTargets.count) earlier in this plan)"))

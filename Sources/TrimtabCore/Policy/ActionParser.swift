@@ -3,7 +3,7 @@ import Yams
 /// Reads `spec.actions` and `spec.safety`.
 enum ActionParser {
     static func readSafety(_ node: Node, into fragment: inout PolicyFragment, _ reader: inout NodeReader) {
-        let keys = ["cooldown", "maxChangesPerHour", "freeze", "verifyAfter", "rollbackIfScoreDropsBy", "minImprovement", "changeWindows"]
+        let keys = ["cooldown", "maxChangesPerHour", "freeze", "verifyAfter", "rollbackIfScoreDropsBy", "minImprovement", "changeWindows", "gitOps"]
         guard let entries = reader.mapping(node, "spec.safety", allowed: keys) else { return }
         for item in entries {
             let path = "spec.safety.\(item.key)"
@@ -12,6 +12,7 @@ enum ActionParser {
             case "maxChangesPerHour": fragment.maxChangesPerHour = reader.integer(item.value, path, minimum: 0)
             case "freeze": fragment.freeze = reader.bool(item.value, path)
             case "changeWindows": fragment.changeWindows = readChangeWindows(item.value, path, &reader)
+            case "gitOps": fragment.gitOps = readGitOps(item.value, path, &reader)
             case "verifyAfter": fragment.verifyAfterSeconds = reader.duration(item.value, path)
             case "rollbackIfScoreDropsBy":
                 if let value = reader.positiveNumber(item.value, path) {

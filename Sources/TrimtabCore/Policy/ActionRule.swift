@@ -292,10 +292,12 @@ public struct SafetySettings: Sendable, Equatable, Codable {
     public var minImprovement: Double
     /// When changes may be made; nil: at any time.
     public var changeWindows: ChangeWindows?
+    /// How objects Argo CD or Flux manage are changed: through patches for Git.
+    public var gitOps: GitOpsSettings
 
     public init(cooldownSeconds: Double = 600, maxChangesPerHour: Int = 6, freeze: Bool = false,
                 verifyAfterSeconds: Double = 300, rollbackIfScoreDropsBy: Double = 10, minImprovement: Double = 0.05,
-                changeWindows: ChangeWindows? = nil) {
+                changeWindows: ChangeWindows? = nil, gitOps: GitOpsSettings = GitOpsSettings()) {
         self.cooldownSeconds = cooldownSeconds
         self.maxChangesPerHour = maxChangesPerHour
         self.freeze = freeze
@@ -303,5 +305,6 @@ public struct SafetySettings: Sendable, Equatable, Codable {
         self.rollbackIfScoreDropsBy = rollbackIfScoreDropsBy
         self.minImprovement = minImprovement
         self.changeWindows = changeWindows
+        self.gitOps = gitOps
     }
 }

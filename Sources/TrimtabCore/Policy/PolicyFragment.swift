@@ -91,6 +91,7 @@ struct PolicyFragment: Sendable {
     var maxChangesPerHour: Int?
     var freeze: Bool?
     var changeWindows: ChangeWindows?
+    var gitOps: GitOpsSettings?
     var verifyAfterSeconds: Double?
     var rollbackIfScoreDropsBy: Double?
     var minImprovement: Double?

@@ -59,6 +59,7 @@ public enum PolicyLoader {
             result.maxChangesPerHour = fragment.maxChangesPerHour ?? result.maxChangesPerHour
             result.freeze = fragment.freeze ?? result.freeze
             result.changeWindows = fragment.changeWindows ?? result.changeWindows
+            result.gitOps = fragment.gitOps ?? result.gitOps
             result.verifyAfterSeconds = fragment.verifyAfterSeconds ?? result.verifyAfterSeconds
             result.rollbackIfScoreDropsBy = fragment.rollbackIfScoreDropsBy ?? result.rollbackIfScoreDropsBy
             result.minImprovement = fragment.minImprovement ?? result.minImprovement
@@ -242,7 +243,7 @@ public enum PolicyLoader {
                                     verifyAfterSeconds: fragment.verifyAfterSeconds ?? defaults.verifyAfterSeconds,
                                     rollbackIfScoreDropsBy: fragment.rollbackIfScoreDropsBy ?? defaults.rollbackIfScoreDropsBy,
                                     minImprovement: fragment.minImprovement ?? defaults.minImprovement,
-                                    changeWindows: fragment.changeWindows)
+                                    changeWindows: fragment.changeWindows, gitOps: fragment.gitOps ?? GitOpsSettings())
 
         let evaluation = EvaluationSettings(stepSeconds: fragment.stepSeconds ?? 30, lookbackSeconds: fragment.lookbackSeconds ?? 3600,
                                             minCoverage: fragment.minCoverage ?? 0.5,

@@ -15,7 +15,9 @@ enum PlanMarkdown {
             out.append("| --- | --- | --- | --- | --- | --- | --- |")
             for action in plan.actions {
                 let change = "\(value(action.current, action)) → \(value(action.proposed, action))"
-                let decision = action.decision == .proposed ? "✅ proposed" : "⏸ held: " + action.failedRules.map(\.rule).joined(separator: ", ")
+                let decision = action.decision == .proposed ? "✅ proposed"
+                    : action.gitPatch != nil ? "📝 for Git: patch `\(action.gitPatch!.file)`"
+                    : "⏸ held: " + action.failedRules.map(\.rule).joined(separator: ", ")
                 out.append("| \(Formatting.cell(action.target.description)) | \(action.action) | \(Formatting.cell(action.knob.description)) | \(change) | \(decision) | \(Formatting.cell(action.reason)) | \(Formatting.cell(action.cost ?? "")) |")
             }
             out.append("")
@@ -32,6 +34,23 @@ enum PlanMarkdown {
                 out.append("")
                 out.append("</details>")
                 out.append("")
+            }
+            let patches = plan.actions.compactMap(\.gitPatch)
+            if !patches.isEmpty {
+                out.append("### Patches for Git")
+                out.append("")
+                out.append("Argo CD or Flux keep these objects in step with Git and would revert a write, so Trimtab writes each change as a patch instead (under `--patch-dir` when given). A patch is not proposed again while it waits, until the object shows it or `safety.gitOps.cooldown` passes.")
+                out.append("")
+                for patch in patches {
+                    out.append("#### `\(patch.file)`: \(patch.object), managed by \(patch.management.tool.rawValue) (\(patch.management.owner))")
+                    out.append("")
+                    out.append("```yaml")
+                    out.append(contentsOf: patch.text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init))
+                    out.append("```")
+                    out.append("")
+                    out.append("By hand: `\(patch.kubectl)`")
+                    out.append("")
+                }
             }
         }
         if !plan.considered.isEmpty {
