@@ -24,10 +24,9 @@ extension Executor {
         if let permit, let refusal = await permit() {
             return outcome(.skipped, "not tried: \(refusal)")
         }
-        let target = TargetAssessment?.none
         var entry = JournalEntry(id: id, actionID: action.id, target: action.target, workload: workload, action: action.action,
                                  knob: action.knob, before: reading.value, after: after, reason: action.reason,
-                                 evidence: action.evidence, baseline: VerificationBaseline.of(target, trigger: action.trigger),
+                                 evidence: action.evidence, baseline: VerificationBaseline.of(nil, trigger: action.trigger),
                                  state: .awaitingGit, createdAt: time, verifyAfterSeconds: policy.safety.verifyAfterSeconds,
                                  rollbackIfScoreDropsBy: policy.safety.rollbackIfScoreDropsBy, minImprovement: policy.safety.minImprovement)
         entry.notes.append("\(Formatting.time(time)) awaiting-git: \(reading.value ?? "nothing") → \(after) written as a patch for Git (\(patch.file)); \(patch.object) is managed by \(patch.management)")

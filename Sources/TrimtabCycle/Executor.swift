@@ -56,6 +56,13 @@ public struct Executor: Sendable {
         let entries = try await journal.entries()
         let journaled = Dictionary(entries.map { ($0.actionID, $0.id) }, uniquingKeysWith: { a, _ in a })
         var taken = Set(entries.map(\.id))
+        // Unique per write: two runs, or two writes of one run, never share an entry.
+        func uniqueID(for action: PlannedAction) -> String {
+            var id = JournalEntry.id(for: "\(action.id)#\(UUID().uuidString)")
+            while taken.contains(id) { id = JournalEntry.id(for: "\(action.id)#\(UUID().uuidString)") }
+            taken.insert(id)
+            return id
+        }
         for action in plan.actions {
             func outcome(_ result: ActionOutcome.Result, _ detail: String, journal id: String? = nil) {
                 outcomes.append(ActionOutcome(actionID: action.id, target: action.target, knob: action.knob, result: result, journalID: id, detail: detail))
@@ -66,11 +73,9 @@ public struct Executor: Sendable {
                 } else if let earlier = journaled[action.id] {
                     outcome(.skipped, "already journaled as \(earlier)", journal: earlier)
                 } else if let workload = WorkloadRef.resolve(action.target, selector: policy.targets) {
-                    var id = JournalEntry.id(for: "\(action.id)#\(UUID().uuidString)")
-                    while taken.contains(id) { id = JournalEntry.id(for: "\(action.id)#\(UUID().uuidString)") }
-                    taken.insert(id)
                     do {
-                        outcomes.append(try await journalPatch(action, patch: patch, workload: workload, mode: mode, time: time, id: id))
+                        outcomes.append(try await journalPatch(action, patch: patch, workload: workload, mode: mode, time: time,
+                                                               id: uniqueID(for: action)))
                     } catch let error as KubeError {
                         outcome(.skipped, "the patch for Git was not kept: \(error)")
                         if error.isClusterFailure { stopped = "the cluster API is failing (\(error.kind.rawValue)); no further change this cycle" }
@@ -95,10 +100,7 @@ public struct Executor: Sendable {
                 outcome(.skipped, "already journaled as \(earlier); a change is never applied twice", journal: earlier)
                 continue
             }
-            // Unique per write: two runs, or two writes of one run, never share an entry.
-            var id = JournalEntry.id(for: "\(action.id)#\(UUID().uuidString)")
-            while taken.contains(id) { id = JournalEntry.id(for: "\(action.id)#\(UUID().uuidString)") }
-            taken.insert(id)
+            let id = uniqueID(for: action)
             do {
                 let actuator = try cluster.actuator(for: action.knob, of: workload)
                 let reading = try await actuator.read()

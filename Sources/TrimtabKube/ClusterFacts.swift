@@ -25,14 +25,12 @@ extension ClusterFacts {
                                                                                    client: client, http: http, configMaps: &configMaps)
                 }
                 if let object = objects[workload.name] {
-                    let ref = ObjectRef(apiVersion: resource.apiVersion, kind: workload.kind, namespace: namespace, name: workload.name)
-                    facts.noteManagement(target, ref, object.metadata, settings: policy.safety.gitOps,
+                    facts.noteManagement(target, .workload(workload), object.metadata, settings: policy.safety.gitOps,
                                          containers: object.spec?.template?.spec?.containers?.map(\.name) ?? [])
                 }
                 for name in policy.configMapsOfKnobs {
                     if case .found(let object) = await configMap(name, namespace: namespace, client: client, cache: &configMaps) {
-                        facts.noteManagement(target, ObjectRef(apiVersion: "v1", kind: "ConfigMap", namespace: namespace, name: name), object.metadata,
-                                             settings: policy.safety.gitOps)
+                        facts.noteManagement(target, .configMap(name, namespace: namespace), object.metadata, settings: policy.safety.gitOps)
                     }
                 }
                 if objects[workload.name]?.metadata.annotations?[freezeAnnotation]?.lowercased() == "true" {
@@ -46,8 +44,7 @@ extension ClusterFacts {
                                                                 scaleDownWindowSeconds: Double(hpa.spec.scaleDownWindowSeconds),
                                                                 metricCount: max(1, hpa.spec.metrics?.count ?? 1),
                                                                 cpuMetricIndex: hpa.spec.cpuUtilization?.index)
-                    facts.noteManagement(target, ObjectRef(apiVersion: KubeResource.horizontalPodAutoscalers.apiVersion, kind: "HorizontalPodAutoscaler",
-                                                           namespace: namespace, name: name), hpa.metadata, settings: policy.safety.gitOps)
+                    facts.noteManagement(target, .autoscaler(name, namespace: namespace), hpa.metadata, settings: policy.safety.gitOps)
                     facts.notes.append("\(target): HorizontalPodAutoscaler \(name) owns its replicas (min \(hpa.spec.minReplicas ?? 1), max \(hpa.spec.maxReplicas)); Trimtab never writes them")
                 }
             }

@@ -31,11 +31,11 @@ extension Knob {
     public func object(of workload: WorkloadRef) -> ObjectRef? {
         switch self {
         case .replicas, .env:
-            return ObjectRef(apiVersion: "apps/v1", kind: workload.kind, namespace: workload.namespace, name: workload.name)
+            return .workload(workload)
         case .configMap(let name, _, _):
-            return ObjectRef(apiVersion: "v1", kind: "ConfigMap", namespace: workload.namespace, name: name)
+            return .configMap(name, namespace: workload.namespace)
         case .autoscalerMaxReplicas(let name), .autoscalerTargetUtilization(let name), .autoscalerScaleDownWindow(let name):
-            return ObjectRef(apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", namespace: workload.namespace, name: name)
+            return .autoscaler(name, namespace: workload.namespace)
         case .http:
             return nil
         }
@@ -57,6 +57,19 @@ public struct ObjectRef: Sendable, Hashable, Codable, CustomStringConvertible {
     }
 
     public var description: String { "\(kind) \(namespace)/\(name)" }
+
+    /// The objects knobs live on, named once for the planner and the cluster facts alike.
+    public static func workload(_ workload: WorkloadRef) -> ObjectRef {
+        ObjectRef(apiVersion: "apps/v1", kind: workload.kind, namespace: workload.namespace, name: workload.name)
+    }
+
+    public static func configMap(_ name: String, namespace: String) -> ObjectRef {
+        ObjectRef(apiVersion: "v1", kind: "ConfigMap", namespace: namespace, name: name)
+    }
+
+    public static func autoscaler(_ name: String, namespace: String) -> ObjectRef {
+        ObjectRef(apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", namespace: namespace, name: name)
+    }
 }
 
 /// `spec.safety.gitOps`: how Trimtab treats objects that Argo CD or Flux keep in step with Git.
@@ -304,7 +317,7 @@ enum YAMLText {
         var out: [String] = []
         for key in keys {
             let value = mapping[key]!
-            let shownKey = key.allSatisfy({ $0.isLetter || $0.isNumber || "._-/".contains($0) }) ? key : scalar(key)
+            let shownKey = scalar(key)
             if let nested = value as? [String: Any] {
                 out.append("\(pad)\(shownKey):")
                 out += lines(nested, indent: indent + 2)

@@ -280,23 +280,17 @@ public struct Policy: Sendable, Equatable, Codable {
         return indicators.filter { used.contains($0.name) }
     }
 
-    /// The knobs whose current value an action reads from the cluster: those of pool and TTL rules
-    /// whose size or TTL indicator the policy does not declare (most applications export neither).
     /// The ConfigMaps the policy's pool and cache rules write, by name.
     public var configMapsOfKnobs: [String] {
         var names: [String] = []
         for rule in actions {
-            let knob: Knob?
-            switch rule.action {
-            case .poolSize(let pool): knob = pool.knob
-            case .cacheTTL(let cache): knob = cache.knob
-            case .scale: knob = nil
-            }
-            if case .configMap(let name, _, _)? = knob, !names.contains(name) { names.append(name) }
+            if case .configMap(let name, _, _) = rule.action.knob, !names.contains(name) { names.append(name) }
         }
         return names
     }
 
+    /// The knobs whose current value an action reads from the cluster: those of pool and TTL rules
+    /// whose size or TTL indicator the policy does not declare (most applications export neither).
     public var knobsReadFromCluster: [Knob] {
         var seen = Set<Knob>()
         return actions.compactMap { rule -> Knob? in
