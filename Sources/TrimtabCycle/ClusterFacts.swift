@@ -4,6 +4,8 @@ import TrimtabCore
 /// target): which are frozen by annotation, and which have a HorizontalPodAutoscaler on their replicas.
 public struct ClusterFacts: Sendable {
     public var frozen: Set<TargetID> = []
+    /// Targets another controller holds still (a paused ScaledObject, a Rollout mid-canary), and why.
+    public var heldBy: [TargetID: String] = [:]
     public var autoscalers: [TargetID: AutoscalerInfo] = [:]
     /// What the knobs hold that an action reads instead of an indicator (see `Policy.knobsReadFromCluster`).
     public var knobValues: [TargetID: [Knob: KnobState]] = [:]

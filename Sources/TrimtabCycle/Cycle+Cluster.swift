@@ -77,6 +77,7 @@ extension Cycle {
                                       knobValues: facts.knobValues, clusterRead: true)
             context.objectives = objectives
             context.managed = facts.managed
+            context.heldBy = facts.heldBy
             context.pendingPatches = entries.compactMap(\.pendingPatch)
             var plan = Planner.plan(assessment, snapshot: snapshot, policy: policy, context: context)
             plan.mode = mode

@@ -28,11 +28,17 @@ public enum Actuators {
             return EnvActuator(client: client, workload: workload, resource: resource, variable: name, container: container)
         case .http(let url):
             return HTTPEndpointActuator(client: http, workload: workload, url: url)
-        case .autoscalerMaxReplicas(let name):
+        case .autoscalerMaxReplicas(_, let owner?):
+            return ScaledObjectActuator(client: client, workload: workload, scaledObject: owner, field: .maxReplicaCount, knob: knob)
+        case .autoscalerTargetUtilization(_, let owner?):
+            return ScaledObjectActuator(client: client, workload: workload, scaledObject: owner, field: .cpuTarget, knob: knob)
+        case .autoscalerScaleDownWindow(_, let owner?):
+            return ScaledObjectActuator(client: client, workload: workload, scaledObject: owner, field: .scaleDownWindow, knob: knob)
+        case .autoscalerMaxReplicas(let name, nil):
             return AutoscalerActuator(client: client, workload: workload, autoscaler: name)
-        case .autoscalerTargetUtilization(let name):
+        case .autoscalerTargetUtilization(let name, nil):
             return AutoscalerTargetActuator(client: client, workload: workload, autoscaler: name)
-        case .autoscalerScaleDownWindow(let name):
+        case .autoscalerScaleDownWindow(let name, nil):
             return AutoscalerScaleDownActuator(client: client, workload: workload, autoscaler: name)
         }
     }
@@ -93,7 +99,8 @@ struct ConfigMapActuator: Actuator {
         if restart {
             // As `kubectl rollout restart` does: a new pod-template annotation rolls the pods.
             let stamp = Formatting.time(clock.now())
-            try await client.patch(resource, namespace: workload.namespace, name: workload.name, .strategicMerge,
+            // Maps merge alike in both patch types; a custom resource (a Rollout) takes only the merge patch.
+            try await client.patch(resource, namespace: workload.namespace, name: workload.name, resource.isCustom ? .merge : .strategicMerge,
                                    body: ["spec": ["template": ["metadata": ["annotations": ["kubectl.kubernetes.io/restartedAt": stamp]]]]],
                                    dryRun: dryRun)
         }
@@ -124,6 +131,10 @@ struct EnvActuator: Actuator {
         guard let containerName = reading.location ?? container else {
             throw KubeError(kind: .notFound, message: "no container to set \(variable) in")
         }
+        if resource.isCustom {
+            try await writeByPosition(value, container: containerName, over: reading, dryRun: dryRun)
+            return
+        }
         var metadata: [String: Any] = [:]
         if let version = reading.version { metadata["resourceVersion"] = version }
         // A strategic merge patch merges containers and env by name: only this variable changes.
@@ -131,6 +142,32 @@ struct EnvActuator: Actuator {
         let body: [String: Any] = ["metadata": metadata,
                                    "spec": ["template": ["spec": ["containers": [["name": containerName, "env": [entry]]]]]]]
         try await client.patch(resource, namespace: workload.namespace, name: workload.name, .strategicMerge, body: body, dryRun: dryRun)
+    }
+
+    /// A custom resource (an Argo Rollout) takes no strategic merge patch, and a merge patch would
+    /// replace the whole containers list: a JSON patch at the container's and variable's positions,
+    /// each tested by name, over the version read (so the positions are those of `reading`).
+    func writeByPosition(_ value: String?, container: String, over reading: KnobReading, dryRun: Bool) async throws(KubeError) {
+        let object = try await client.get(WorkloadObject.self, resource, namespace: workload.namespace, name: workload.name)
+        let containers = object.spec?.template?.spec?.containers ?? []
+        guard let index = containers.firstIndex(where: { $0.name == container }) else {
+            throw KubeError(kind: .conflict, status: 409, message: "\(workload) no longer has a container \(container)")
+        }
+        let base = "/spec/template/spec/containers/\(index)"
+        var operations: [[String: Any]] = [["op": "test", "path": "\(base)/name", "value": container]]
+        if let version = reading.version { operations.insert(["op": "replace", "path": "/metadata/resourceVersion", "value": version], at: 0) }
+        let env = containers[index].env
+        if let position = env?.firstIndex(where: { $0.name == variable }) {
+            operations.append(["op": "test", "path": "\(base)/env/\(position)/name", "value": variable])
+            operations.append(value.map { ["op": "replace", "path": "\(base)/env/\(position)/value", "value": $0] }
+                              ?? ["op": "remove", "path": "\(base)/env/\(position)"])
+        } else if let value {
+            operations.append(env == nil ? ["op": "add", "path": "\(base)/env", "value": [["name": variable, "value": value]]]
+                                         : ["op": "add", "path": "\(base)/env/-", "value": ["name": variable, "value": value]])
+        } else {
+            return
+        }
+        try await client.patch(resource, namespace: workload.namespace, name: workload.name, operations: operations, dryRun: dryRun)
     }
 
     func fence(over reading: KnobReading, note: String) async throws(KubeError) {
@@ -237,5 +274,80 @@ struct AutoscalerScaleDownActuator: AutoscalerFieldActuator {
             throw KubeError(kind: .invalid, message: "a stabilization window is whole seconds from 0 to 3600, not \(value ?? "nothing")")
         }
         try await mergePatch(spec: ["behavior": ["scaleDown": ["stabilizationWindowSeconds": seconds]]], over: reading, dryRun: dryRun)
+    }
+}
+
+/// A bound of a KEDA ScaledObject, which KEDA copies to the HPA it owns (and restores there if the HPA
+/// is edited): `spec.maxReplicaCount` (100 when unset), the `value` of its cpu trigger (a string, as
+/// every trigger setting is), or `spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.
+/// stabilizationWindowSeconds` (300 when unset). Written over the version read, fenced on it.
+struct ScaledObjectActuator: Actuator {
+    enum Field { case maxReplicaCount, cpuTarget, scaleDownWindow }
+    let client: KubeClient
+    let workload: WorkloadRef
+    let scaledObject: String
+    let field: Field
+    let knob: Knob
+
+    var id: String { "ScaledObject \(workload.namespace)/\(scaledObject)" }
+
+    func object() async throws(KubeError) -> ScaledObjectObject {
+        try await client.get(ScaledObjectObject.self, .scaledObjects, namespace: workload.namespace, name: scaledObject)
+    }
+
+    func read() async throws(KubeError) -> KnobReading {
+        let object = try await object()
+        guard object.spec.targets(workload) else {
+            throw KubeError(kind: .conflict, status: 409, message: "\(id) no longer scales \(workload)")
+        }
+        let value: Int
+        switch field {
+        case .maxReplicaCount: value = object.spec.maximum
+        case .scaleDownWindow: value = object.spec.scaleDownWindowSeconds
+        case .cpuTarget:
+            guard let cpu = object.spec.cpuUtilization else {
+                throw KubeError(kind: .unsupported, message: "\(id) has no cpu trigger with metricType Utilization, so its CPU target cannot be tuned")
+            }
+            value = cpu.percent
+        }
+        return KnobReading(value: String(value), version: object.metadata.resourceVersion)
+    }
+
+    func write(_ value: String?, over reading: KnobReading, dryRun: Bool) async throws(KubeError) {
+        guard let text = value, let number = Int(text) else {
+            throw KubeError(kind: .invalid, message: "\(knob) takes a whole number, not \(value ?? "nothing")")
+        }
+        var metadata: [String: Any] = [:]
+        if let version = reading.version { metadata["resourceVersion"] = version }
+        switch field {
+        case .maxReplicaCount:
+            guard number >= 1 else { throw KubeError(kind: .invalid, message: "maxReplicaCount must be at least 1, not \(number)") }
+            try await client.patch(.scaledObjects, namespace: workload.namespace, name: scaledObject, .merge,
+                                   body: ["metadata": metadata, "spec": ["maxReplicaCount": number]], dryRun: dryRun)
+        case .scaleDownWindow:
+            guard (0...3600).contains(number) else {
+                throw KubeError(kind: .invalid, message: "a stabilization window is whole seconds from 0 to 3600, not \(number)")
+            }
+            try await client.patch(.scaledObjects, namespace: workload.namespace, name: scaledObject, .merge,
+                                   body: ["metadata": metadata,
+                                          "spec": ["advanced": ["horizontalPodAutoscalerConfig": ["behavior": ["scaleDown": ["stabilizationWindowSeconds": number]]]]]],
+                                   dryRun: dryRun)
+        case .cpuTarget:
+            guard number >= 1 else { throw KubeError(kind: .invalid, message: "a CPU target must be a whole percentage of at least 1, not \(number)") }
+            // The triggers list has no merge key: a JSON patch at the cpu trigger's index, tested.
+            guard let cpu = try await object().spec.cpuUtilization else {
+                throw KubeError(kind: .conflict, status: 409, message: "\(id) no longer has a cpu utilisation trigger")
+            }
+            var operations: [[String: Any]] = [
+                ["op": "test", "path": "/spec/triggers/\(cpu.index)/type", "value": "cpu"],
+                ["op": "replace", "path": "/spec/triggers/\(cpu.index)/metadata/value", "value": String(number)],
+            ]
+            if let version = reading.version { operations.insert(["op": "replace", "path": "/metadata/resourceVersion", "value": version], at: 0) }
+            try await client.patch(.scaledObjects, namespace: workload.namespace, name: scaledObject, operations: operations, dryRun: dryRun)
+        }
+    }
+
+    func fence(over reading: KnobReading, note: String) async throws(KubeError) {
+        try await client.fence(.scaledObjects, namespace: workload.namespace, name: scaledObject, version: reading.version, note: note)
     }
 }

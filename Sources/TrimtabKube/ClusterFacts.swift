@@ -18,6 +18,7 @@ extension ClusterFacts {
             let members = byNamespace[namespace] ?? []
             let workloads = try await client.list(WorkloadList.self, resource, namespace: namespace)
             let autoscalers = try await client.list(AutoscalerList.self, .horizontalPodAutoscalers, namespace: namespace)
+            let scaledObjects = try await Self.scaledObjects(in: namespace, client: client, notes: &facts.notes)
             let objects = Dictionary(workloads.items.compactMap { item in item.metadata.name.map { ($0, item) } }, uniquingKeysWith: { a, _ in a })
             for (target, workload) in members {
                 for knob in knobs {
@@ -37,8 +38,22 @@ extension ClusterFacts {
                     facts.frozen.insert(target)
                     facts.notes.append("\(target): frozen by the annotation \(freezeAnnotation)=true on \(workload)")
                 }
-                if let hpa = autoscalers.items.first(where: { $0.spec.scaleTargetRef.kind == workload.kind && $0.spec.scaleTargetRef.name == workload.name }),
-                   let name = hpa.metadata.name {
+                if WorkloadRef.isRollout(workload.kind), let object = objects[workload.name],
+                   let reason = object.rolloutProgress(name: workload.name).holdReason {
+                    facts.heldBy[target] = reason
+                    facts.notes.append("\(target): \(reason)")
+                }
+                let hpa = autoscalers.items.first { $0.spec.scaleTargetRef.kind == workload.kind && $0.spec.scaleTargetRef.name == workload.name }
+                if let scaledObject = scaledObjects.first(where: { $0.spec.targets(workload) }), let name = scaledObject.metadata.name {
+                    facts.noteScaledObject(target, scaledObject, name: name, hpa: hpa, namespace: namespace, settings: policy.safety.gitOps)
+                } else if let hpa, let name = hpa.metadata.name {
+                    if let owner = hpa.metadata.ownerReferences?.first(where: { $0.kind == "ScaledObject" }) {
+                        // KEDA owns it, but its ScaledObject could not be read: nothing is written to either.
+                        facts.autoscalers[target] = AutoscalerInfo(name: name, minReplicas: hpa.spec.minReplicas ?? 1, maxReplicas: hpa.spec.maxReplicas)
+                        facts.heldBy[target] = "HorizontalPodAutoscaler \(name) belongs to KEDA ScaledObject \(owner.name), which could not be read; Trimtab changes neither"
+                        facts.notes.append("\(target): \(facts.heldBy[target]!)")
+                        continue
+                    }
                     facts.autoscalers[target] = AutoscalerInfo(name: name, minReplicas: hpa.spec.minReplicas ?? 1, maxReplicas: hpa.spec.maxReplicas,
                                                                 targetUtilizationPercent: hpa.spec.cpuUtilization.map { Double($0.percent) },
                                                                 scaleDownWindowSeconds: Double(hpa.spec.scaleDownWindowSeconds),
@@ -50,6 +65,38 @@ extension ClusterFacts {
             }
         }
         return facts
+    }
+
+    /// The ScaledObjects of a namespace, one list per namespace; none where KEDA is not installed (its
+    /// resource is unknown: 404) or Trimtab may not list them (403, said in the notes).
+    static func scaledObjects(in namespace: String, client: KubeClient, notes: inout [String]) async throws(KubeError) -> [ScaledObjectObject] {
+        do {
+            return try await client.list(ScaledObjectList.self, .scaledObjects, namespace: namespace).items
+        } catch where error.kind == .notFound {
+            return []
+        } catch where error.kind == .forbidden {
+            notes.append("namespace \(namespace): Trimtab may not list KEDA ScaledObjects there (\(error.message)); an HPA KEDA owns is left alone")
+            return []
+        }
+    }
+
+    /// A target KEDA scales: its bounds come from the ScaledObject (which KEDA copies to its HPA and
+    /// restores there), changes are written to it, and a paused ScaledObject holds the target still.
+    mutating func noteScaledObject(_ target: TargetID, _ scaledObject: ScaledObjectObject, name: String, hpa: AutoscalerObject?,
+                                   namespace: String, settings: GitOpsSettings) {
+        let spec = scaledObject.spec
+        let hpaName = hpa?.metadata.name ?? spec.autoscalerName(of: name)
+        if let reason = KEDAPause.reason(scaledObject: name, annotations: scaledObject.metadata.annotations ?? [:]) {
+            heldBy[target] = reason
+            notes.append("\(target): \(reason)")
+        }
+        autoscalers[target] = AutoscalerInfo(name: hpaName, minReplicas: spec.minimum, maxReplicas: spec.maximum,
+                                             targetUtilizationPercent: spec.cpuUtilization.map { Double($0.percent) },
+                                             scaleDownWindowSeconds: Double(spec.scaleDownWindowSeconds),
+                                             metricCount: max(1, spec.triggers?.count ?? 1), cpuMetricIndex: spec.cpuUtilization?.index,
+                                             scaledObject: name)
+        noteManagement(target, .scaledObject(name, namespace: namespace), scaledObject.metadata, settings: settings)
+        notes.append("\(target): KEDA ScaledObject \(name) owns its replicas through HorizontalPodAutoscaler \(hpaName) (min \(spec.minimum), max \(spec.maximum)); Trimtab changes the ScaledObject, never the HPA KEDA keeps in step with it")
     }
 
     /// A ConfigMap as one read of it gave it: its knobs' values and its labels come from the same read.

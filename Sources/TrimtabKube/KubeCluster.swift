@@ -59,7 +59,7 @@ public struct KubeCluster: Cluster {
         let event: [String: Any] = [
             "apiVersion": "v1", "kind": "Event",
             "metadata": ["name": "\(entry.workload.name.prefix(200)).trimtab-\(entry.id)-\(entry.state.rawValue)", "namespace": entry.workload.namespace],
-            "involvedObject": ["apiVersion": "apps/v1", "kind": entry.workload.kind, "name": entry.workload.name,
+            "involvedObject": ["apiVersion": entry.workload.apiVersion, "kind": entry.workload.kind, "name": entry.workload.name,
                                "namespace": entry.workload.namespace].merging(uid.map { ["uid": $0] } ?? [:]) { a, _ in a },
             "reason": reason, "message": String(message.prefix(1000)), "type": type,
             "source": ["component": "trimtab"], "reportingComponent": "trimtab",

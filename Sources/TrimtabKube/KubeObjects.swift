@@ -1,3 +1,4 @@
+import Foundation
 import TrimtabCore
 import TrimtabCycle
 
@@ -9,6 +10,14 @@ public struct ObjectMeta: Codable, Sendable, Equatable {
     public var resourceVersion: String?
     public var annotations: [String: String]?
     public var labels: [String: String]?
+    public var ownerReferences: [OwnerReference]?
+
+    public struct OwnerReference: Codable, Sendable, Equatable {
+        public var apiVersion: String?
+        public var kind: String
+        public var name: String
+        public var controller: Bool?
+    }
 }
 
 /// The `autoscaling/v1` Scale subresource.
@@ -18,11 +27,29 @@ struct ScaleObject: Decodable {
     var spec: Spec?
 }
 
-/// A Deployment or StatefulSet: replicas and the pod template's containers.
+/// A Deployment, StatefulSet or Rollout: replicas and the pod template's containers (and, for a
+/// Rollout, where its update stands).
 struct WorkloadObject: Decodable {
     struct Spec: Decodable {
         var replicas: Int?
         var template: Template?
+        /// A Rollout's `spec.paused` and strategy.
+        var paused: Bool?
+        var strategy: Strategy?
+    }
+    struct Strategy: Decodable {
+        struct Canary: Decodable { var steps: [Ignored]? }
+        var canary: Canary?
+        var blueGreen: Ignored?
+    }
+    /// A Rollout's status (a Deployment's fields of the same names are not read).
+    struct Status: Decodable {
+        struct PauseCondition: Decodable { var reason: String? }
+        var currentPodHash: String?
+        var stableRS: String?
+        var currentStepIndex: Int?
+        var pauseConditions: [PauseCondition]?
+        var abort: Bool?
     }
     struct Template: Decodable {
         var metadata: ObjectMeta?
@@ -42,6 +69,15 @@ struct WorkloadObject: Decodable {
     }
     var metadata: ObjectMeta
     var spec: Spec?
+    var status: Status?
+
+    /// Where a Rollout's update stands.
+    func rolloutProgress(name: String) -> RolloutProgress {
+        RolloutProgress(name: name, paused: spec?.paused ?? false,
+                        canarySteps: spec?.strategy?.canary.map { $0.steps?.count ?? 0 }, blueGreen: spec?.strategy?.blueGreen != nil,
+                        currentPodHash: status?.currentPodHash, stableRS: status?.stableRS, currentStepIndex: status?.currentStepIndex,
+                        pauseReasons: status?.pauseConditions?.compactMap(\.reason) ?? [], aborted: status?.abort ?? false)
+    }
 
     /// An environment variable of a container of the pod template (the first container when
     /// `container` is `nil`): its literal value (`nil` when unset) and the container it is in.
@@ -119,4 +155,69 @@ public struct AutoscalerObject: Decodable, Sendable {
 
 struct AutoscalerList: Decodable {
     var items: [AutoscalerObject]
+}
+
+/// A KEDA `keda.sh/v1alpha1` ScaledObject: its target, bounds, triggers and the HPA settings it passes on.
+public struct ScaledObjectObject: Decodable, Sendable {
+    public struct Spec: Decodable, Sendable {
+        public struct Reference: Decodable, Sendable {
+            public var apiVersion: String?
+            /// `Deployment` when unset.
+            public var kind: String?
+            public var name: String
+        }
+        public struct Trigger: Decodable, Sendable {
+            public var type: String
+            /// `Utilization` or `AverageValue` for cpu and memory triggers (KEDA 2.10+).
+            public var metricType: String?
+            /// Trigger settings, all strings: a cpu trigger's `value`, and before KEDA 2.10 its `type`.
+            public var metadata: [String: String]?
+        }
+        public struct Advanced: Decodable, Sendable {
+            public struct HPAConfig: Decodable, Sendable {
+                public var name: String?
+                public var behavior: AutoscalerObject.Spec.Behavior?
+            }
+            public var horizontalPodAutoscalerConfig: HPAConfig?
+        }
+        public var scaleTargetRef: Reference
+        public var minReplicaCount: Int?
+        public var maxReplicaCount: Int?
+        public var triggers: [Trigger]?
+        public var advanced: Advanced?
+
+        /// KEDA's defaults: 0 and 100 replicas.
+        public var minimum: Int { minReplicaCount ?? 0 }
+        public var maximum: Int { maxReplicaCount ?? 100 }
+
+        /// The index and value of the cpu trigger on utilisation, when there is one.
+        public var cpuUtilization: (index: Int, percent: Int)? {
+            for (index, trigger) in (triggers ?? []).enumerated() where trigger.type == "cpu" {
+                let type = trigger.metricType ?? trigger.metadata?["type"]
+                if type == "Utilization", let text = trigger.metadata?["value"], let percent = Int(text.trimmingCharacters(in: .whitespaces)) {
+                    return (index, percent)
+                }
+            }
+            return nil
+        }
+
+        /// `advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds`, 300 when unset.
+        public var scaleDownWindowSeconds: Int { advanced?.horizontalPodAutoscalerConfig?.behavior?.scaleDown?.stabilizationWindowSeconds ?? 300 }
+
+        /// The name of the HPA KEDA makes: `keda-hpa-<name>` unless the ScaledObject names it.
+        public func autoscalerName(of scaledObject: String) -> String {
+            advanced?.horizontalPodAutoscalerConfig?.name ?? "keda-hpa-\(scaledObject)"
+        }
+
+        /// Whether it scales `workload`.
+        public func targets(_ workload: WorkloadRef) -> Bool {
+            scaleTargetRef.name == workload.name && (scaleTargetRef.kind ?? "Deployment").lowercased() == workload.kind.lowercased()
+        }
+    }
+    public var metadata: ObjectMeta
+    public var spec: Spec
+}
+
+struct ScaledObjectList: Decodable {
+    var items: [ScaledObjectObject]
 }

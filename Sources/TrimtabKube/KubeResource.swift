@@ -7,12 +7,15 @@ public struct KubeResource: Sendable, Equatable {
     /// The plural resource name: `deployments`.
     public var plural: String
     public var kind: String
+    /// Whether it is a custom resource, which takes merge and JSON patches but no strategic merge patch.
+    public var isCustom: Bool
 
-    public init(group: String, version: String, plural: String, kind: String) {
+    public init(group: String, version: String, plural: String, kind: String, isCustom: Bool = false) {
         self.group = group
         self.version = version
         self.plural = plural
         self.kind = kind
+        self.isCustom = isCustom
     }
 
     public var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
@@ -24,12 +27,18 @@ public struct KubeResource: Sendable, Equatable {
     public static let horizontalPodAutoscalers = KubeResource(group: "autoscaling", version: "v2", plural: "horizontalpodautoscalers",
                                                               kind: "HorizontalPodAutoscaler")
 
-    /// The workload resource of a kind named in a policy (`Deployment`, `StatefulSet`).
+    /// KEDA's ScaledObject: it makes and owns the HPA of its target (`keda-hpa-<name>`).
+    public static let scaledObjects = KubeResource(group: "keda.sh", version: "v1alpha1", plural: "scaledobjects", kind: "ScaledObject", isCustom: true)
+    /// Argo Rollouts' Rollout: a Deployment's pod template and replicas, rolled out by canary or blue-green steps.
+    public static let rollouts = KubeResource(group: "argoproj.io", version: "v1alpha1", plural: "rollouts", kind: "Rollout", isCustom: true)
+
+    /// The workload resource of a kind named in a policy (`Deployment`, `StatefulSet`, `Rollout`).
     public static func workload(kind: String) throws(KubeError) -> KubeResource {
         switch kind.lowercased() {
         case "deployment", "deployments": return .deployments
         case "statefulset", "statefulsets": return .statefulSets
-        default: throw .init(kind: .unsupported, message: "Trimtab acts on Deployments and StatefulSets, not \(kind) (policy spec.targets.kind)")
+        case "rollout", "rollouts": return .rollouts
+        default: throw .init(kind: .unsupported, message: "Trimtab acts on Deployments, StatefulSets and Argo Rollouts, not \(kind) (policy spec.targets.kind)")
         }
     }
 

@@ -63,6 +63,8 @@ struct APIServer: Sendable {
             return .json(object, status: created ? 201 : 200)
         case "patch":
             guard let patchType = PatchType(contentType: request.contentType) else { throw StatusError.unsupportedPatchType }
+            // Custom resources have no patch strategy to merge lists by (and the scale subresource of one is no exception).
+            if target.type.custom, patchType == .strategicMerge { throw StatusError.unsupportedCustomPatchType }
             return .json(try operations.patch(try body(request), as: patchType))
         case "delete":
             let options = request.body.isEmpty ? JSONValue.object([:]) : try body(request)

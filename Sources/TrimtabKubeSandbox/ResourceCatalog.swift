@@ -17,6 +17,8 @@ struct ResourceType: Sendable, Hashable {
     var allowCreateOnUpdate: Bool = false
     /// Whether every write simulates an instant rollout into `status`.
     var rollsOut: Bool = false
+    /// A custom resource (as a CustomResourceDefinition serves it): no strategic merge patch.
+    var custom: Bool = false
 
     var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
     /// `deployments.apps`, `configmaps`: how error messages name the resource.
@@ -47,7 +49,14 @@ enum ResourceCatalog {
     static let leases = ResourceType(group: "coordination.k8s.io", version: "v1", plural: "leases", singular: "lease",
                                      kind: "Lease", namespaced: true, allowCreateOnUpdate: true)
 
-    static let all = [configMaps, events, namespaces, deployments, statefulSets, horizontalPodAutoscalers, leases]
+    /// KEDA's ScaledObject, as its CRD serves it.
+    static let scaledObjects = ResourceType(group: "keda.sh", version: "v1alpha1", plural: "scaledobjects", singular: "scaledobject",
+                                            kind: "ScaledObject", namespaced: true, shortNames: ["so"], custom: true)
+    /// Argo Rollouts' Rollout, as its CRD serves it: with the scale subresource (`.spec.replicas`).
+    static let rollouts = ResourceType(group: "argoproj.io", version: "v1alpha1", plural: "rollouts", singular: "rollout",
+                                       kind: "Rollout", namespaced: true, shortNames: ["ro"], subresources: ["scale"], rollsOut: true, custom: true)
+
+    static let all = [configMaps, events, namespaces, deployments, statefulSets, horizontalPodAutoscalers, leases, scaledObjects, rollouts]
 
     /// The API groups other than core, in discovery order.
     static var groups: [(name: String, version: String)] {

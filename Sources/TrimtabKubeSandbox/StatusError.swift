@@ -102,6 +102,10 @@ public struct StatusError: Error, Sendable, Equatable, CustomStringConvertible {
         code: 415, reason: "UnsupportedMediaType",
         message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json")
 
+    static let unsupportedCustomPatchType = StatusError(
+        code: 415, reason: "UnsupportedMediaType",
+        message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
+
     static func pathNotFound(_ path: String) -> StatusError {
         StatusError(code: 404, reason: "NotFound", message: "the server could not find the requested resource",
                     details: ["causes": [["reason": "UnexpectedServerResponse", "message": .string("404 page not found: \(path)")]]])

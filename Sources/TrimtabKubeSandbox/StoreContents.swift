@@ -189,7 +189,15 @@ struct StoreContents: Sendable {
             object[path: ["status", field]] = replicas
         }
         if type == ResourceCatalog.statefulSets { object[path: ["status", "currentReplicas"]] = replicas }
-        object[path: ["status", "observedGeneration"]] = object[path: ["metadata", "generation"]] ?? 1
+        let generation = object[path: ["metadata", "generation"]] ?? 1
+        if type == ResourceCatalog.rollouts {
+            // Argo Rollouts keeps observedGeneration as a string, and its HPA-facing count apart. Where
+            // an update stands (currentPodHash, stableRS, steps) is the Rollout controller's, left as written.
+            object[path: ["status", "HPAReplicas"]] = replicas
+            object[path: ["status", "observedGeneration"]] = .string(generation.intValue.map(String.init) ?? "1")
+        } else {
+            object[path: ["status", "observedGeneration"]] = generation
+        }
     }
 
     static func timestamp(_ date: Date) -> String {

@@ -24,6 +24,9 @@ enum Validation {
         if type == ResourceCatalog.horizontalPodAutoscalers {
             causes += autoscalerCauses(object)
         }
+        if type == ResourceCatalog.scaledObjects {
+            causes += scaledObjectCauses(object)
+        }
         return causes
     }
 
@@ -64,6 +67,38 @@ enum Validation {
         }
         if object[path: ["spec", "scaleTargetRef", "name"]]?.stringValue?.isEmpty ?? true {
             causes.append(.required("spec.scaleTargetRef.name", ""))
+        }
+        return causes
+    }
+
+    /// What KEDA's CRD schema (and its admission webhook) require of a ScaledObject.
+    private static func scaledObjectCauses(_ object: JSONValue) -> [StatusError.Cause] {
+        var causes: [StatusError.Cause] = []
+        if object[path: ["spec", "scaleTargetRef", "name"]]?.stringValue?.isEmpty ?? true {
+            causes.append(.required("spec.scaleTargetRef.name", ""))
+        }
+        guard case .array(let triggers)? = object[path: ["spec", "triggers"]], !triggers.isEmpty else {
+            return causes + [.required("spec.triggers", "")]
+        }
+        for (index, trigger) in triggers.enumerated() {
+            if trigger["type"]?.stringValue?.isEmpty ?? true { causes.append(.required("spec.triggers[\(index)].type", "")) }
+            if case .object(let members)? = trigger["metadata"] {
+                for key in members.keys.sorted() where members[key]?.stringValue == nil {
+                    causes.append(.invalid("spec.triggers[\(index)].metadata.\(key)", members[key]!, "must be of type string"))
+                }
+            }
+        }
+        for field in ["minReplicaCount", "maxReplicaCount"] {
+            if let value = object[path: ["spec", field]], value != .null {
+                if let number = value.intValue {
+                    if number < 0 { causes.append(.invalid("spec.\(field)", value, "should be greater than or equal to 0")) }
+                } else {
+                    causes.append(.invalid("spec.\(field)", value, "must be of type integer"))
+                }
+            }
+        }
+        if let low = object[path: ["spec", "minReplicaCount"]]?.intValue, let high = object[path: ["spec", "maxReplicaCount"]]?.intValue, low > high {
+            causes.append(.invalid("spec.minReplicaCount", .number(Double(low)), "MinReplicaCount=\(low) must be less than MaxReplicaCount=\(high)"))
         }
         return causes
     }

@@ -18,11 +18,19 @@ struct ActuatorTests {
         (.autoscalerMaxReplicas(name: "api-hpa"), 4, 7),
         (.autoscalerTargetUtilization(name: "api-hpa"), 70, 80),
         (.autoscalerScaleDownWindow(name: "api-hpa"), 300, 600),
+        (.autoscalerMaxReplicas(name: "keda-hpa-api-so", scaledObject: "api-so"), 4, 7),
+        (.autoscalerTargetUtilization(name: "keda-hpa-api-so", scaledObject: "api-so"), 70, 80),
+        (.autoscalerScaleDownWindow(name: "keda-hpa-api-so", scaledObject: "api-so"), 300, 600),
     ]
+
+    /// The fixture for a knob: with KEDA's ScaledObject (and the HPA it owns) for its knobs.
+    static func start(for knob: Knob) async throws -> ClusterFixture {
+        try await ClusterFixture.start(objects: knob.scaledObject == nil ? ClusterFixture.seed() : ClusterFixture.kedaSeed())
+    }
 
     @Test(arguments: knobs)
     func dryRunChangesNothing(knob: Knob, from: Double, to: Double) async throws {
-        let cluster = try await ClusterFixture.start()
+        let cluster = try await Self.start(for: knob)
         let before = cluster.sandbox.store.resourceVersion
         let outcomes = try await cluster.executor().execute(onePlan(knob, from: from, to: to, mode: .dryRun), assessment: assessment(),
                                                             mode: .dryRun, time: 1_000_000)
@@ -38,7 +46,7 @@ struct ActuatorTests {
 
     @Test(arguments: knobs)
     func applyJournalsAnnotatesRecordsAndRollsBack(knob: Knob, from: Double, to: Double) async throws {
-        let cluster = try await ClusterFixture.start()
+        let cluster = try await Self.start(for: knob)
         let executor = cluster.executor()
         let outcomes = try await executor.execute(onePlan(knob, from: from, to: to), assessment: assessment(), mode: .enforce, time: 1_000_000)
         #expect(outcomes.map(\.result) == [.applied], "\(outcomes)")
@@ -57,6 +65,17 @@ struct ActuatorTests {
         }
         if case .configMap = knob {
             #expect(cluster.sandbox.object(apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "api-config")?[path: ["data", "OTHER"]] == "kept")
+        }
+        if knob.scaledObject != nil {
+            // KEDA's HPA is KEDA's to keep in step: Trimtab wrote the ScaledObject and nothing else but its bookkeeping.
+            #expect(!cluster.successfulWrites.contains { $0.path.contains("/horizontalpodautoscalers") }, "\(cluster.successfulWrites.map(\.path))")
+            #expect(cluster.successfulWrites.contains { $0.path.hasSuffix("/scaledobjects/api-so") })
+            if case .autoscalerTargetUtilization = knob {
+                // The memory trigger before it is untouched; the value stays a string, as KEDA's schema needs.
+                let triggers = cluster.scaledObject("api-so")?[path: ["spec", "triggers"]]?.arrayValue ?? []
+                #expect(triggers.first?[path: ["metadata", "value"]] == "80")
+                #expect(triggers.last?[path: ["metadata", "value"]] == .string(KnobValue.text(to)))
+            }
         }
         if case .env = knob {
             // A strategic merge patch by name: the other variable is untouched.
@@ -97,13 +116,14 @@ struct ActuatorTests {
 
     @Test(arguments: knobs)
     func aConcurrentChangeToTheValueIsNeverOverwritten(knob: Knob, from: Double, to: Double) async throws {
-        let cluster = try await ClusterFixture.start()
+        let cluster = try await Self.start(for: knob)
         let other = KnobValue.text(from + 1)
         let path: String
         switch knob {
         case .replicas: path = "/deployments/api/scale"
         case .configMap: path = "/configmaps/api-config"
-        case .autoscalerMaxReplicas, .autoscalerTargetUtilization, .autoscalerScaleDownWindow: path = "/horizontalpodautoscalers/api-hpa"
+        case .autoscalerMaxReplicas, .autoscalerTargetUtilization, .autoscalerScaleDownWindow:
+            path = knob.scaledObject.map { "/scaledobjects/\($0)" } ?? "/horizontalpodautoscalers/api-hpa"
         default: path = "/deployments/api"
         }
         cluster.sandbox.afterNextRequest(method: "GET", pathContaining: path) { store in
@@ -159,15 +179,27 @@ struct ActuatorTests {
                 containers[0]["env"] = .array(env)
                 object[path: ["spec", "template", "spec", "containers"]] = .array(containers)
             }
-        case .autoscalerMaxReplicas(let name):
+        case .autoscalerMaxReplicas(_, let owner?):
+            _ = try? store.mutate(apiVersion: "keda.sh/v1alpha1", kind: "ScaledObject", namespace: "shop", name: owner) {
+                $0[path: ["spec", "maxReplicaCount"]] = .number(Double(value) ?? 0)
+            }
+        case .autoscalerTargetUtilization(_, let owner?):
+            _ = try? store.mutate(apiVersion: "keda.sh/v1alpha1", kind: "ScaledObject", namespace: "shop", name: owner) {
+                $0[path: ["spec", "triggers"]] = [["type": "cpu", "metricType": "Utilization", "metadata": ["value": .string(value)]]]
+            }
+        case .autoscalerScaleDownWindow(_, let owner?):
+            _ = try? store.mutate(apiVersion: "keda.sh/v1alpha1", kind: "ScaledObject", namespace: "shop", name: owner) {
+                $0[path: ["spec", "advanced"]] = ["horizontalPodAutoscalerConfig": ["behavior": ["scaleDown": ["stabilizationWindowSeconds": .number(Double(value) ?? 0)]]]]
+            }
+        case .autoscalerMaxReplicas(let name, nil):
             _ = try? store.mutate(apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", namespace: "shop", name: name) {
                 $0[path: ["spec", "maxReplicas"]] = .number(Double(value) ?? 0)
             }
-        case .autoscalerTargetUtilization(let name):
+        case .autoscalerTargetUtilization(let name, nil):
             _ = try? store.mutate(apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", namespace: "shop", name: name) {
                 $0[path: ["spec", "metrics"]] = [["type": "Resource", "resource": ["name": "cpu", "target": ["type": "Utilization", "averageUtilization": .number(Double(value) ?? 0)]]]]
             }
-        case .autoscalerScaleDownWindow(let name):
+        case .autoscalerScaleDownWindow(let name, nil):
             _ = try? store.mutate(apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", namespace: "shop", name: name) {
                 $0[path: ["spec", "behavior"]] = ["scaleDown": ["stabilizationWindowSeconds": .number(Double(value) ?? 0)]]
             }
@@ -235,6 +267,74 @@ struct StatefulSetTests {
         #expect(entry.workload == WorkloadRef(kind: "StatefulSet", namespace: "shop", name: "db"))
         _ = try await executor.rollback(entry, reason: "test", time: 2, force: false)
         #expect(replicas() == 3)
+        await cluster.stop()
+    }
+}
+
+@Suite("Actuators: an Argo Rollout")
+struct RolloutActuatorTests {
+    static let target = TargetID(labelNames: ["namespace", "rollout"], labelValues: ["shop", "web"])
+
+    static func rollout() -> JSONValue {
+        let labels: JSONValue = ["app": "web"]
+        return ["apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": ["name": "web", "namespace": "shop"],
+                "spec": ["replicas": 3, "selector": ["matchLabels": labels],
+                         "strategy": ["canary": ["steps": [["setWeight": 20], ["pause": [:]], ["setWeight": 60]]]],
+                         "template": ["metadata": ["labels": labels],
+                                      "spec": ["containers": [["name": "sidecar", "image": "proxy:1"],
+                                                              ["name": "web", "image": "web:1",
+                                                               "env": [["name": "LOG_LEVEL", "value": "info"], ["name": "DB_POOL_SIZE", "value": "20"]]]]]]],
+                "status": ["stableRS": "6b9c7f", "currentPodHash": "6b9c7f", "phase": "Healthy"]]
+    }
+
+    func plan(_ knob: Knob, from: Double, to: Double) -> Plan {
+        Plan(time: 1, mode: .enforce, actions: [PlannedAction(id: "shop/web/\(knob)@1", target: Self.target, action: "test", knob: knob, current: from,
+                                                              proposed: to, reason: "test", trigger: "", evidence: [], rules: [], decision: .proposed, benefit: 1)])
+    }
+
+    @Test func replicasThroughItsScaleSubresourceAndEnvByPositionWithoutAStrategicMerge() async throws {
+        let policy = Policy(name: "ro", targets: TargetSelector(kind: "Rollout", groupBy: ["namespace", "rollout"]), indicators: [], checks: [])
+        let cluster = try await ClusterFixture.start(objects: [Self.rollout()], policy: policy)
+        func object() -> JSONValue? { cluster.sandbox.object(apiVersion: "argoproj.io/v1alpha1", kind: "Rollout", namespace: "shop", name: "web") }
+        func env(_ name: String) -> String? {
+            let containers = object()?[path: ["spec", "template", "spec", "containers"]]?.arrayValue ?? []
+            return containers.first { $0["name"] == "web" }?["env"]?.arrayValue?.first { $0["name"]?.stringValue == name }?["value"]?.stringValue
+        }
+        let executor = cluster.executor()
+        var outcomes = try await executor.execute(plan(.replicas, from: 3, to: 5), assessment: assessment(), mode: .enforce, time: 1)
+        #expect(outcomes.map(\.result) == [.applied], "\(outcomes)")
+        #expect(object()?[path: ["spec", "replicas"]] == 5)
+        #expect(cluster.sandbox.requests.contains { $0.method == "PUT" && $0.path == "/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/web/scale" })
+
+        outcomes = try await executor.execute(plan(.env(name: "DB_POOL_SIZE", container: "web"), from: 20, to: 28), assessment: assessment(), mode: .enforce, time: 2)
+        #expect(outcomes.map(\.result) == [.applied], "\(outcomes)")
+        #expect(env("DB_POOL_SIZE") == "28" && env("LOG_LEVEL") == "info")
+        #expect(object()?[path: ["spec", "template", "spec", "containers"]]?.arrayValue?.count == 2, "the sidecar is kept")
+        // A change from nothing is rolled back by removing the variable (a JSON patch `remove` at its position).
+        _ = try cluster.sandbox.store.mutate(apiVersion: "argoproj.io/v1alpha1", kind: "Rollout", namespace: "shop", name: "web") { object in
+            var containers = object[path: ["spec", "template", "spec", "containers"]]?.arrayValue ?? []
+            containers[1]["env"] = .array((containers[1]["env"]?.arrayValue ?? []) + [["name": "NEW_KNOB", "value": "5"]])
+            object[path: ["spec", "template", "spec", "containers"]] = .array(containers)
+        }
+        var absent = JournalEntry(id: "cabsentro", actionID: "x", target: Self.target, workload: WorkloadRef(kind: "Rollout", namespace: "shop", name: "web"),
+                                  action: "test", knob: .env(name: "NEW_KNOB", container: "web"), before: nil, after: "5", reason: "r", evidence: [],
+                                  baseline: .of(nil, trigger: ""), state: .applied, createdAt: 3, verifyAfterSeconds: 1, rollbackIfScoreDropsBy: 1)
+        absent.appliedAt = 3
+        try cluster.journal.save(absent)
+        _ = try await executor.rollback(absent, reason: "test", time: 4, force: false)
+        #expect(env("NEW_KNOB") == nil && env("DB_POOL_SIZE") == "28" && env("LOG_LEVEL") == "info")
+        // No strategic merge patch reached the custom resource: every write was a merge or JSON patch, or the scale PUT.
+        let patches = cluster.sandbox.requests.filter { $0.method == "PATCH" && $0.path.contains("/rollouts/") }
+        #expect(!patches.isEmpty && patches.allSatisfy { ($0.status ?? 0) < 300 }, "\(patches.map { "\($0.path) \($0.status ?? 0)" })")
+
+        let entries = try cluster.journal.entries().filter { $0.state == .applied }
+        #expect(entries.count == 2)
+        for entry in entries.sorted(by: { $0.createdAt > $1.createdAt }) {
+            _ = try await executor.rollback(entry, reason: "test", time: 10, force: false)
+        }
+        #expect(object()?[path: ["spec", "replicas"]] == 3 && env("DB_POOL_SIZE") == "20" && env("LOG_LEVEL") == "info")
+        let events = cluster.sandbox.store.objects(apiVersion: "v1", kind: "Event", namespace: "shop")
+        #expect(events.contains { $0[path: ["involvedObject", "apiVersion"]] == "argoproj.io/v1alpha1" && $0[path: ["involvedObject", "kind"]] == "Rollout" })
         await cluster.stop()
     }
 }

@@ -73,17 +73,47 @@ struct ClusterFixture {
             return sandbox.object(apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: name)?[path: ["data", key]]?.stringValue
         case .env(let name, _):
             return env(name, in: sandbox, of: "api")
-        case .autoscalerMaxReplicas(let name):
+        case .autoscalerMaxReplicas(_, let owner?):
+            return scaledObject(owner)?[path: ["spec", "maxReplicaCount"]]?.intValue.map(String.init)
+        case .autoscalerTargetUtilization(_, let owner?):
+            let triggers = scaledObject(owner)?[path: ["spec", "triggers"]]?.arrayValue ?? []
+            return triggers.first { $0["type"]?.stringValue == "cpu" }?[path: ["metadata", "value"]]?.stringValue
+        case .autoscalerScaleDownWindow(_, let owner?):
+            let path = ["spec", "advanced", "horizontalPodAutoscalerConfig", "behavior", "scaleDown", "stabilizationWindowSeconds"]
+            return String(scaledObject(owner)?[path: path]?.intValue ?? 300)
+        case .autoscalerMaxReplicas(let name, nil):
             return sandbox.object(apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", namespace: "shop", name: name)?[path: ["spec", "maxReplicas"]]?.intValue.map(String.init)
-        case .autoscalerTargetUtilization(let name):
+        case .autoscalerTargetUtilization(let name, nil):
             let metrics = sandbox.object(apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", namespace: "shop", name: name)?[path: ["spec", "metrics"]]?.arrayValue ?? []
             return metrics.first { $0[path: ["resource", "name"]]?.stringValue == "cpu" }?[path: ["resource", "target", "averageUtilization"]]?.intValue.map(String.init)
-        case .autoscalerScaleDownWindow(let name):
+        case .autoscalerScaleDownWindow(let name, nil):
             let hpa = sandbox.object(apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", namespace: "shop", name: name)
             return String(hpa?[path: ["spec", "behavior", "scaleDown", "stabilizationWindowSeconds"]]?.intValue ?? 300)
         case .http:
             return nil
         }
+    }
+
+    func scaledObject(_ name: String) -> JSONValue? {
+        sandbox.object(apiVersion: "keda.sh/v1alpha1", kind: "ScaledObject", namespace: "shop", name: name)
+    }
+
+    /// A KEDA ScaledObject `api-so` on `shop/api` (maxReplicaCount 4; a memory trigger, then cpu at
+    /// 70 %), owning the HPA `keda-hpa-api-so` it makes: to go with `seed()` in place of its `api-hpa`.
+    static func kedaSeed() -> [JSONValue] {
+        var objects = seed().filter { $0["kind"]?.stringValue != "HorizontalPodAutoscaler" }
+        objects.append(["apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": ["name": "api-so", "namespace": "shop"],
+                        "spec": ["scaleTargetRef": ["name": "api"], "minReplicaCount": 2, "maxReplicaCount": 4,
+                                 "triggers": [["type": "memory", "metricType": "Utilization", "metadata": ["value": "80"]],
+                                              ["type": "cpu", "metricType": "Utilization", "metadata": ["value": "70"]]]]])
+        objects.append(["apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                        "metadata": ["name": "keda-hpa-api-so", "namespace": "shop", "labels": ["scaledobject.keda.sh/name": "api-so"],
+                                     "ownerReferences": [["apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "name": "api-so",
+                                                          "uid": "0d5e1c2a-keda", "controller": true, "blockOwnerDeletion": true]]],
+                        "spec": ["scaleTargetRef": ["apiVersion": "apps/v1", "kind": "Deployment", "name": "api"], "minReplicas": 2, "maxReplicas": 4,
+                                 "metrics": [["type": "Resource", "resource": ["name": "memory", "target": ["type": "Utilization", "averageUtilization": 80]]],
+                                             ["type": "Resource", "resource": ["name": "cpu", "target": ["type": "Utilization", "averageUtilization": 70]]]]]])
+        return objects
     }
 
     var deployment: JSONValue? { sandbox.object(apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "api") }

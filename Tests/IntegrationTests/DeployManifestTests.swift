@@ -62,7 +62,8 @@ struct DeployManifestTests {
                 [await trimtab(run + ["--prometheus", prometheus.url, "--at", "\(Int(end - 900))", "--output", dir.appendingPathComponent("first.md").path]),
                  await trimtab(run + ["--prometheus", prometheus.url, "--at", "\(Int(end))", "--output", dir.appendingPathComponent("second.md").path])]
             }
-            #expect(codes == [0, 0])
+            // On a failure, what the run said: its report's errors and notes.
+            #expect(codes == [0, 0], "\((try? String(contentsOf: dir.appendingPathComponent("second.md"), encoding: .utf8)) ?? "no second report")")
             #expect(DeployManifests.forbidden(sandbox) == [])
             let entries = try await journalEntries(sandbox)
             let states = Dictionary(uniqueKeysWithValues: entries.map { ($0.target.description, $0.state) })

@@ -18,7 +18,10 @@ struct DiscoveryAndTableTests {
             #expect(configMaps?["namespaced"] == true)
             #expect(core["resources"]?.arrayValue?.first { $0["name"] == "namespaces" }?["namespaced"] == false)
             let groups = try await client.get("/apis").json["groups"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
-            #expect(groups == ["apps", "autoscaling", "coordination.k8s.io"])
+            #expect(groups == ["apps", "autoscaling", "coordination.k8s.io", "keda.sh", "argoproj.io"])
+            // Custom resources as their CRDs serve them: a Rollout with its scale subresource.
+            let argo = try await client.get("/apis/argoproj.io/v1alpha1").json["resources"]?.arrayValue ?? []
+            #expect(argo.compactMap { $0["name"]?.stringValue } == ["rollouts", "rollouts/scale"])
             let apps = try await client.get("/apis/apps/v1").json["resources"]?.arrayValue ?? []
             let scale = apps.first { $0["name"] == "deployments/scale" }
             #expect(scale?["group"] == "autoscaling")

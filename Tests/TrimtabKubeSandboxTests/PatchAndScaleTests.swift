@@ -138,3 +138,35 @@ struct PatchAndScaleTests {
         }
     }
 }
+
+@Suite("Custom resources: KEDA's ScaledObject and Argo's Rollout")
+struct CustomResourceTests {
+    static let scaledObject: JSONValue = [
+        "apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": ["name": "api", "namespace": "shop"],
+        "spec": ["scaleTargetRef": ["name": "checkout"], "maxReplicaCount": 10,
+                 "triggers": [["type": "cpu", "metricType": "Utilization", "metadata": ["value": "60"]]]],
+    ]
+    static let path = "/apis/keda.sh/v1alpha1/namespaces/shop/scaledobjects"
+
+    @Test("a custom resource takes merge and JSON patches, never a strategic merge; its schema is checked")
+    func patchesAndValidation() async throws {
+        try await withSandbox { _, client in
+            #expect(try await client.send("POST", Self.path, json: Self.scaledObject).status == 201)
+            let strategic = try await client.patch(Self.path + "/api", ["spec": ["maxReplicaCount": 12]], type: "application/strategic-merge-patch+json")
+            #expect(strategic.status == 415)
+            #expect(strategic.json["message"]?.stringValue?.contains("application/apply-patch+yaml") == true)
+            #expect(try await client.patch(Self.path + "/api", ["spec": ["maxReplicaCount": 12]]).json[path: ["spec", "maxReplicaCount"]] == 12)
+            // A trigger's settings are strings, as KEDA's CRD schema has them.
+            let number = try await client.patch(Self.path + "/api", [["op": "replace", "path": "/spec/triggers/0/metadata/value", "value": 70]],
+                                                type: "application/json-patch+json")
+            #expect(number.status == 422)
+            #expect(number.json["message"]?.stringValue?.contains("spec.triggers[0].metadata.value") == true)
+            let inverted = try await client.patch(Self.path + "/api", ["spec": ["minReplicaCount": 20]])
+            #expect(inverted.status == 422)
+            var noTriggers = Self.scaledObject
+            noTriggers[path: ["metadata", "name"]] = "bare"
+            noTriggers[path: ["spec", "triggers"]] = .array([])
+            #expect(try await client.send("POST", Self.path, json: noTriggers).status == 422)
+        }
+    }
+}

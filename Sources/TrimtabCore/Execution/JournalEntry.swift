@@ -1,6 +1,6 @@
 /// The Kubernetes object a target's knob lives on.
 public struct WorkloadRef: Sendable, Hashable, Codable, CustomStringConvertible {
-    /// `Deployment` or `StatefulSet`.
+    /// `Deployment`, `StatefulSet` or `Rollout` (Argo Rollouts).
     public var kind: String
     public var namespace: String
     public var name: String
@@ -12,6 +12,12 @@ public struct WorkloadRef: Sendable, Hashable, Codable, CustomStringConvertible 
     }
 
     public var description: String { "\(kind.lowercased())/\(name) in namespace \(namespace)" }
+
+    /// The API version of the kind: Argo Rollouts' `Rollout` is a custom resource.
+    public var apiVersion: String { Self.isRollout(kind) ? "argoproj.io/v1alpha1" : "apps/v1" }
+
+    /// Whether a kind (as a policy names it) is Argo Rollouts' `Rollout`.
+    public static func isRollout(_ kind: String) -> Bool { ["rollout", "rollouts"].contains(kind.lowercased()) }
 
     /// The workload behind a target: its namespace from the `namespace` label (or the policy's), its
     /// name from the label named like the kind (`deployment`, `statefulset`), else the last label.

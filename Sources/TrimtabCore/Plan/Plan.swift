@@ -37,11 +37,14 @@ public struct AutoscalerInfo: Sendable, Equatable, Codable {
     public var scaleDownWindowSeconds: Double
     /// How many metrics it scales on: with more than one, the CPU target is one of several votes.
     public var metricCount: Int
-    /// Where its CPU utilisation metric sits in `spec.metrics` (what a JSON patch of the target names).
+    /// Where its CPU utilisation metric sits in `spec.metrics` (what a JSON patch of the target names);
+    /// for a ScaledObject, where its `cpu` trigger sits in `spec.triggers`.
     public var cpuMetricIndex: Int?
+    /// The KEDA ScaledObject that owns the HPA (and reverts edits to it): its bounds are changed there.
+    public var scaledObject: String?
 
     public init(name: String, minReplicas: Int, maxReplicas: Int, targetUtilizationPercent: Double? = nil,
-                scaleDownWindowSeconds: Double = 300, metricCount: Int = 1, cpuMetricIndex: Int? = nil) {
+                scaleDownWindowSeconds: Double = 300, metricCount: Int = 1, cpuMetricIndex: Int? = nil, scaledObject: String? = nil) {
         self.name = name
         self.minReplicas = minReplicas
         self.maxReplicas = maxReplicas
@@ -49,6 +52,23 @@ public struct AutoscalerInfo: Sendable, Equatable, Codable {
         self.scaleDownWindowSeconds = scaleDownWindowSeconds
         self.metricCount = metricCount
         self.cpuMetricIndex = cpuMetricIndex
+        self.scaledObject = scaledObject
+    }
+
+    /// How a plan names what Trimtab would change: `HorizontalPodAutoscaler api`, `KEDA ScaledObject api`.
+    public var label: String { scaledObject.map { "KEDA ScaledObject \($0)" } ?? "HorizontalPodAutoscaler \(name)" }
+    /// The field of the upper bound where it is written: `maxReplicas`, or the ScaledObject's `maxReplicaCount`.
+    public var maxField: String { scaledObject == nil ? "maxReplicas" : "maxReplicaCount" }
+    /// The field of the CPU target: the HPA's, or the ScaledObject's `cpu` trigger's value.
+    public var targetField: String { scaledObject == nil ? "CPU target" : "cpu trigger's value" }
+
+    public var maxReplicasKnob: Knob { .autoscalerMaxReplicas(name: name, scaledObject: scaledObject) }
+    public var targetKnob: Knob { .autoscalerTargetUtilization(name: name, scaledObject: scaledObject) }
+    public var scaleDownKnob: Knob { .autoscalerScaleDownWindow(name: name, scaledObject: scaledObject) }
+
+    /// For a ScaledObject's HPA, why the change goes to the ScaledObject: said in the plan.
+    public var ownerRule: RuleResult? {
+        scaledObject.map { RuleResult("keda", true, "KEDA ScaledObject \($0) owns HorizontalPodAutoscaler \(name) and reverts edits to it, so Trimtab changes the ScaledObject") }
     }
 }
 
@@ -57,6 +77,9 @@ public struct PlanContext: Sendable, Equatable {
     public var history: [ChangeRecord]
     /// Targets frozen by an annotation on the workload.
     public var frozenTargets: Set<TargetID>
+    /// Targets another controller holds still, with the reason (a paused KEDA ScaledObject, a Rollout
+    /// mid-canary): frozen like an annotation, in these words.
+    public var heldBy: [TargetID: String] = [:]
     /// Targets whose replicas a HorizontalPodAutoscaler owns (with its details in `autoscalers`, when known).
     public var autoscaledTargets: Set<TargetID>
     public var autoscalers: [TargetID: AutoscalerInfo]

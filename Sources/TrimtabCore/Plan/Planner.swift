@@ -80,7 +80,7 @@ public enum Planner {
         let patch = GitPatch.make(knob: action.knob, value: action.proposed, managed: managed,
                                   cpuMetricIndex: context.autoscalers[action.target]?.cpuMetricIndex, reason: action.reason)
         let detail = "\(object) is managed by \(managed.management), which would revert a write; "
-            + (patch.map { "the change is written as a patch for Git (\($0.file))" } ?? "and the change cannot be written as a patch (the field's position is unknown)")
+            + (patch.map { "the change is written as a patch for Git (\($0.file))" } ?? "and the change cannot be written as a patch file (its field sits in a list a patch file cannot name by key)")
             + "; list \(kind.rawValue) in safety.gitOps.writable if the tool ignores the field"
         return (RuleResult("gitops", false, detail), patch)
     }

@@ -29,7 +29,7 @@ extension TargetPlanning {
                     if case .protect(let why) = stance, let draft = protectiveMaxReplicas(scale, hpa: hpa, replicas: replicas, why: why) {
                         drafts.append(draft)
                     } else if case .trim = stance {
-                        considered.append("\(label): the HPA's CPU target stays, HorizontalPodAutoscaler \(hpa.name) is at its maxReplicas \(hpa.maxReplicas): a higher target saves no pod there and leaves no headroom")
+                        considered.append("\(label): the HPA's CPU target stays, \(hpa.label) is at its \(hpa.maxField) \(hpa.maxReplicas): a higher target saves no pod there and leaves no headroom")
                     }
                 } else if let draft = targetDraft(scale, hpa: hpa, stance: stance, considered: &considered) {
                     drafts.append(draft)
@@ -61,10 +61,11 @@ extension TargetPlanning {
     }
 
     /// The rule that says whether the policy lets Trimtab write to the HPA.
-    func autoscalerRule(_ scale: ScaleAction, hpa: AutoscalerInfo, change: String) -> RuleResult {
-        scale.autoscaler == .apply
-            ? RuleResult("autoscaler", true, "the policy (scale.autoscaler: apply) lets Trimtab change HorizontalPodAutoscaler \(hpa.name)'s \(change)")
-            : RuleResult("autoscaler", false, "HorizontalPodAutoscaler \(hpa.name)'s \(change) is for a person to change: make the change by hand, or set scale.autoscaler: apply in the policy")
+    func autoscalerRules(_ scale: ScaleAction, hpa: AutoscalerInfo, change: String) -> [RuleResult] {
+        let rule = scale.autoscaler == .apply
+            ? RuleResult("autoscaler", true, "the policy (scale.autoscaler: apply) lets Trimtab change \(hpa.label)'s \(change)")
+            : RuleResult("autoscaler", false, "\(hpa.label)'s \(change) is for a person to change: make the change by hand, or set scale.autoscaler: apply in the policy")
+        return [rule] + (hpa.ownerRule.map { [$0] } ?? [])
     }
 
     /// A step of the HPA's CPU target: up while the budget has room (fewer pods), down while an
@@ -72,7 +73,7 @@ extension TargetPlanning {
     func targetDraft(_ scale: ScaleAction, hpa: AutoscalerInfo, stance: BudgetStance, considered: inout [String]) -> Planner.Draft? {
         let label = "scale for \(id)"
         guard let current = hpa.targetUtilizationPercent else {
-            considered.append("\(label): HorizontalPodAutoscaler \(hpa.name) does not scale on CPU utilisation, so its target is not tuned")
+            considered.append("\(label): \(hpa.label) does not scale on CPU utilisation, so its target is not tuned")
             return nil
         }
         let bounds = scale.autoscalerTarget
@@ -84,13 +85,13 @@ extension TargetPlanning {
             considered.append("\(label): the HPA's CPU target is already \(Formatting.number(current)) %, at the policy's \(protect ? "minimum" : "maximum") of \(Formatting.number(protect ? bounds.minPercent : bounds.maxPercent)) %")
             return nil
         }
-        let knob = Knob.autoscalerTargetUtilization(name: hpa.name)
+        let knob = hpa.targetKnob
         var rules = commonRules(knob: knob, inputs: [])
-        rules.append(autoscalerRule(scale, hpa: hpa, change: "CPU target"))
+        rules += autoscalerRules(scale, hpa: hpa, change: hpa.targetField)
         rules.append(RuleResult("error budget", true, stance.explanation))
         rules.append(RuleResult("bounds", true, "\(Formatting.number(proposed)) % within \(Formatting.number(bounds.minPercent))…\(Formatting.number(bounds.maxPercent)) %, a step of at most \(Formatting.number(bounds.stepPercent)) points"))
         if hpa.metricCount > 1 {
-            rules.append(RuleResult("other metrics", true, "HorizontalPodAutoscaler \(hpa.name) scales on \(hpa.metricCount) metrics; the highest of their recommendations wins, so the CPU target is one vote of several"))
+            rules.append(RuleResult("other metrics", true, "\(hpa.label) scales on \(hpa.metricCount) \(hpa.scaledObject == nil ? "metrics" : "triggers"); the highest of their recommendations wins, so the CPU target is one vote of several"))
         }
         let reason = protect
             ? "\(stance.explanation): the HPA's CPU target falls \(Formatting.number(current)) % → \(Formatting.number(proposed)) %, so it runs more pods"
@@ -106,13 +107,13 @@ extension TargetPlanning {
     func protectiveMaxReplicas(_ scale: ScaleAction, hpa: AutoscalerInfo, replicas: Int, why: String) -> Planner.Draft? {
         let desired = min(scale.max, hpa.maxReplicas + scale.scaleUp.maxStep(from: hpa.maxReplicas))
         guard desired > hpa.maxReplicas else { return nil }
-        let knob = Knob.autoscalerMaxReplicas(name: hpa.name)
+        let knob = hpa.maxReplicasKnob
         var rules = commonRules(knob: knob, inputs: [input(scale.replicas)])
-        rules.append(autoscalerRule(scale, hpa: hpa, change: "maxReplicas"))
+        rules += autoscalerRules(scale, hpa: hpa, change: hpa.maxField)
         rules.append(RuleResult("error budget", true, why))
         rules.append(RuleResult("bounds", true, "\(desired) within \(scale.min)…\(scale.max), at most +\(scale.scaleUp.maxStep(from: hpa.maxReplicas)) a step"))
         var draft = Planner.Draft(action: "autoscalerMax", knob: knob, current: Double(hpa.maxReplicas), proposed: Double(desired),
-                                  reason: "\(why), and HorizontalPodAutoscaler \(hpa.name) is pinned at its maxReplicas (\(replicas) replicas): its bound rises \(hpa.maxReplicas) → \(desired)",
+                                  reason: "\(why), and \(hpa.label) is pinned at its \(hpa.maxField) (\(replicas) replicas): its bound rises \(hpa.maxReplicas) → \(desired)",
                                   trigger: "", evidence: budgetEvidence(), rules: rules, benefit: 10)
         draft.budget = BudgetBaseline(lever: .protect, burns: ErrorBudget.burns(for: id, statuses: context.objectives))
         return draft
@@ -141,16 +142,16 @@ extension TargetPlanning {
         let current = hpa.scaleDownWindowSeconds
         let proposed = min(rule.maxWindowSeconds, max(60, current * 2))
         guard proposed > current else {
-            considered.append("scale for \(id): HorizontalPodAutoscaler \(hpa.name) reversed \(reversals) times in \(PolicyDuration.format(rule.windowSeconds)), and its scale-down window is already \(PolicyDuration.format(current)), the policy's maximum")
+            considered.append("scale for \(id): \(hpa.label) reversed \(reversals) times in \(PolicyDuration.format(rule.windowSeconds)), and its scale-down window is already \(PolicyDuration.format(current)), the policy's maximum")
             return nil
         }
-        let knob = Knob.autoscalerScaleDownWindow(name: hpa.name)
+        let knob = hpa.scaleDownKnob
         var rules = commonRules(knob: knob, inputs: [input(scale.replicas)])
-        rules.append(autoscalerRule(scale, hpa: hpa, change: "scale-down stabilization window"))
+        rules += autoscalerRules(scale, hpa: hpa, change: "scale-down stabilization window")
         rules.append(RuleResult("flapping", true, "\(reversals) reversals of the replica count in \(PolicyDuration.format(rule.windowSeconds)) (the policy's limit is \(rule.reversals))"))
         rules.append(RuleResult("bounds", true, "\(PolicyDuration.format(proposed)) within 0…\(PolicyDuration.format(rule.maxWindowSeconds))"))
         var draft = Planner.Draft(action: "autoscalerScaleDown", knob: knob, current: current, proposed: proposed,
-                                  reason: "HorizontalPodAutoscaler \(hpa.name) flaps: its replica count reversed direction \(reversals) times in the last \(PolicyDuration.format(rule.windowSeconds)); a scale-down waits for the highest recommendation of a longer window, \(PolicyDuration.format(current)) → \(PolicyDuration.format(proposed))",
+                                  reason: "\(hpa.label) flaps: its replica count reversed direction \(reversals) times in the last \(PolicyDuration.format(rule.windowSeconds)); a scale-down waits for the highest recommendation of a longer window, \(PolicyDuration.format(current)) → \(PolicyDuration.format(proposed))",
                                   trigger: "", evidence: value(scale.replicas).map { [evidence(scale.replicas, $0)] } ?? [], rules: rules, benefit: 1)
         draft.budget = BudgetBaseline(lever: .flapping, burns: ErrorBudget.burns(for: id, statuses: context.objectives))
         return draft

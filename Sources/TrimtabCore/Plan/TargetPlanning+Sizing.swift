@@ -23,8 +23,8 @@ extension TargetPlanning {
         if let hpa = context.autoscalers[id] {
             let pinned = desired > current && current >= hpa.maxReplicas
             rules.append(RuleResult("autoscaler", false, pinned
-                ? "HorizontalPodAutoscaler \(hpa.name) owns \(id)'s replicas and is pinned at its maxReplicas \(hpa.maxReplicas); Trimtab raises that instead"
-                : "HorizontalPodAutoscaler \(hpa.name) owns \(id)'s replicas (min \(hpa.minReplicas), max \(hpa.maxReplicas)) and has room to scale by itself; Trimtab never writes them"))
+                ? "\(hpa.label) owns \(id)'s replicas and is pinned at its \(hpa.maxField) \(hpa.maxReplicas); Trimtab raises that instead"
+                : "\(hpa.label) owns \(id)'s replicas (min \(hpa.minReplicas), max \(hpa.maxReplicas)) and has room to scale by itself; Trimtab never writes them"))
         } else if context.autoscaledTargets.contains(id) {
             rules.append(RuleResult("autoscaler", false, "a HorizontalPodAutoscaler owns \(id)'s replicas; change its minReplicas/maxReplicas instead"))
         } else {
@@ -65,17 +65,18 @@ extension TargetPlanning {
     /// Raising the maxReplicas of an HPA pinned at it, instead of writing replicas the HPA owns.
     func autoscalerDraft(_ hpa: AutoscalerInfo, scale: ScaleAction, desired: Int, reason: String, trigger: Bottleneck?,
                          rules scaleRules: [RuleResult], evidence: [Evidence]) -> Planner.Draft {
-        let knob = Knob.autoscalerMaxReplicas(name: hpa.name)
+        let knob = hpa.maxReplicasKnob
         // The scale-out's rules, with the cooldown judged on the HPA's knob.
         var rules = scaleRules.filter { $0.rule != "cooldown" && $0.rule != "autoscaler" }
         rules += commonRules(knob: knob, inputs: []).filter { $0.rule == "cooldown" }
         if scale.autoscaler == .apply {
-            rules.append(RuleResult("autoscaler", true, "HorizontalPodAutoscaler \(hpa.name) is pinned at maxReplicas \(hpa.maxReplicas); the policy (scale.autoscaler: apply) lets Trimtab raise it"))
+            rules.append(RuleResult("autoscaler", true, "\(hpa.label) is pinned at \(hpa.maxField) \(hpa.maxReplicas); the policy (scale.autoscaler: apply) lets Trimtab raise it"))
         } else {
-            rules.append(RuleResult("autoscaler", false, "HorizontalPodAutoscaler \(hpa.name) is pinned at maxReplicas \(hpa.maxReplicas): raise it to \(desired) by hand, or set scale.autoscaler: apply in the policy"))
+            rules.append(RuleResult("autoscaler", false, "\(hpa.label) is pinned at \(hpa.maxField) \(hpa.maxReplicas): raise it to \(desired) by hand, or set scale.autoscaler: apply in the policy"))
         }
+        if let owner = hpa.ownerRule { rules.append(owner) }
         return Planner.Draft(action: "autoscalerMax", knob: knob, current: Double(hpa.maxReplicas), proposed: Double(desired),
-                             reason: reason + "; HorizontalPodAutoscaler \(hpa.name) owns the replicas, so its maxReplicas rises instead",
+                             reason: reason + "; \(hpa.scaledObject == nil ? hpa.label : "HorizontalPodAutoscaler \(hpa.name) of \(hpa.label)") owns the replicas, so \(hpa.scaledObject == nil ? "its" : "the ScaledObject's") \(hpa.maxField) rises instead",
                              trigger: trigger?.check ?? "", evidence: evidence, rules: rules, benefit: benefit(of: trigger))
     }
 

@@ -169,6 +169,8 @@ struct TargetPlanning {
         }
         if policy.safety.freeze {
             rules.append(RuleResult("freeze", false, "the policy sets safety.freeze"))
+        } else if let reason = context.heldBy[id] {
+            rules.append(RuleResult("freeze", false, reason))
         } else if context.frozenTargets.contains(id) {
             rules.append(RuleResult("freeze", false, "\(id) is frozen by its annotation"))
         } else {

@@ -9,17 +9,29 @@ public enum Knob: Sendable, Hashable, Codable, CustomStringConvertible {
     case env(name: String, container: String?)
     /// A runtime admin endpoint of the application that takes a JSON value.
     case http(url: String)
-    /// The `maxReplicas` of the HorizontalPodAutoscaler that owns the workload's replicas.
-    case autoscalerMaxReplicas(name: String)
-    /// The CPU target of that HPA: `averageUtilization` (percent of requests) of its `Resource` metric on `cpu`.
-    case autoscalerTargetUtilization(name: String)
-    /// That HPA's `behavior.scaleDown.stabilizationWindowSeconds` (300 when unset, as the HPA defaults it).
-    case autoscalerScaleDownWindow(name: String)
+    /// The `maxReplicas` of the HorizontalPodAutoscaler that owns the workload's replicas. With
+    /// `scaledObject`, KEDA's ScaledObject of that name owns the HPA (and reverts edits to it), so the
+    /// change is written to the ScaledObject's `maxReplicaCount` instead.
+    case autoscalerMaxReplicas(name: String, scaledObject: String? = nil)
+    /// The CPU target of that HPA: `averageUtilization` (percent of requests) of its `Resource` metric on
+    /// `cpu`; for a ScaledObject, the `metadata.value` of its `cpu` trigger.
+    case autoscalerTargetUtilization(name: String, scaledObject: String? = nil)
+    /// That HPA's `behavior.scaleDown.stabilizationWindowSeconds` (300 when unset, as the HPA defaults it);
+    /// for a ScaledObject, the same field under `spec.advanced.horizontalPodAutoscalerConfig`.
+    case autoscalerScaleDownWindow(name: String, scaledObject: String? = nil)
 
     /// The HPA a knob lives on, when it is one of an HPA's.
     public var autoscaler: String? {
         switch self {
-        case .autoscalerMaxReplicas(let name), .autoscalerTargetUtilization(let name), .autoscalerScaleDownWindow(let name): return name
+        case .autoscalerMaxReplicas(let name, _), .autoscalerTargetUtilization(let name, _), .autoscalerScaleDownWindow(let name, _): return name
+        case .replicas, .configMap, .env, .http: return nil
+        }
+    }
+
+    /// The KEDA ScaledObject a knob is written to, when one owns the HPA.
+    public var scaledObject: String? {
+        switch self {
+        case .autoscalerMaxReplicas(_, let owner), .autoscalerTargetUtilization(_, let owner), .autoscalerScaleDownWindow(_, let owner): return owner
         case .replicas, .configMap, .env, .http: return nil
         }
     }
@@ -40,9 +52,12 @@ public enum Knob: Sendable, Hashable, Codable, CustomStringConvertible {
         case .configMap(let name, let key, let restart): return "configMap \(name) key \(key)" + (restart ? " (then restart)" : "")
         case .env(let name, let container): return "env \(name)" + (container.map { " in container \($0)" } ?? "")
         case .http(let url): return "http \(url)"
-        case .autoscalerMaxReplicas(let name): return "hpa \(name) maxReplicas"
-        case .autoscalerTargetUtilization(let name): return "hpa \(name) cpu averageUtilization"
-        case .autoscalerScaleDownWindow(let name): return "hpa \(name) scaleDown stabilizationWindowSeconds"
+        case .autoscalerMaxReplicas(_, let owner?): return "scaledobject \(owner) maxReplicaCount"
+        case .autoscalerTargetUtilization(_, let owner?): return "scaledobject \(owner) cpu trigger value"
+        case .autoscalerScaleDownWindow(_, let owner?): return "scaledobject \(owner) scaleDown stabilizationWindowSeconds"
+        case .autoscalerMaxReplicas(let name, nil): return "hpa \(name) maxReplicas"
+        case .autoscalerTargetUtilization(let name, nil): return "hpa \(name) cpu averageUtilization"
+        case .autoscalerScaleDownWindow(let name, nil): return "hpa \(name) scaleDown stabilizationWindowSeconds"
         }
     }
 }

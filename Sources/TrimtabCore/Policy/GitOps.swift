@@ -34,7 +34,9 @@ extension Knob {
             return .workload(workload)
         case .configMap(let name, _, _):
             return .configMap(name, namespace: workload.namespace)
-        case .autoscalerMaxReplicas(let name), .autoscalerTargetUtilization(let name), .autoscalerScaleDownWindow(let name):
+        case .autoscalerMaxReplicas(_, let owner?), .autoscalerTargetUtilization(_, let owner?), .autoscalerScaleDownWindow(_, let owner?):
+            return .scaledObject(owner, namespace: workload.namespace)
+        case .autoscalerMaxReplicas(let name, nil), .autoscalerTargetUtilization(let name, nil), .autoscalerScaleDownWindow(let name, nil):
             return .autoscaler(name, namespace: workload.namespace)
         case .http:
             return nil
@@ -60,7 +62,7 @@ public struct ObjectRef: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// The objects knobs live on, named once for the planner and the cluster facts alike.
     public static func workload(_ workload: WorkloadRef) -> ObjectRef {
-        ObjectRef(apiVersion: "apps/v1", kind: workload.kind, namespace: workload.namespace, name: workload.name)
+        ObjectRef(apiVersion: workload.apiVersion, kind: workload.kind, namespace: workload.namespace, name: workload.name)
     }
 
     public static func configMap(_ name: String, namespace: String) -> ObjectRef {
@@ -69,6 +71,11 @@ public struct ObjectRef: Sendable, Hashable, Codable, CustomStringConvertible {
 
     public static func autoscaler(_ name: String, namespace: String) -> ObjectRef {
         ObjectRef(apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", namespace: namespace, name: name)
+    }
+
+    /// A KEDA ScaledObject, which owns the HPA it makes (`keda-hpa-<name>`).
+    public static func scaledObject(_ name: String, namespace: String) -> ObjectRef {
+        ObjectRef(apiVersion: "keda.sh/v1alpha1", kind: "ScaledObject", namespace: namespace, name: name)
     }
 }
 
@@ -198,7 +205,8 @@ public struct GitPatch: Sendable, Equatable, Codable {
     public var kubectl: String
 
     /// The patch that sets `knob` to `value` on `managed`. `cpuMetricIndex` is where the HPA's CPU
-    /// metric sits in `spec.metrics` (a list without a merge key, so only a JSON patch can change one entry).
+    /// metric sits in `spec.metrics` (or a ScaledObject's cpu trigger in `spec.triggers`): a list without
+    /// a merge key, so only a JSON patch can change one entry.
     public static func make(knob: Knob, value: Double, managed: ManagedObject, cpuMetricIndex: Int?, reason: String) -> GitPatch? {
         let object = managed.object
         let number = KnobValue.text(value)
@@ -209,16 +217,28 @@ public struct GitPatch: Sendable, Equatable, Codable {
         case .replicas:
             fields = ["spec": ["replicas": Int(value)]]
         case .env(let name, let container):
-            guard let container = container ?? managed.containers.first else { return nil }
+            // A custom resource (a Rollout) takes no strategic merge: a merge patch would replace its containers.
+            guard object.apiVersion == "apps/v1", let container = container ?? managed.containers.first else { return nil }
             fields = ["spec": ["template": ["spec": ["containers": [["name": container, "env": [["name": name, "value": number]]]]]]]]
             patchType = "strategic"
         case .configMap(_, let key, _):
             fields = ["data": [key: number]]
-        case .autoscalerMaxReplicas:
+        case .autoscalerMaxReplicas(_, _?):
+            fields = ["spec": ["maxReplicaCount": Int(value)]]
+        case .autoscalerScaleDownWindow(_, _?):
+            fields = ["spec": ["advanced": ["horizontalPodAutoscalerConfig": ["behavior": ["scaleDown": ["stabilizationWindowSeconds": Int(value)]]]]]]
+        case .autoscalerTargetUtilization(_, _?):
+            // A trigger's metadata values are strings; the list has no merge key.
+            guard let index = cpuMetricIndex else { return nil }
+            fields = [:]
+            json6902 = [["op": "test", "path": "/spec/triggers/\(index)/type", "value": "cpu"],
+                        ["op": "replace", "path": "/spec/triggers/\(index)/metadata/value", "value": String(Int(value))]]
+            patchType = "json"
+        case .autoscalerMaxReplicas(_, nil):
             fields = ["spec": ["maxReplicas": Int(value)]]
-        case .autoscalerScaleDownWindow:
+        case .autoscalerScaleDownWindow(_, nil):
             fields = ["spec": ["behavior": ["scaleDown": ["stabilizationWindowSeconds": Int(value)]]]]
-        case .autoscalerTargetUtilization:
+        case .autoscalerTargetUtilization(_, nil):
             guard let index = cpuMetricIndex else { return nil }
             fields = [:]
             json6902 = [["op": "test", "path": "/spec/metrics/\(index)/resource/name", "value": "cpu"],

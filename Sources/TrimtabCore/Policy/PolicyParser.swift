@@ -94,8 +94,8 @@ enum PolicyParser {
             case "namespace": fragment.namespace = reader.nonEmptyString(item.value, "spec.targets.namespace")
             case "kind":
                 if let kind = reader.string(item.value, "spec.targets.kind") {
-                    if ["Deployment", "StatefulSet"].contains(kind) { fragment.kind = kind } else {
-                        reader.error(item.value, "spec.targets.kind must be Deployment or StatefulSet, found '\(kind)'")
+                    if ["Deployment", "StatefulSet", "Rollout"].contains(kind) { fragment.kind = kind } else {
+                        reader.error(item.value, "spec.targets.kind must be Deployment, StatefulSet or Rollout (Argo Rollouts), found '\(kind)'")
                     }
                 }
             case "matchLabels": fragment.matchLabels = reader.stringMap(item.value, "spec.targets.matchLabels")

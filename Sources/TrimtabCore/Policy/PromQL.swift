@@ -6,7 +6,7 @@ public enum PromQL {
         "by": "the groupBy labels, comma-separated, for `sum by ($by)`",
         "namespace": "the targets' namespace, escaped for use inside double quotes",
         "namespaceSelector": "one matcher on the namespace label, for raw series that lack the groupBy labels: namespace=\"NS\" when targets.namespace is set, else namespace!=\"\"",
-        "workloadType": "the targets' kind in lower case (deployment, statefulset), as the kubernetes-mixin's workload_type label has it",
+        "workloadType": "the targets' kind in lower case (deployment, statefulset, rollout), as the kubernetes-mixin's workload_type label has it",
     ]
 
     /// Whether a string is a valid Prometheus label name.
