@@ -218,6 +218,8 @@ public struct Plan: Sendable, Equatable, Codable {
     /// Why rules did not lead to an action: "scale on shop/api: cpu_utilization is not in breach".
     public var considered: [String]
     public var recommendations: [Recommendation]
+    /// The databases several targets share: their connections now and after the plan.
+    public var databases: [DatabaseUse] = []
 
     public init(time: Double, mode: PolicyMode, actions: [PlannedAction], considered: [String] = [], recommendations: [Recommendation] = []) {
         self.time = time

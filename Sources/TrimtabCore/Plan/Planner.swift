@@ -22,9 +22,19 @@ public enum Planner {
         var drafts: [(TargetID, Draft)] = []
         var considered: [String] = []
         var recommendations: [Recommendation] = []
+        var databaseUsers: [TargetID: [String: (user: DatabaseUse.User, limit: Double?, unknown: String?)]] = [:]
         for target in assessment.targets {
             let planning = TargetPlanning(target: target, snapshot: snapshot, policy: policy, context: context,
                                           cycleUnknown: !assessment.isComplete)
+            if let workload = WorkloadRef.resolve(target.target, selector: policy.targets) {
+                for database in policy.databases where database.isUsed(by: workload) {
+                    if case .indicator(let name) = database.limit {
+                        databaseUsers[target.target, default: [:]][database.name] = planning.databaseUser(limitIndicator: name)
+                    } else {
+                        databaseUsers[target.target, default: [:]][database.name] = planning.databaseUser(limitIndicator: nil)
+                    }
+                }
+            }
             let result = planning.run()
             drafts += result.drafts.map { draft in
                 var draft = draft
@@ -34,8 +44,9 @@ public enum Planner {
             considered += result.considered
             recommendations += result.recommendations
         }
+        let databases = databaseUses(policy, users: databaseUsers, targets: assessment.targets.map(\.target))
         return resolve(drafts, time: snapshot.time, policy: policy, context: context, considered: considered,
-                       recommendations: recommendations)
+                       recommendations: recommendations, databases: databases)
     }
 
     /// How long a change that verification rolled back is not tried again in the same direction: it
@@ -85,9 +96,11 @@ public enum Planner {
         return (RuleResult("gitops", false, detail), patch)
     }
 
-    /// At most one change per target (the most beneficial), then the global rate limit in benefit order.
+    /// At most one change per target (the most beneficial), then the connections of shared databases
+    /// and the global rate limit, in benefit order.
     static func resolve(_ drafts: [(TargetID, Draft)], time: Double, policy: Policy, context: PlanContext,
-                        considered: [String], recommendations: [Recommendation]) -> Plan {
+                        considered: [String], recommendations: [Recommendation], databases: [DatabaseUse] = []) -> Plan {
+        var databases = databases
         var actions: [PlannedAction] = drafts.map { target, draft in
             var draft = draft
             if let held = retryHold(target: target, draft: draft, time: time, policy: policy, history: context.history) {
@@ -121,13 +134,24 @@ public enum Planner {
                 continue
             }
             actions[index].rules.append(RuleResult("one change per target", true, "the only change to \(target) this cycle"))
+            var take: [(database: Int, connections: Int)] = []
+            if let (rule, taken) = databaseRule(&actions[index], uses: databases, policy: policy) {
+                actions[index].rules.append(rule)
+                if !rule.passed {
+                    actions[index].decision = .held
+                    continue
+                }
+                take = taken
+            }
             if let (rule, patch) = gitOpsRule(actions[index], policy: policy, context: context) {
                 actions[index].rules.append(rule)
                 if !rule.passed {
-                    // Not Trimtab's write: held, with the change as a patch for Git; it uses none of the rate limit.
+                    // Not Trimtab's write: held, with the change as a patch for Git; it uses none of the rate limit
+                    // (but the connections it will take once Git carries it).
                     actions[index].decision = .held
                     actions[index].gitPatch = patch
                     changedTargets.insert(target)
+                    commit(take, target: target, to: &databases)
                     continue
                 }
             }
@@ -140,12 +164,15 @@ public enum Planner {
             actions[index].rules.append(RuleResult("rate limit", true, "\(recent + changedTargets.count + 1) of \(policy.safety.maxChangesPerHour) changes this hour"))
             budget -= 1
             changedTargets.insert(target)
+            commit(take, target: target, to: &databases)
         }
         actions.sort { a, b in
             if a.decision != b.decision { return a.decision == .proposed }
             if a.benefit != b.benefit { return a.benefit > b.benefit }
             return a.target < b.target
         }
-        return Plan(time: time, mode: policy.mode, actions: actions, considered: considered, recommendations: recommendations)
+        var plan = Plan(time: time, mode: policy.mode, actions: actions, considered: considered, recommendations: recommendations)
+        plan.databases = databases
+        return plan
     }
 }

@@ -244,6 +244,8 @@ public struct Policy: Sendable, Equatable, Codable {
 
     /// Service-level objectives per target (`spec.objectives`), in declaration order.
     public var objectives: [Objective] = []
+    /// Databases whose connections several targets share (`spec.databases`).
+    public var databases: [SharedDatabase] = []
     /// The files the policy was read from, in merge order.
     public var sources: [String]
 

@@ -70,6 +70,12 @@ struct PolicyFragment: Sendable {
         var description: String?
     }
 
+    struct DatabaseFragment: Sendable {
+        var database: SharedDatabase
+        /// Where the indicator its limit is read from was named.
+        var limitIndicator: Located<String>?
+    }
+
     var file: String
     var name: String?
     var mode: PolicyMode?
@@ -97,4 +103,5 @@ struct PolicyFragment: Sendable {
     var minImprovement: Double?
     var notify: NotifySettings?
     var objectives: [ObjectiveFragment] = []
+    var databases: [DatabaseFragment] = []
 }

@@ -112,6 +112,11 @@ public enum PolicyLoader {
                     result.objectives.append(objective)
                 }
             }
+            for database in fragment.databases {
+                // A later file's database of the same name replaces it whole.
+                result.databases.removeAll { $0.database.name == database.database.name }
+                result.databases.append(database)
+            }
             result.overrides += fragment.overrides
             result.actions += fragment.actions
         }
@@ -250,6 +255,8 @@ public enum PolicyLoader {
                                             regressionPercent: fragment.regressionPercent ?? 10,
                                             intervalSeconds: fragment.intervalSeconds ?? 30)
         let objectives = ObjectiveParser.validate(fragment.objectives, targets: targets, &diagnostics)
+        let hasPoolAction = actions.contains { if case .poolSize = $0.action { return true } else { return false } }
+        let databases = DatabaseParser.validate(fragment.databases, indicators: indicatorNames, hasPoolAction: hasPoolAction, &diagnostics)
         guard diagnostics.isEmpty else { return (nil, diagnostics) }
         var policy = Policy(name: fragment.name ?? "unnamed", mode: fragment.mode ?? .dryRun, targets: targets,
                             indicators: indicators, checks: checks, overrides: overrides, evaluation: evaluation,
@@ -257,6 +264,7 @@ public enum PolicyLoader {
         policy.paused = fragment.paused ?? false
         policy.notify = fragment.notify ?? NotifySettings()
         policy.objectives = objectives
+        policy.databases = databases
         return (policy, [])
     }
 

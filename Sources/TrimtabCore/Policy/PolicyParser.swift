@@ -3,7 +3,7 @@ import Yams
 /// Reads policy files (YAML) into a fragment per file, every problem located by file, line and column.
 enum PolicyParser {
     static let topKeys = ["apiVersion", "kind", "metadata", "spec"]
-    static let specKeys = ["mode", "paused", "targets", "evaluation", "indicators", "checks", "overrides", "actions", "safety", "notify", "objectives"]
+    static let specKeys = ["mode", "paused", "targets", "evaluation", "indicators", "checks", "overrides", "actions", "safety", "notify", "objectives", "databases"]
     static let indicatorKeys = ["query", "unit", "kind", "description"]
     static let checkKeys = ["indicator", "worse", "warning", "critical", "for", "weight", "key", "description", "minEvidence"]
 
@@ -61,6 +61,7 @@ enum PolicyParser {
                 case "safety": ActionParser.readSafety(item.value, into: &fragment, &reader)
                 case "notify": NotifyParser.read(item.value, into: &fragment, &reader)
                 case "objectives": ObjectiveParser.read(item.value, into: &fragment, &reader)
+                case "databases": DatabaseParser.read(item.value, into: &fragment, &reader)
                 default: break
                 }
             }

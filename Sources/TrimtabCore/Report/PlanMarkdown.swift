@@ -53,6 +53,26 @@ enum PlanMarkdown {
                 }
             }
         }
+        if !plan.databases.isEmpty {
+            out.append("### Shared databases")
+            out.append("")
+            out.append("Connections of the databases several targets share (`spec.databases`): each user's replicas (its autoscaler's maximum, which it may scale to) × its pool; every pool change and scale-out was planned against them, the most beneficial first.")
+            out.append("")
+            out.append("| database | limit | reserved | in use | after this plan | users |")
+            out.append("| --- | ---: | ---: | ---: | ---: | --- |")
+            for use in plan.databases {
+                let users = use.users.map { user in
+                    let replicas = user.replicas.map { "\($0)\(user.autoscalerBound ? " (max)" : "")" } ?? "?"
+                    return "\(user.target) \(replicas) × \(user.poolSize.map(String.init) ?? "?")"
+                }
+                let number = { (value: Int?) in value.map(String.init) ?? "unknown" }
+                out.append("| \(use.name) | \(number(use.limit)) | \(use.reserved) | \(number(use.used)) | \(number(use.planned)) | \(users.joined(separator: "; ")) |")
+            }
+            for use in plan.databases {
+                if let unknown = use.unknown { out.append(""); out.append("\(use.name): unknown use, so nothing that needs more connections is changed: \(unknown).") }
+            }
+            out.append("")
+        }
         if !plan.considered.isEmpty {
             out.append("Rules that did not lead to a change:")
             out.append("")
