@@ -4,6 +4,7 @@ import TrimtabCycle
 @testable import TrimtabCore
 import TrimtabKube
 import TrimtabKubeSandbox
+import TrimtabSandbox
 
 /// What the cluster facts read beside KEDA and Argo Rollouts, against the sandbox API server: a
 /// ScaledObject's bounds (not its HPA's), its pause annotations, and a Rollout's update.
@@ -79,5 +80,38 @@ struct OtherControllersClusterTests {
         #expect(reason.contains("Rollout web is mid-canary, at step 1 of 3, paused (CanaryPauseStep)"), "\(reason)")
         #expect(facts.heldBy[target("shop-ui")] == nil)
         #expect(cluster.sandbox.requests.contains { $0.path == "/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts" })
+    }
+}
+
+/// A database two of the demo's services share, declared in a policy file beside the default policy:
+/// `analyze` reads each user's pool from its pod template and its replicas from kube-state-metrics,
+/// and plans payments' pool against what orders holds.
+@Suite("Shared databases against the sandbox and Prometheus")
+struct SharedDatabaseClusterTests {
+    @Test func thePoolGrowthIsCutToTheRoomTheSharedDatabaseHas() async throws {
+        let step = DemoScenario.scrapeInterval
+        let end = (alignedNow() / step).rounded(.down) * step
+        try await withTemporaryDirectory { dir in
+            let sandbox = try await KubeSandbox.start(configuration: .demo)
+            defer { Task { await sandbox.stop() } }
+            let policies = dir.appendingPathComponent("policies")
+            try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: DeployManifests.root.appendingPathComponent("policies/default.yaml"),
+                                             to: policies.appendingPathComponent("00-default.yaml"))
+            try "apiVersion: trimtab/v1\nkind: Policy\nspec:\n  databases:\n    orders-db: {connections: 120, users: [payments, orders]}\n"
+                .write(to: policies.appendingPathComponent("10-databases.yaml"), atomically: true, encoding: .utf8)
+            let kubeconfig = try JournalTruthTests.kubeconfig(sandbox, in: dir)
+            let report = dir.appendingPathComponent("r.md").path
+            try await withPrometheus(DemoScenario.openMetrics(end: end)) { prometheus in
+                let code = await trimtab(["analyze", "--prometheus", prometheus.url, "--at", "\(Int(end))", "--kubeconfig", kubeconfig,
+                                          "--policy", policies.path, "--quiet", "--output", report])
+                #expect(code == 0)
+            }
+            let markdown = try String(contentsOfFile: report, encoding: .utf8)
+            // payments 3 × 20 and orders 2 × 20 hold 100 of 120: payments' pool may grow by 20 / 3 replicas = 6, not 8.
+            #expect(markdown.contains("### Shared databases"), "\(markdown)")
+            #expect(markdown.contains("| orders-db | 120 | 0 | 100 | 118 | shop/orders 2 × 20; shop/payments 3 × 20 |"), "\(markdown)")
+            #expect(markdown.contains("orders-db: reduced from 28 to 26"), "\(markdown)")
+        }
     }
 }

@@ -43,7 +43,11 @@ extension TargetPlanning {
         var unknown: [String] = []
         let pools = policy.actions.compactMap { rule -> PoolSizeAction? in if case .poolSize(let pool) = rule.action { return pool } else { return nil } }
         if let pool = pools.first {
-            let size = knobInput(pool.size, knob: pool.knob)
+            var size = knobInput(pool.size, knob: pool.knob)
+            // A user that does not export its pool's size still has one: the value its knob holds.
+            if size.value == nil, case .value(let number, let source)? = context.knobValues[id]?[pool.knob] {
+                size = Input(name: "\(pool.knob)", value: number, unknown: "", source: source)
+            }
             user.poolSize = size.value.map { Int($0.rounded()) }
             if size.value == nil { unknown.append(size.unknown) }
             let replicas = input(pool.replicas)

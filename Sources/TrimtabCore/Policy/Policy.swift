@@ -297,7 +297,8 @@ public struct Policy: Sendable, Equatable, Codable {
         var seen = Set<Knob>()
         return actions.compactMap { rule -> Knob? in
             switch rule.action {
-            case .poolSize(let pool) where indicator(named: pool.size) == nil: return pool.knob
+            // A shared database counts every user's pool, exporting its size or not: the knob is its fallback.
+            case .poolSize(let pool) where indicator(named: pool.size) == nil || !databases.isEmpty: return pool.knob
             case .cacheTTL(let cache) where indicator(named: cache.ttl) == nil: return cache.knob
             default: return nil
             }
