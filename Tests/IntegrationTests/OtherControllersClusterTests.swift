@@ -112,6 +112,8 @@ struct SharedDatabaseClusterTests {
             #expect(markdown.contains("### Shared databases"), "\(markdown)")
             #expect(markdown.contains("| orders-db | 120 | 0 | 100 | 118 | shop/orders 2 × 20; shop/payments 3 × 20 |"), "\(markdown)")
             #expect(markdown.contains("orders-db: reduced from 28 to 26"), "\(markdown)")
+            // Its cost is the one of the change as cut, not as drafted.
+            #expect(markdown.contains("3 replicas × 26 = 78 database connections in all (from 60)"), "\(markdown)")
         }
     }
 }

@@ -45,8 +45,19 @@ public enum Planner {
             recommendations += result.recommendations
         }
         let databases = databaseUses(policy, users: databaseUsers, targets: assessment.targets.map(\.target))
-        return resolve(drafts, time: snapshot.time, policy: policy, context: context, considered: considered,
-                       recommendations: recommendations, databases: databases)
+        var plan = resolve(drafts, time: snapshot.time, policy: policy, context: context, considered: considered,
+                           recommendations: recommendations, databases: databases)
+        // A change a shared database cut to what fits costs what it now is, not what was drafted.
+        for index in plan.actions.indices {
+            let action = plan.actions[index]
+            guard let (_, draft) = drafts.first(where: { $0.0 == action.target && $0.1.knob == action.knob && $0.1.action == action.action }),
+                  draft.proposed != action.proposed, let target = assessment.targets.first(where: { $0.target == action.target }) else { continue }
+            var reduced = draft
+            reduced.proposed = action.proposed
+            plan.actions[index].cost = TargetPlanning(target: target, snapshot: snapshot, policy: policy, context: context,
+                                                      cycleUnknown: !assessment.isComplete).cost(of: reduced)
+        }
+        return plan
     }
 
     /// How long a change that verification rolled back is not tried again in the same direction: it
