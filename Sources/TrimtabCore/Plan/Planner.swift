@@ -28,11 +28,7 @@ public enum Planner {
                                           cycleUnknown: !assessment.isComplete)
             if let workload = WorkloadRef.resolve(target.target, selector: policy.targets) {
                 for database in policy.databases where database.isUsed(by: workload) {
-                    if case .indicator(let name) = database.limit {
-                        databaseUsers[target.target, default: [:]][database.name] = planning.databaseUser(limitIndicator: name)
-                    } else {
-                        databaseUsers[target.target, default: [:]][database.name] = planning.databaseUser(limitIndicator: nil)
-                    }
+                    databaseUsers[target.target, default: [:]][database.name] = planning.databaseUser(limitIndicator: database.limitIndicator)
                 }
             }
             let result = planning.run()

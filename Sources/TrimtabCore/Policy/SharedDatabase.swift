@@ -28,6 +28,12 @@ public struct SharedDatabase: Sendable, Equatable, Codable {
         self.location = location
     }
 
+    /// The indicator the limit is read from, when it is not a number.
+    public var limitIndicator: String? {
+        if case .indicator(let name) = limit { return name }
+        return nil
+    }
+
     /// Whether `workload` is one of the users.
     public func isUsed(by workload: WorkloadRef) -> Bool {
         users.contains { Self.user($0, names: workload) }
