@@ -10,7 +10,12 @@ public struct AnalysisRun: Sendable {
         case markdown, json
     }
 
-    public var policy: Policy
+    /// One policy, or several teams' (each with its own targets) run in the one cycle.
+    public var policies: [Policy]
+    public var policy: Policy {
+        get { policies[0] }
+        set { policies[0] = newValue }
+    }
     public var source: any MetricsSource
     /// The evaluation time; put on the policy's step grid, as every mode does.
     public var time: Double
@@ -28,7 +33,13 @@ public struct AnalysisRun: Sendable {
 
     public init(policy: Policy, source: any MetricsSource, time: Double, maxConcurrentQueries: Int = 4, cluster: (any Cluster)? = nil,
                 mode: PolicyMode? = nil) {
-        self.policy = policy
+        self.init(policies: [policy], source: source, time: time, maxConcurrentQueries: maxConcurrentQueries, cluster: cluster, mode: mode)
+    }
+
+    public init(policies: [Policy], source: any MetricsSource, time: Double, maxConcurrentQueries: Int = 4, cluster: (any Cluster)? = nil,
+                mode: PolicyMode? = nil) {
+        let policy = policies[0]
+        self.policies = policies
         self.source = source
         self.time = time
         self.maxConcurrentQueries = maxConcurrentQueries
@@ -49,7 +60,7 @@ public struct AnalysisRun: Sendable {
     /// The cycle this run is.
     public var cycle: Cycle {
         let reader = SnapshotReader(source: source, maxConcurrentQueries: maxConcurrentQueries, deadlineSeconds: deadlineSeconds)
-        var cycle = Cycle(policy: policy, source: reader, cluster: cluster, mode: mode, clock: clock)
+        var cycle = Cycle(policies: policies, source: reader, cluster: cluster, mode: mode, clock: clock)
         cycle.patchDirectory = patchDirectory
         return cycle
     }

@@ -62,7 +62,8 @@ struct AnalyzeCommand: AsyncParsableCommand {
     var quiet = false
 
     func run() async throws {
-        let policy = try self.policy.loadOrExit()
+        let policies = try self.policy.loadSetOrExit()
+        let policy = policies[0]
         let time = try TimeArgument.parse(at)
         let mode: PolicyMode = self.mode.override ?? policy.mode
         try kube.requireCluster(toEnforce: mode)
@@ -77,7 +78,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
         }
         let endpoints = HTTPEndpointClient()
         let cluster = kubeClient.map { KubeCluster(client: $0, http: endpoints, journal: kube.journalStore(client: $0)) }
-        var run = AnalysisRun(policy: policy, source: client, time: time, maxConcurrentQueries: prometheus.maxConcurrentQueries,
+        var run = AnalysisRun(policies: policies, source: client, time: time, maxConcurrentQueries: prometheus.maxConcurrentQueries,
                               cluster: cluster, mode: mode)
         // One deadline for the whole read, the same as one query's: a hanging server costs one timeout.
         run.deadlineSeconds = (try? prometheus.timeoutSeconds()) ?? 30
@@ -88,7 +89,14 @@ struct AnalyzeCommand: AsyncParsableCommand {
         await client.shutdown()
         await kubeClient?.shutdown()
         await endpoints.shutdown()
-        try await notifications.sendOnce(CycleFacts(outcome), policy: policy, quiet: quiet)
+        if outcome.cycle.parts.isEmpty {
+            try await notifications.sendOnce(CycleFacts(outcome), policy: policy, quiet: quiet)
+        } else {
+            // Each team's policy tells its own receivers of its own targets.
+            for (policy, part) in zip(policies, outcome.cycle.parts) {
+                try await notifications.sendOnce(CycleFacts(part), policy: policy, quiet: quiet)
+            }
+        }
         try Self.deliver(outcome, format: format, output: output, defaultName: "analysis", quiet: quiet)
     }
 
@@ -156,6 +164,13 @@ extension PrometheusError {
 }
 
 extension CycleFacts {
+    /// What one policy's part of a cycle found, for its notifications.
+    init(_ result: Cycle.Result) {
+        self.init(assessment: result.assessment, plan: result.plan, objectives: result.objectives, execution: result.execution,
+                  metricsProblem: result.read.errors.isEmpty ? nil : result.read.errors.joined(separator: "; "),
+                  clusterProblem: result.clusterErrors.isEmpty ? nil : result.clusterErrors.joined(separator: "; "))
+    }
+
     /// What a one-shot analysis found, for its notifications.
     init(_ outcome: AnalysisRun.Outcome) {
         self.init(assessment: outcome.report.assessment, plan: outcome.report.plan, objectives: outcome.report.objectives ?? [],

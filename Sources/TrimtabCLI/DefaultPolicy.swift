@@ -205,8 +205,17 @@ spec:
         )
   # What a bottleneck allows, by its cause. Dry-run: the plan says what would change.
   actions:
+    # With a few days of history, a seasonal forecast of the request rate scales out ahead of a daily
+    # peak (never in): add  forecast: {load: request_rate, lead: 5m}  (lead: the pods' start-up time).
     - when: {bottleneck: latency_p95, and: cpu_utilization}
       scale: {min: 2, max: 20, utilizationTarget: 70%}
+    # An env var works on any service but rolls the pods (surge pods, caches emptied, verification
+    # waits for the rollout). Where the service can take the value live, declare that knob instead:
+    #   knob: {configMap: app-config, key: DB_POOL_SIZE}      # a key of a ConfigMap mounted whole (no subPath)
+    #   knob: {jolokia: {port: jolokia, mbean: "com.zaxxer.hikari:type=PoolConfig (HikariPool-1)", attribute: MaximumPoolSize}}
+    #   knob: {http: {port: admin, path: /admin/pool-size}}      # the app's admin endpoint on each pod
+    # or a list, preferred first, each target taking the first it can use:
+    #   knob: [{configMap: app-config, key: DB_POOL_SIZE}, {env: DB_POOL_SIZE}]
     - when: {bottleneck: latency_p95, and: pool_utilization, unless: cpu_utilization}
       poolSize: {knob: {env: DB_POOL_SIZE}, min: 5, max: 50, databaseConnections: 200}
     - when: {bottleneck: cache_hit_ratio}

@@ -95,7 +95,10 @@ struct RollbackCommand: AsyncParsableCommand {
         }
         let policy: Policy
         do {
-            policy = try PolicySource.load(self.policy)
+            // With several teams' policies, the one that made the change (or covers its target) rules its rollback.
+            let policies = try PolicySource.loadSet(self.policy)
+            let owner = Cycle.owner(policies: policies, targets: policies.map { _ in [] })(entry)
+            policy = policies.first { $0.name == owner } ?? policies[0]
         } catch let error as PolicyError {
             printError(error.description)
             throw TrimtabExit.invalidInput

@@ -228,7 +228,7 @@ struct LiveDemo {
         let scaleOuts = entries.filter { $0.action == "scale" && $0.knob == .replicas && (Double($0.after) ?? 0) > (Double($0.before ?? "") ?? .infinity) }
         if scaleOuts.isEmpty { failures.append("no scale-out of \(namespace)/\(name) was applied") }
         if !scaleOuts.contains(where: { $0.state == .verified }) { failures.append("no scale-out was verified and kept (states: \(scaleOuts.map(\.state.rawValue)))") }
-        if let bad = entries.first(where: { $0.state == .rolledBack }) { failures.append("a change was rolled back: \(bad.notes.last ?? "")") }
+        if let bad = entries.first(where: { $0.state.isRestored }) { failures.append("a change was rolled back: \(bad.notes.last ?? "")") }
         guard let lowest = scores.min(), let last = scores.last else {
             failures.append("the report has no score")
             return report(failures)

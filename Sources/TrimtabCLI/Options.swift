@@ -3,6 +3,7 @@ import Foundation
 import TrimtabCore
 import TrimtabCycle
 import TrimtabPrometheus
+import TrimtabDaemon
 
 /// How to reach Prometheus.
 struct PrometheusOptions: ParsableArguments {
@@ -92,10 +93,21 @@ struct PrometheusOptions: ParsableArguments {
         guard let url = override ?? prometheus ?? ProcessInfo.processInfo.environment["TRIMTAB_PROMETHEUS_URL"], !url.isEmpty else {
             throw ValidationError("say where Prometheus is: --prometheus http://HOST:9090 (or set TRIMTAB_PROMETHEUS_URL)")
         }
-        return PrometheusConfiguration(url: url, bearerTokenFile: bearerTokenFile, basicAuthUser: basicAuthUser,
-                                       basicAuthPasswordFile: basicAuthPasswordFile, caFile: caFile, certFile: certFile,
-                                       keyFile: keyFile, insecureSkipVerify: insecureSkipTlsVerify,
-                                       timeoutSeconds: try timeoutSeconds(), headers: try headers())
+        var configuration = PrometheusConfiguration(url: url, bearerTokenFile: bearerTokenFile, basicAuthUser: basicAuthUser,
+                                                    basicAuthPasswordFile: basicAuthPasswordFile, caFile: caFile, certFile: certFile,
+                                                    keyFile: keyFile, insecureSkipVerify: insecureSkipTlsVerify,
+                                                    timeoutSeconds: try timeoutSeconds(), headers: try headers())
+        // As Go's clients: HTTPS_PROXY or HTTP_PROXY by the URL's scheme, unless NO_PROXY covers it.
+        configuration.proxy = try Self.proxy(for: url)
+        return configuration
+    }
+
+    static func proxy(for url: String) throws -> ProxyEndpoint? {
+        do throws(ProxyError) {
+            return try ProxyEnvironment.proxy(for: url, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 }
 
@@ -126,19 +138,39 @@ struct PolicyOptions: ParsableArguments {
         discussion: "Without it, the built-in default policy (policies/default.yaml) is used.", valueName: "path"))
     var policy: String?
 
-    @Option(help: ArgumentHelp("Only targets in this namespace (overrides the policy's spec.targets.namespace).", valueName: "name"))
+    @Option(help: ArgumentHelp("Only targets in this namespace (overrides the policy's spec.targets.namespace; with several policies, only the ones whose targets include it run).",
+                               valueName: "name"))
     var namespace: String?
 
     func load() throws -> Policy {
         var policy = try PolicySource.load(self.policy)
-        if let namespace { policy.targets.namespace = namespace }
+        if let namespace { policy.targets.restrict(to: namespace) }
         return policy
+    }
+
+    /// Every policy at --policy: one, or several teams' (files with different metadata.name).
+    func loadSet() throws -> [Policy] {
+        guard let path = self.policy else {
+            var policy = try PolicySource.load(nil)
+            if let namespace { policy.targets.restrict(to: namespace) }
+            return [policy]
+        }
+        return try PolicySourceFiles.policies(at: path, namespace: namespace)
     }
 
     /// The policy, or exit code 1 with every error on standard error.
     func loadOrExit() throws -> Policy {
+        try orExit { try load() }
+    }
+
+    /// Every policy, or exit code 1 with every error on standard error.
+    func loadSetOrExit() throws -> [Policy] {
+        try orExit { try loadSet() }
+    }
+
+    private func orExit<T>(_ body: () throws -> T) throws -> T {
         do {
-            return try load()
+            return try body()
         } catch let error as PolicyError {
             printError(error.description)
             throw TrimtabExit.invalidInput

@@ -8,7 +8,7 @@ struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "Check, show and start policy files.",
-        subcommands: [LintCommand.self, PolicyCheckCommand.self, TestCommand.self, ShowCommand.self, DefaultCommand.self, RulesCommand.self]
+        subcommands: [LintCommand.self, PolicyCheckCommand.self, TestCommand.self, ShowCommand.self, DefaultCommand.self, PolicyInitCommand.self, RulesCommand.self]
     )
 
     struct LintCommand: ParsableCommand {
@@ -16,8 +16,10 @@ struct PolicyCommand: AsyncParsableCommand {
             commandName: "lint",
             abstract: "Check policy files and list every error with its file, line and column.",
             discussion: """
-            Each path is a file, or a directory whose .yaml files merge in name order into one policy. \
-            Exit code 1 when any path has an error; a policy with an error is rejected whole.
+            Each path is a file, or a directory whose .yaml files merge in name order into one policy; in a \
+            directory, files with different metadata.name are independent policies (several teams'), each \
+            merged with the files that name none, and two that claim the same targets are an error naming \
+            both files. Exit code 1 when any path has an error; a policy with an error is rejected whole.
 
             Example:
               trimtab policy lint policies/default.yaml policies/examples/
@@ -31,8 +33,9 @@ struct PolicyCommand: AsyncParsableCommand {
             var failed = false
             for path in paths {
                 do {
-                    let policy = try PolicyLoader.load(PolicySource.sources(at: path))
-                    print("ok: \(path): policy '\(policy.name)' with \(policy.indicators.count) indicators, \(policy.checks.count) checks, \(policy.overrides.count) overrides, \(policy.actions.count) actions")
+                    for policy in try PolicyLoader.loadSet(PolicySource.sources(at: path)) {
+                        print("ok: \(path): policy '\(policy.name)' with \(policy.indicators.count) indicators, \(policy.checks.count) checks, \(policy.overrides.count) overrides, \(policy.actions.count) actions, targets in \(policy.targets.namespaceText)")
+                    }
                 } catch let error as PolicyError {
                     failed = true
                     print(error.description)
@@ -109,10 +112,16 @@ struct PolicyCommand: AsyncParsableCommand {
         @OptionGroup var policy: PolicyOptions
 
         func run() throws {
-            let policy = try self.policy.loadOrExit()
+            for (index, policy) in try self.policy.loadSetOrExit().enumerated() {
+                if index > 0 { print("\n---\n") }
+                show(policy)
+            }
+        }
+
+        func show(_ policy: Policy) {
             print("policy \(policy.name) (mode \(policy.mode.rawValue)) from \(policy.sources.joined(separator: ", "))")
             print("targets: \(policy.targets.kind) grouped by \(policy.targets.groupBy.joined(separator: ", "))"
-                  + (policy.targets.namespace.map { " in namespace \($0)" } ?? " in every namespace"))
+                  + " in \(policy.targets.namespaceText)")
             print("evaluation: step \(PolicyDuration.format(policy.evaluation.stepSeconds)), lookback \(PolicyDuration.format(policy.evaluation.lookbackSeconds)), min coverage \(Formatting.number(policy.evaluation.minCoverage * 100)) %")
             print("\nchecks:")
             for check in policy.checks {
@@ -121,7 +130,7 @@ struct PolicyCommand: AsyncParsableCommand {
                 print("  \(check.name): warning \(sign) \(Formatting.value(check.warning, unit: unit)), critical \(sign) \(Formatting.value(check.critical, unit: unit)), for \(PolicyDuration.format(check.forSeconds)), weight \(Formatting.number(check.weight))\(check.key ? ", key" : "")")
             }
             for override in policy.overrides {
-                let match = override.match.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+                let match = TargetSelector.selectorText(override.match)
                 print("  override for \(match): \(override.checks.keys.sorted().joined(separator: ", "))")
             }
             print("\nqueries (one per indicator, for all targets at once):")
@@ -165,12 +174,20 @@ struct PolicyCommand: AsyncParsableCommand {
         }
 
         func run() throws {
-            let policy = try self.policy.loadOrExit()
-            if policy.objectives.isEmpty {
-                printError("warning: policy \(policy.name) declares no objectives (spec.objectives): the rule group is empty")
+            let policies = try self.policy.loadSetOrExit()
+            for policy in policies {
+                if policy.objectives.isEmpty {
+                    printError("warning: policy \(policy.name) declares no objectives (spec.objectives): its rule group is empty")
+                }
+                if policy.targets.namespaceLabels != nil {
+                    printError("warning: policy \(policy.name) chooses its namespaces by label, which only a cycle resolves: its rules record nothing, and its objectives are read raw")
+                }
             }
-            try emit(ObjectiveRecording.rules(for: policy, intervalSeconds: try PolicyDuration.parse(interval)), to: output)
-            if output != "-" { printError("recording rules for \(policy.objectives.count) objective\(policy.objectives.count == 1 ? "" : "s") of \(policy.name): \(output)") }
+            try emit(ObjectiveRecording.rules(for: policies, intervalSeconds: try PolicyDuration.parse(interval)), to: output)
+            if output != "-" {
+                let count = policies.map(\.objectives.count).reduce(0, +)
+                printError("recording rules for \(count) objective\(count == 1 ? "" : "s") of \(policies.map(\.name).joined(separator: ", ")): \(output)")
+            }
         }
     }
 

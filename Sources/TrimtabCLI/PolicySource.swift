@@ -17,4 +17,10 @@ public enum PolicySource {
         }
         return try PolicyLoader.load(sources(at: path))
     }
+
+    /// Every policy at `path` (several teams' files with different `metadata.name`), or the default.
+    public static func loadSet(_ path: String?) throws -> [Policy] {
+        guard let path else { return [try load(nil)] }
+        return try PolicyLoader.loadSet(sources(at: path))
+    }
 }

@@ -126,7 +126,8 @@ struct RunCommand: AsyncParsableCommand {
         // in one thread's arena is not reused by another, so many arenas only fragment a long-lived heap.
         _ = trimtabMallopt(-8, 2)  // M_ARENA_MAX
         #endif
-        let policy = try self.policy.loadOrExit()
+        let policies = try self.policy.loadSetOrExit()
+        let policy = policies[0]
         let mode = self.mode.override
         let logger = Logger.trimtab(format: logFormat, level: try level())
         var settings = DaemonSettings(identity: identity ?? ProcessInfo.processInfo.environment["POD_NAME"].flatMap { $0.isEmpty ? nil : $0 }
@@ -145,7 +146,7 @@ struct RunCommand: AsyncParsableCommand {
         settings.notifyFlags = try notifications.flagSettings()
         settings.notifyOptions = try notifications.deliveryOptions()
         do {
-            try Notifier.check(policy.notify.adding(settings.notifyFlags))
+            for policy in policies { try Notifier.check(policy.notify.adding(settings.notifyFlags)) }
         } catch {
             printError("error: notifications: \(error)")
             throw TrimtabExit.invalidInput
@@ -163,7 +164,7 @@ struct RunCommand: AsyncParsableCommand {
         let cluster = kubeClient.map { KubeCluster(client: $0, http: endpoints, journal: kube.journalStore(client: $0)) }
         var failure: (any Error)?
         do {
-            try await Daemon.run(settings: settings, policy: policy, source: client, cluster: cluster, listen: try parsedListen(),
+            try await Daemon.run(settings: settings, policies: policies, source: client, cluster: cluster, listen: try parsedListen(),
                                  statusTokenFile: statusTokenFile, logger: logger)
         } catch {
             failure = error

@@ -9,11 +9,28 @@ public struct KnobReading: Sendable, Equatable {
     public var version: String?
     /// Where exactly the value was found (the container of an env var).
     public var location: String?
+    /// For a knob that lives in each pod: what each ready pod holds, by pod name.
+    public var pods: [PodValue]?
 
-    public init(value: String?, version: String?, location: String? = nil) {
+    public init(value: String?, version: String?, location: String? = nil, pods: [PodValue]? = nil) {
         self.value = value
         self.version = version
         self.location = location
+        self.pods = pods
+    }
+}
+
+/// What one pod holds of a knob that lives in each pod, and since when the pod's containers run.
+public struct PodValue: Sendable, Equatable {
+    public var pod: String
+    public var value: String?
+    /// When its containers last started (a restart loses a value set at run time).
+    public var startedAt: Double?
+
+    public init(pod: String, value: String?, startedAt: Double?) {
+        self.pod = pod
+        self.value = value
+        self.startedAt = startedAt
     }
 }
 

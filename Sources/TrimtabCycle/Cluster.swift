@@ -20,4 +20,16 @@ public protocol Cluster: Sendable {
     func record(_ entry: JournalEntry, reason: String, type: String, message: String, wallTime: Double) async -> [String]
     /// The lock that keeps a second writer off the journal for a whole enforced cycle.
     func journalLock() -> any JournalLock
+    /// The namespaces that carry every one of `labels`, by name.
+    func namespaces(labelled labels: [String: String]) async throws(KubeError) -> [String]
+    /// Where the workload's rollout stands.
+    func rollout(of workload: WorkloadRef) async -> RolloutState
+}
+
+extension Cluster {
+    public func rollout(of workload: WorkloadRef) async -> RolloutState { .unknown("\(server) cannot say") }
+
+    public func namespaces(labelled labels: [String: String]) async throws(KubeError) -> [String] {
+        throw KubeError(kind: .unsupported, message: "\(server) cannot list namespaces by label")
+    }
 }

@@ -11,6 +11,8 @@ public struct ClusterFacts: Sendable {
     public var knobValues: [TargetID: [Knob: KnobState]] = [:]
     /// The objects of each target that Argo CD or Flux keep in step with Git.
     public var managed: [TargetID: [ManagedObject]] = [:]
+    /// How each `restart: false` ConfigMap knob reaches the target's pods.
+    public var configMapReach: [TargetID: [Knob: ConfigMapReach]] = [:]
     /// What the plan should know, in words.
     public var notes: [String] = []
 

@@ -15,6 +15,12 @@ extension Cycle {
     func onCluster(_ cluster: any Cluster, _ assessment: Assessment, objectives: [ObjectiveStatus], snapshot: Snapshot, time: Double) async -> ClusterOutcome {
         var executor = Executor(cluster: cluster, policy: policy, clock: clock, hooks: hooks)
         executor.permit = permit
+        if let ownsEntry { executor.journal = PolicyJournal(base: cluster.journal, owns: ownsEntry) }
+        if let lockError {
+            var report = ExecutionReport(mode: mode, cluster: cluster.server)
+            report.errors = [lockError]
+            return ClusterOutcome(plan: nil, execution: report, errors: report.errors)
+        }
         guard mode == .enforce, assessment.isComplete, !lockHeldByCaller else {
             return await onCluster(executor, assessment, objectives: objectives, snapshot: snapshot, time: time)
         }
@@ -63,6 +69,7 @@ extension Cycle {
                     report.errors = errors
                     return ClusterOutcome(plan: nil, execution: report, errors: errors)
                 }
+                report.journal += try await executor.keepLiveValues(time: time)
                 report.journal += try await executor.verify(assessment, objectives: objectives, autoscaled: Set(facts.autoscalers.keys), time: time)
                 report.journal += try await executor.settlePatches(time: time)
             }
@@ -77,7 +84,8 @@ extension Cycle {
                                       knobValues: facts.knobValues, clusterRead: true)
             context.objectives = objectives
             context.managed = facts.managed
-            context.heldBy = facts.heldBy
+            context.heldBy = facts.heldBy.merging(holds) { cluster, _ in cluster }
+            context.configMapReach = facts.configMapReach
             context.pendingPatches = entries.compactMap(\.pendingPatch)
             var plan = Planner.plan(assessment, snapshot: snapshot, policy: policy, context: context)
             plan.mode = mode

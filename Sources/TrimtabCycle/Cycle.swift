@@ -16,10 +16,30 @@ public protocol SnapshotSource: Sendable {
     /// and over its compliance window. A source that cannot read objectives returns none, and the
     /// cycle shows none.
     func readObjectives(policy: Policy, at time: Double) async -> ObjectiveRead
+    /// The namespaces that carry every one of `labels` (a policy's `spec.targets.namespaces.matchLabels`)
+    /// at `time`, when there is no cluster to ask.
+    func namespaces(labelled labels: [String: String], at time: Double) async throws -> [String]
+    /// The source for one cycle of several policies: a query sent alike twice is answered once.
+    func sharingAnswers() -> any SnapshotSource
+    /// Reads the long history of the load indicators the policy's forecasts name (the queries of
+    /// `IndicatorQuery.history`), one result per query in their order; a failed read is recorded as
+    /// failed, and that forecast is then not used. A source that keeps no history returns none.
+    func readHistory(_ queries: [IndicatorQuery], policy: Policy) async -> [IndicatorData]
 }
 
 extension SnapshotSource {
     public func readObjectives(policy: Policy, at time: Double) async -> ObjectiveRead { ObjectiveRead() }
+    public func namespaces(labelled labels: [String: String], at time: Double) async throws -> [String] {
+        throw NamespaceLookupError(description: "\(displayName) cannot say which namespaces carry labels")
+    }
+    public func sharingAnswers() -> any SnapshotSource { self }
+    public func readHistory(_ queries: [IndicatorQuery], policy: Policy) async -> [IndicatorData] { [] }
+}
+
+/// Why the namespaces of a label selector could not be found.
+public struct NamespaceLookupError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(description: String) { self.description = description }
 }
 
 /// What a read of the objectives produced, and what it cost.
@@ -61,7 +81,14 @@ public struct SnapshotRead: Sendable {
 /// benchmark in fast time against the simulated cluster. What varies comes in as values: the time,
 /// the policy, the source, the kept windows, the cluster, the mode and the clock.
 public struct Cycle: Sendable {
-    public var policy: Policy
+    /// The policies this cycle runs: one, or several teams' independent policies, each with its own
+    /// targets (see `Cycle+Policies.swift`).
+    public var policies: [Policy]
+    /// The first policy: its step grid is the cycle's, and with one policy it is the policy.
+    public var policy: Policy {
+        get { policies[0] }
+        set { policies[0] = newValue }
+    }
     public var source: any SnapshotSource
     /// The cluster to plan against and act on; without it the plan is made from metrics alone.
     public var cluster: (any Cluster)?
@@ -78,12 +105,29 @@ public struct Cycle: Sendable {
     /// Where the plan's patches for Git are written (`--patch-dir`); nil keeps them in the report only.
     public var patchDirectory: String?
 
+    /// Targets held this cycle with the reason (claimed by another policy too), on top of the cluster's.
+    var holds: [TargetID: String] = [:]
+    /// With several policies, which journal entries are this policy's (see `PolicyJournal`).
+    var ownsEntry: (@Sendable (JournalEntry) -> Bool)?
+    /// With several policies, why the journal's lock could not be taken for all of them.
+    var lockError: String?
+    /// With several policies, those that only plan this cycle whatever the mode (paused by their
+    /// own `spec.paused`).
+    public var dryRunPolicies: Set<String> = []
+
     public init(policy: Policy, source: any SnapshotSource, cluster: (any Cluster)? = nil, mode: PolicyMode? = nil,
                 clock: any TimeSource = SystemClock()) {
-        self.policy = policy
+        self.init(policies: [policy], source: source, cluster: cluster, mode: mode, clock: clock)
+    }
+
+    /// A cycle of several teams' policies (at least one); `mode` nil takes the first policy's.
+    public init(policies: [Policy], source: any SnapshotSource, cluster: (any Cluster)? = nil, mode: PolicyMode? = nil,
+                clock: any TimeSource = SystemClock()) {
+        precondition(!policies.isEmpty, "a cycle runs at least one policy")
+        self.policies = policies
         self.source = source
         self.cluster = cluster
-        self.mode = mode ?? policy.mode
+        self.mode = mode ?? policies[0].mode
         self.clock = clock
     }
 
@@ -101,6 +145,9 @@ public struct Cycle: Sendable {
         /// What went wrong on the cluster side (reading it, the journal, a refused change).
         public var clusterErrors: [String]
         public var report: AnalysisReport
+        /// With several policies, each one's own result (the fields above combine them; `read.snapshot`
+        /// is the first policy's).
+        public var parts: [Result] = []
         public var snapshot: Snapshot { read.snapshot }
     }
 
@@ -115,15 +162,70 @@ public struct Cycle: Sendable {
 
     /// Runs one cycle at `time`, reading only what `windows` lacks when given.
     public func run(at time: Double, windows: inout WindowCache?, progress: (@Sendable (String) -> Void)? = nil) async -> Result {
+        var cycle = self
+        let resolution = await cycle.resolveNamespaces(at: time)
+        if cycle.policies.count > 1 { return await cycle.runPolicies(at: time, windows: &windows, resolution: resolution, progress: progress) }
+        let reading = await cycle.readAndAssess(at: time, windows: &windows, resolution: resolution[0], progress: progress)
+        return await cycle.finish(reading, at: time, progress: progress)
+    }
+
+    /// What one policy's read and assessment came to, before anything is planned.
+    struct Reading: Sendable {
+        var read: SnapshotRead
+        var objectiveRead: ObjectiveRead
+        var readSeconds: Double
+        var assessment: Assessment
+        var objectives: [ObjectiveStatus]
+    }
+
+    /// Reads and assesses the (first) policy. A failed resolution of its namespace labels makes the
+    /// assessment incomplete, so nothing is changed on a guess.
+    func readAndAssess(at time: Double, windows: inout WindowCache?, resolution: String?, progress: (@Sendable (String) -> Void)?) async -> Reading {
         let started = ContinuousClock.now
-        progress?("querying \(source.displayName) for \(policy.queriedIndicators.count) indicators at \(Formatting.time(time))")
-        let read = await source.read(policy: policy, at: time, windows: &windows, progress: progress)
+        progress?("querying \(source.displayName) for \(policy.queriedIndicators.count) indicators at \(Formatting.time(time))"
+                  + (policies.count > 1 || policy.targets.namespaceLabels != nil ? " (policy \(policy.name), \(policy.targets.namespaceText))" : ""))
+        var read = await source.read(policy: policy, at: time, windows: &windows, progress: progress)
         let objectiveRead = policy.objectives.isEmpty ? ObjectiveRead() : await source.readObjectives(policy: policy, at: time)
-        let elapsed = ContinuousClock.now - started
-        let readSeconds = elapsed.seconds
-        let assessment = Assessor.assess(read.snapshot, policy: policy)
+        let history = await readHistory(at: time, windows: &windows, progress: progress)
+        read.queriesSent += history.queriesSent
+        read.snapshot.history = history.data
+        let readSeconds = (ContinuousClock.now - started).seconds
+        var assessment = Assessor.assess(read.snapshot, policy: policy)
+        if let resolution {
+            read.errors.append(resolution)
+            assessment.failures["namespaces"] = resolution
+            assessment.score = nil
+            assessment.status = .unknown
+            assessment.unknownReason = "the namespaces of the targets are not known: \(resolution)"
+        }
         let objectives = ObjectiveAssessor.assess(objectiveRead.readings, policy: policy)
-        let context = RunContext(source: source.displayName, queries: read.queriesSent + objectiveRead.queriesSent, readSeconds: readSeconds,
+        return Reading(read: read, objectiveRead: objectiveRead, readSeconds: readSeconds, assessment: assessment, objectives: objectives)
+    }
+
+    /// The forecasts' load history. Its end is on the forecast's step grid, so with kept windows it
+    /// is read once a step (five minutes by default), not every cycle; a failed read is read again.
+    func readHistory(at time: Double, windows: inout WindowCache?, progress: (@Sendable (String) -> Void)?) async
+        -> (data: [String: IndicatorData], queriesSent: Int) {
+        let queries = IndicatorQuery.history(for: policy, at: time)
+        guard !queries.isEmpty else { return ([:], 0) }
+        var data: [String: IndicatorData] = [:]
+        var missing: [IndicatorQuery] = []
+        for query in queries {
+            if let kept = windows?.history[query.indicator], kept.query == query, kept.failure == nil { data[query.indicator] = kept } else { missing.append(query) }
+        }
+        guard !missing.isEmpty else { return (data, 0) }
+        progress?("reading \(missing.count) load histor\(missing.count == 1 ? "y" : "ies") for the forecasts")
+        for item in await source.readHistory(missing, policy: policy) {
+            data[item.indicator] = item
+            windows?.history[item.indicator] = item
+        }
+        return (data, missing.count)
+    }
+
+    /// Plans (against the cluster when there is one) and carries out the (first) policy's reading.
+    func finish(_ reading: Reading, at time: Double, progress: (@Sendable (String) -> Void)?) async -> Result {
+        let read = reading.read, objectiveRead = reading.objectiveRead, assessment = reading.assessment, objectives = reading.objectives
+        let context = RunContext(source: source.displayName, queries: read.queriesSent + objectiveRead.queriesSent, readSeconds: reading.readSeconds,
                                  policyFiles: policy.sources, mode: mode)
         var plan: Plan?
         var execution: ExecutionReport?
@@ -140,6 +242,7 @@ public struct Cycle: Sendable {
             // or frozen workloads: it is shown, never carried out.
             var context = PlanContext()
             context.objectives = objectives
+            context.heldBy = holds
             plan = Planner.plan(assessment, snapshot: read.snapshot, policy: policy, context: context)
         }
         if let patchDirectory, let plan, plan.actions.contains(where: { $0.gitPatch != nil }) {

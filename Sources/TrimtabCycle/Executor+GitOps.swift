@@ -29,6 +29,7 @@ extension Executor {
                                  evidence: action.evidence, baseline: VerificationBaseline.of(nil, trigger: action.trigger),
                                  state: .awaitingGit, createdAt: time, verifyAfterSeconds: policy.safety.verifyAfterSeconds,
                                  rollbackIfScoreDropsBy: policy.safety.rollbackIfScoreDropsBy, minImprovement: policy.safety.minImprovement)
+        entry.policy = policy.name
         entry.notes.append("\(Formatting.time(time)) awaiting-git: \(reading.value ?? "nothing") → \(after) written as a patch for Git (\(patch.file)); \(patch.object) is managed by \(patch.management)")
         try await journal.save(entry)
         return outcome(.forGit, "\(patch.object) is managed by \(patch.management.tool.rawValue): \(action.knob) \(reading.value ?? "nothing") → \(after) written as a patch for Git (\(patch.file)) and journaled; not proposed again until the object shows it or \(PolicyDuration.format(policy.safety.gitOps.cooldownSeconds)) pass", journal: id)

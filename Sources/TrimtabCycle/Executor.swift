@@ -37,9 +37,12 @@ public struct Executor: Sendable {
         self.policy = policy
         self.clock = clock
         self.hooks = hooks
+        journal = cluster.journal
     }
 
-    public var journal: any JournalStore { cluster.journal }
+    /// The journal as this executor sees it: the cluster's, or with several policies the entries of
+    /// this one (see `PolicyJournal`).
+    public var journal: any JournalStore
 
     func actuator(for entry: JournalEntry) throws(KubeError) -> any Actuator {
         try cluster.actuator(for: entry.knob, of: entry.workload)
@@ -56,6 +59,8 @@ public struct Executor: Sendable {
         let entries = try await journal.entries()
         let journaled = Dictionary(entries.map { ($0.actionID, $0.id) }, uniquingKeysWith: { a, _ in a })
         var taken = Set(entries.map(\.id))
+        // With several policies this journal shows one policy's entries; ids are unique in the whole.
+        if let view = journal as? PolicyJournal { taken.formUnion(try await view.base.entries().map(\.id)) }
         // Unique per write: two runs, or two writes of one run, never share an entry.
         func uniqueID(for action: PlannedAction) -> String {
             var id = JournalEntry.id(for: "\(action.id)#\(UUID().uuidString)")
@@ -124,12 +129,15 @@ public struct Executor: Sendable {
                 let target = assessment.targets.first { $0.target == action.target }
                 var baseline = VerificationBaseline.of(target, trigger: action.trigger)
                 baseline.budget = action.budget
+                baseline.forecast = action.forecast
                 var entry = JournalEntry(id: id, actionID: action.id, target: action.target, workload: workload, action: action.action,
                                          knob: action.knob, before: reading.value, after: after, reason: action.reason,
                                          evidence: action.evidence, baseline: baseline, state: .begun,
                                          createdAt: time, verifyAfterSeconds: policy.safety.verifyAfterSeconds,
                                          rollbackIfScoreDropsBy: policy.safety.rollbackIfScoreDropsBy,
                                          minImprovement: policy.safety.minImprovement)
+                entry.policy = policy.name
+                entry.pods = reading.pods?.map(\.pod)
                 entry.notes.append("\(Formatting.time(time)) begun: \(reading.value ?? "nothing") → \(after)")
                 try await journal.save(entry)
                 try hooks.afterBegin?(entry)
@@ -141,7 +149,11 @@ public struct Executor: Sendable {
                     outcome(.conflict, "another writer changed \(action.knob) of \(workload) between read and write (409); not overwritten", journal: id)
                     continue
                 }
-                entry.move(to: .applied, at: time, note: "\(action.knob) set to \(after); verified after \(PolicyDuration.format(entry.verifyAfterSeconds))")
+                entry.move(to: .applied, at: time, note: "\(action.knob) set to \(after); verified after \(PolicyDuration.format(entry.verifyAfterSeconds))"
+                           + (action.knob.rollsPods ? " from when its rollout completes" : ""))
+                // A rollout already complete (a cluster that rolls at once) is in effect now; else a
+                // later cycle sees it complete, and verification counts from then.
+                if action.knob.rollsPods, case .complete = await cluster.rollout(of: workload) { entry.effectiveAt = time }
                 try await journal.save(entry)
                 try hooks.afterJournal?(entry)
                 try await recordAndSave(&entry, why: action.reason)
@@ -196,7 +208,7 @@ public struct Executor: Sendable {
     /// what came of it: `recorded` when both were written, else the notes, for recovery to try again.
     func recordAndSave(_ entry: inout JournalEntry, why: String) async throws(JournalError) {
         let before = entry.before ?? "nothing"
-        let problems = entry.state == .rolledBack
+        let problems = entry.state.isRestored
             ? await cluster.record(entry, reason: "TrimtabRolledBack", type: "Warning",
                                    message: "Trimtab restored \(entry.knob) from \(entry.after) to \(before) (change \(entry.id)): \(why)", wallTime: clock.now())
             : await cluster.record(entry, reason: "TrimtabChanged", type: "Normal",

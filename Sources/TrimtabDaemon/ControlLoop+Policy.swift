@@ -21,19 +21,26 @@ extension ControlLoop {
         guard fingerprint != state.fingerprint else { return }
         state.fingerprint = fingerprint
         do {
-            var policy = try PolicyLoader.load(try PolicySourceFiles.sources(at: path))
-            if let namespace = settings.namespaceOverride { policy.targets.namespace = namespace }
-            if policy.notify != state.policy.notify {
-                let old = state.notifier
-                state.notifier = makeNotifier(policy)
-                state.alerts.settings = policy.notify.adding(settings.notifyFlags)
-                if let old { Task { await old.finish(within: 5) } }
+            let policies = try PolicySourceFiles.policies(at: path, namespace: settings.namespaceOverride)
+            var teams: [Team] = []
+            for policy in policies {
+                // A team whose receivers did not change keeps its notifier and what it has told them.
+                if var kept = state.teams.first(where: { $0.policy.name == policy.name }), kept.policy.notify == policy.notify {
+                    kept.policy = policy
+                    teams.append(kept)
+                } else {
+                    teams.append(team(policy))
+                }
             }
-            state.policy = policy
+            for old in state.teams where !teams.contains(where: { $0.policy.name == old.policy.name && $0.policy.notify == old.policy.notify }) {
+                if let notifier = old.notifier { Task { await notifier.finish(within: 5) } }
+            }
+            state.teams = teams
             state.cache?.forgetAll()
             metrics.policyReload(success: true)
-            await board.setPolicy(policy)
-            logger.notice("policy reloaded", metadata: ["policy": "\(policy.name)", "files": "\(policy.sources.joined(separator: ", "))"])
+            await board.setPolicies(policies)
+            logger.notice("policy reloaded", metadata: ["policy": "\(policies.map(\.name).joined(separator: ", "))",
+                                                        "files": "\(policies.sourceFiles.joined(separator: ", "))"])
         } catch {
             metrics.policyReload(success: false)
             let text = "\(error)"

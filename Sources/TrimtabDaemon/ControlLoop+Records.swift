@@ -33,8 +33,8 @@ extension ControlLoop {
         for event in report.execution?.journal ?? [] {
             switch event.state {
             case .verified: metrics.verification(result: "kept")
-            case .rolledBack:
-                metrics.verification(result: "rolled-back")
+            case .rolledBack, .notEffective:
+                metrics.verification(result: event.state.rawValue)
                 metrics.rollbacks.increment()
             default: break
             }

@@ -22,16 +22,21 @@ public struct ControlLoop: Service {
     public let metrics: DaemonMetrics
     public let logger: Logger
     let election: (any LeaderElection)?
-    /// Where the policy came from at start (the caller loaded and linted it).
-    let initialPolicy: Policy
+    /// The policies at start (the caller loaded and linted them): one, or several teams'.
+    let initialPolicies: [Policy]
     /// Yields once the endpoints listen; the first cycle waits for it, so a daemon that cannot listen
     /// stops before it reads or changes anything.
     var listening: AsyncStream<Void>?
 
     public init(settings: DaemonSettings, policy: Policy, source: any MetricsSource, cluster: KubeCluster?, board: StatusBoard,
                 metrics: DaemonMetrics, logger: Logger) {
+        self.init(settings: settings, policies: [policy], source: source, cluster: cluster, board: board, metrics: metrics, logger: logger)
+    }
+
+    public init(settings: DaemonSettings, policies: [Policy], source: any MetricsSource, cluster: KubeCluster?, board: StatusBoard,
+                metrics: DaemonMetrics, logger: Logger) {
         self.settings = settings
-        self.initialPolicy = policy
+        self.initialPolicies = policies
         self.source = source
         self.cluster = cluster
         self.board = board
@@ -40,16 +45,28 @@ public struct ControlLoop: Service {
         election = cluster.map { $0.journal.election(identity: settings.identity, timings: settings.election) }
     }
 
+    /// One policy of the daemon's, with its own receivers and what they have been told.
+    struct Team {
+        var policy: Policy
+        var alerts: AlertBook
+        var notifier: Notifier?
+    }
+
     /// What carries over from one cycle to the next.
     struct State {
-        var policy: Policy
+        var teams: [Team]
         var fingerprint: String?
         var cache: WindowCache? = WindowCache()
         var restartMarker: String?
         var failures = 0
         var cycles = 0
-        var alerts: AlertBook
-        var notifier: Notifier?
+        var policies: [Policy] { teams.map(\.policy) }
+        /// The first policy: its interval and step grid are the loop's.
+        var policy: Policy { teams[0].policy }
+    }
+
+    func team(_ policy: Policy) -> Team {
+        Team(policy: policy, alerts: AlertBook(settings: policy.notify.adding(settings.notifyFlags)), notifier: makeNotifier(policy))
     }
 
     /// Notifications to the receivers of `policy` and the flags; a receiver whose secret file cannot
@@ -69,14 +86,12 @@ public struct ControlLoop: Service {
     }
 
     public func run() async throws {
-        var state = State(policy: initialPolicy, fingerprint: settings.policyPath.flatMap { try? PolicyWatch.fingerprint($0) },
-                          alerts: AlertBook(settings: initialPolicy.notify.adding(settings.notifyFlags)))
-        state.notifier = makeNotifier(initialPolicy)
+        var state = State(teams: initialPolicies.map(team), fingerprint: settings.policyPath.flatMap { try? PolicyWatch.fingerprint($0) })
         let electing = election.map { election in
             Task { await Self.elect(election, board: board, metrics: metrics, logger: logger, retry: settings.election.retryPeriod, clock: settings.clock) }
         }
-        logger.info("trimtab run started", metadata: ["policy": "\(state.policy.name)", "prometheus": "\(source.displayName)",
-                                                      "interval": "\(PolicyDuration.format(interval(state.policy)))",
+        logger.info("trimtab run started", metadata: ["policy": "\(state.policies.map(\.name).joined(separator: ", "))", "prometheus": "\(source.displayName)",
+                                                      "interval": "\(PolicyDuration.format(interval(state)))",
                                                       "cluster": "\(cluster.map { Redaction.displayURL($0.client.server) } ?? "none (metrics only)")",
                                                       "identity": "\(settings.identity)"])
         if let listening {
@@ -88,7 +103,7 @@ public struct ControlLoop: Service {
         }
         let clock = settings.clock
         if settings.firstCycleJitter {
-            let jitter = Double.random(in: 0...min(interval(state.policy) / 2, 15))
+            let jitter = Double.random(in: 0...min(interval(state) / 2, 15))
             try? await cancelWhenGracefulShutdown { try await clock.sleep(for: jitter) }
         }
         var next = clock.now()
@@ -97,7 +112,7 @@ public struct ControlLoop: Service {
             let succeeded = await cycle(&state)
             state.cycles += 1
             if let maxCycles = settings.maxCycles, state.cycles >= maxCycles { break }
-            let every = interval(state.policy)
+            let every = interval(state)
             if succeeded {
                 state.failures = 0
                 // On schedule: a slow cycle skips the ticks it overran instead of piling cycles up.
@@ -117,7 +132,7 @@ public struct ControlLoop: Service {
         }
         logger.info("trimtab run stopping: the cycle in progress has finished", metadata: ["cycles": "\(state.cycles)"])
         // What is queued gets a few seconds to go out; the rest is counted as dropped.
-        await state.notifier?.finish(within: 5)
+        for team in state.teams { await team.notifier?.finish(within: 5) }
         electing?.cancel()
         await electing?.value
         if let election {
@@ -129,6 +144,9 @@ public struct ControlLoop: Service {
     }
 
     func interval(_ policy: Policy) -> Double { settings.interval ?? policy.evaluation.intervalSeconds }
+
+    /// The loop's interval: --interval, or the shortest of its policies'.
+    func interval(_ state: State) -> Double { state.policies.map(interval).min() ?? interval(state.policy) }
 
     /// How long to wait after failed cycles while Prometheus or the API server fails: 1, 2, 4 …
     /// intervals, at most 10 intervals or 5 minutes (an interval, if that is longer), ±20 %.
@@ -144,6 +162,7 @@ public struct ControlLoop: Service {
         let number = state.cycles + 1
         await reloadIfChanged(&state)
         let policy = state.policy
+        let policies = state.policies
         // Prometheus restarted: what is kept may no longer be what it answers, so read afresh.
         let marker = await source.restartMarker()
         if let marker, let previous = state.restartMarker, marker != previous {
@@ -153,21 +172,25 @@ public struct ControlLoop: Service {
         if marker == nil { state.cache?.forgetAll() }  // cannot tell a restart: never trust what is kept
         state.restartMarker = marker ?? state.restartMarker
         var reader = SnapshotReader(source: source, maxConcurrentQueries: settings.maxConcurrentQueries)
-        reader.deadlineSeconds = settings.cycleTimeout ?? interval(policy)
+        reader.deadlineSeconds = settings.cycleTimeout ?? interval(state)
         reader.overlapSeconds = settings.overlapSeconds
         var mode = PolicyMode.dryRun
+        var pausedPolicies: Set<String> = []
         let leading = await election?.isLeading ?? false
-        if let cluster, !policy.actions.isEmpty {
-            let pause = await pausedBy(policy, cluster: cluster)
-            await board.setPaused(!pause.isEmpty, by: pause)
-            metrics.paused.record(pause.isEmpty ? 0 : 1)
+        if let cluster, policies.contains(where: { !$0.actions.isEmpty }) {
+            let pause = await pausedBy(policies, cluster: cluster)
+            await board.setPaused(!pause.reasons.isEmpty, by: pause.reasons)
+            metrics.paused.record(pause.all ? 1 : 0)
+            pausedPolicies = pause.policies
             let wanted = settings.modeOverride ?? policy.mode
-            mode = wanted == .enforce && leading && pause.isEmpty ? .enforce : .dryRun
-            if wanted == .enforce && !pause.isEmpty {
-                logger.notice("paused: assessing and planning, changing nothing", metadata: ["by": "\(pause.joined(separator: "; "))"])
+            mode = wanted == .enforce && leading && !pause.all ? .enforce : .dryRun
+            if wanted == .enforce && !pause.reasons.isEmpty {
+                logger.notice(pause.all ? "paused: assessing and planning, changing nothing" : "policies paused: they assess and plan, changing nothing",
+                              metadata: ["by": "\(pause.reasons.joined(separator: "; "))"])
             }
         }
-        var cycle = Cycle(policy: policy, source: reader, cluster: cluster, mode: cluster == nil ? policy.mode : mode, clock: settings.clock)
+        var cycle = Cycle(policies: policies, source: reader, cluster: cluster, mode: cluster == nil ? policy.mode : mode, clock: settings.clock)
+        cycle.dryRunPolicies = pausedPolicies
         // The daemon holds the journal's lock for as long as it leads.
         cycle.lockHeldByCaller = true
         cycle.patchDirectory = settings.patchDirectory
@@ -180,7 +203,7 @@ public struct ControlLoop: Service {
         let assessment = result.assessment
         let errors = result.read.errors + result.clusterErrors
         let duration = (ContinuousClock.now - started).seconds
-        let every = interval(policy)
+        let every = interval(state)
         let outcome: CycleSummary.Outcome = !assessment.isComplete ? .metricsFailed
             : (result.execution?.errors.isEmpty == false ? .clusterFailed : .complete)
         let summary = CycleSummary(number: number, startedAt: Formatting.time(wallStart.rounded(.down)), evaluationTime: result.time,
@@ -188,12 +211,17 @@ public struct ControlLoop: Service {
                                    wholeReads: result.read.wholeReads, bytes: result.read.bytes, slow: duration > every, errors: errors)
         await board.record(summary, report: result.report, journal: journal)
         record(summary, report: result.report, pointsKept: state.cache?.pointsKept ?? 0)
-        if let notifier = state.notifier {
+        // Each team's receivers hear of its own policy's targets only.
+        let parts = result.parts.isEmpty ? [result] : result.parts
+        for (index, part) in parts.enumerated() where index < state.teams.count {
+            guard let notifier = state.teams[index].notifier else { continue }
             // Queued, never awaited: a receiver that hangs cannot slow the loop.
-            let facts = CycleFacts(assessment: assessment, plan: result.plan, objectives: result.objectives, execution: result.execution,
-                                   metricsProblem: assessment.isComplete ? nil : (errors.isEmpty ? "the read of Prometheus was incomplete" : errors.joined(separator: "; ")),
-                                   clusterProblem: result.execution.flatMap { $0.errors.isEmpty ? nil : $0.errors.joined(separator: "; ") })
-            let batch = state.alerts.observe(facts, now: settings.clock.now().rounded(.down), holdSeconds: state.alerts.holdSeconds(interval: every))
+            let partErrors = part.read.errors + part.clusterErrors
+            let facts = CycleFacts(assessment: part.assessment, plan: part.plan, objectives: part.objectives, execution: part.execution,
+                                   metricsProblem: part.assessment.isComplete ? nil : (partErrors.isEmpty ? "the read of Prometheus was incomplete" : partErrors.joined(separator: "; ")),
+                                   clusterProblem: part.execution.flatMap { $0.errors.isEmpty ? nil : $0.errors.joined(separator: "; ") })
+            let batch = state.teams[index].alerts.observe(facts, now: settings.clock.now().rounded(.down),
+                                                          holdSeconds: state.teams[index].alerts.holdSeconds(interval: every))
             // Only the leader speaks, so a webhook hears each thing once; a follower keeps its book
             // current, so it takes over without announcing again what is already known.
             if election == nil || leading { notifier.submit(batch) }

@@ -16,9 +16,16 @@ public enum Daemon {
     public static func run(settings: DaemonSettings, policy: Policy, source: any MetricsSource, cluster: KubeCluster?,
                            listen: (host: String, port: Int), statusTokenFile: String?, logger: Logger,
                            onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        let board = StatusBoard(identity: settings.identity, policy: policy, clusterConfigured: cluster != nil)
+        try await run(settings: settings, policies: [policy], source: source, cluster: cluster, listen: listen, statusTokenFile: statusTokenFile,
+                      logger: logger, onListening: onListening)
+    }
+
+    public static func run(settings: DaemonSettings, policies: [Policy], source: any MetricsSource, cluster: KubeCluster?,
+                           listen: (host: String, port: Int), statusTokenFile: String?, logger: Logger,
+                           onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let board = StatusBoard(identity: settings.identity, policies: policies, clusterConfigured: cluster != nil)
         let metrics = DaemonMetrics()
-        var loop = ControlLoop(settings: settings, policy: policy, source: source, cluster: cluster, board: board, metrics: metrics, logger: logger)
+        var loop = ControlLoop(settings: settings, policies: policies, source: source, cluster: cluster, board: board, metrics: metrics, logger: logger)
         let (listening, started) = AsyncStream<Void>.makeStream()
         loop.listening = listening
         var serverLogger = logger

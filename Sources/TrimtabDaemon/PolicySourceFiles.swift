@@ -6,6 +6,20 @@ import TrimtabCore
 public enum PolicySourceFiles {
     public struct ReadError: Error, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
+    }
+
+    /// Every policy at `path`, narrowed to `namespace` when given: with several teams' policies,
+    /// only those whose targets include it are kept (narrowing all would make them claim it alike).
+    public static func policies(at path: String, namespace: String? = nil) throws -> [Policy] {
+        var policies = try PolicyLoader.loadSet(sources(at: path))
+        guard let namespace else { return policies }
+        if policies.count > 1 {
+            policies = policies.filter { $0.targets.covers(namespace: namespace) }
+            guard !policies.isEmpty else { throw ReadError(description: "--namespace \(namespace): no policy's targets include that namespace") }
+        }
+        for index in policies.indices { policies[index].targets.restrict(to: namespace) }
+        return policies
     }
 
     public static func sources(at path: String) throws -> [PolicyLoader.Source] {

@@ -90,7 +90,7 @@ public actor StatusBoard {
     var leaderIdentity: String?
     var paused = false
     var pausedBy: [String] = []
-    var policy: Policy
+    var policies: [Policy]
     var policyReloadError: String?
     var lastCycle: CycleSummary?
     var lastReport: AnalysisReport?
@@ -99,8 +99,12 @@ public actor StatusBoard {
     let clusterConfigured: Bool
 
     public init(identity: String, policy: Policy, clusterConfigured: Bool) {
+        self.init(identity: identity, policies: [policy], clusterConfigured: clusterConfigured)
+    }
+
+    public init(identity: String, policies: [Policy], clusterConfigured: Bool) {
         self.identity = identity
-        self.policy = policy
+        self.policies = policies
         self.clusterConfigured = clusterConfigured
     }
 
@@ -109,8 +113,8 @@ public actor StatusBoard {
         leaderIdentity = holder
     }
 
-    func setPolicy(_ policy: Policy) {
-        self.policy = policy
+    func setPolicies(_ policies: [Policy]) {
+        self.policies = policies
         policyReloadError = nil
     }
 
@@ -149,14 +153,14 @@ public actor StatusBoard {
         let assessment = lastReport?.assessment
         let pending = journal.filter { $0.state == .applied }.map { entry in
             PendingVerification(id: entry.id, target: entry.target.description, knob: entry.knob.description, from: entry.before, to: entry.after,
-                                verifyAfter: (entry.appliedAt ?? entry.createdAt) + entry.verifyAfterSeconds)
+                                verifyAfter: (entry.verificationStart ?? entry.createdAt) + entry.verifyAfterSeconds)
         }
         let recent = journal.sorted { ($0.updatedAt, $0.id) > ($1.updatedAt, $1.id) }.prefix(20).map { entry in
             JournalSummary(id: entry.id, target: entry.target.description, knob: entry.knob.description, state: entry.state.rawValue,
                            from: entry.before, to: entry.after, reason: entry.reason, updatedAt: entry.updatedAt)
         }
         return StatusDocument(identity: identity, leader: leader, leaderIdentity: leaderIdentity, paused: paused, pausedBy: pausedBy,
-                              policy: policy.name, policyFiles: policy.sources, policyReloadError: policyReloadError, ready: ready,
+                              policy: policies.map(\.name).joined(separator: ", "), policyFiles: policies.sourceFiles, policyReloadError: policyReloadError, ready: ready,
                               readyProblems: problems, lastCycle: lastCycle, score: assessment?.score,
                               status: assessment?.status.rawValue ?? "unknown", targets: assessment?.targets ?? [],
                               bottlenecks: assessment?.bottlenecks ?? [], objectives: lastReport?.objectives ?? [], plan: lastReport?.plan, execution: lastReport?.execution,

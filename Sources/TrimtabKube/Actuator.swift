@@ -28,6 +28,13 @@ public enum Actuators {
             return EnvActuator(client: client, workload: workload, resource: resource, variable: name, container: container)
         case .http(let url):
             return HTTPEndpointActuator(client: http, workload: workload, url: url)
+        case .jolokia(let spec):
+            return PodKnobActuator(client: client, workload: workload, resource: resource, access: JolokiaAccess(http: http, spec: spec))
+        case .podHTTP(let spec):
+            return PodKnobActuator(client: client, workload: workload, resource: resource, access: PodHTTPAccess(http: http, spec: spec))
+        case .pgbouncer(let spec):
+            return PodKnobActuator(client: client, workload: workload, resource: resource,
+                                   access: PgBouncerAccess(spec: spec, timeoutSeconds: http.timeoutSeconds))
         case .autoscalerMaxReplicas(_, let owner?):
             return ScaledObjectActuator(client: client, workload: workload, scaledObject: owner, field: .maxReplicaCount, knob: knob)
         case .autoscalerTargetUtilization(_, let owner?):

@@ -26,6 +26,10 @@ extension ClusterFacts {
                                                                                    client: client, http: http, configMaps: &configMaps)
                 }
                 if let object = objects[workload.name] {
+                    for knob in policy.actions.flatMap(\.action.knobs) {
+                        guard case .configMap(let name, let key, false) = knob else { continue }
+                        facts.configMapReach[target, default: [:]][knob] = object.configMapReach(name, key: key, workload: workload)
+                    }
                     facts.noteManagement(target, .workload(workload), object.metadata, settings: policy.safety.gitOps,
                                          containers: object.spec?.template?.spec?.containers?.map(\.name) ?? [])
                 }
@@ -161,6 +165,21 @@ extension ClusterFacts {
             do {
                 let reading = try await HTTPEndpointActuator(client: http, workload: workload, url: url).read()
                 return number(reading.value, "the admin endpoint of \(workload)")
+            } catch {
+                return .unknown(error.message)
+            }
+        case .jolokia, .podHTTP, .pgbouncer:
+            guard let http else { return .unknown("no HTTP client to read \(knob)") }
+            do {
+                guard let actuator = try Actuators.make(knob, workload: workload, client: client, http: http) as? PodKnobActuator else {
+                    return .unknown("\(knob) does not live in the pods")
+                }
+                let reading = try await actuator.read()
+                let pods = reading.pods?.count ?? 0
+                if let parts = reading.pods, Set(parts.map { $0.value.flatMap(KnobValue.number) }).count > 1 {
+                    return .unknown("the \(pods) pods of \(workload) disagree on \(knob.settingName ?? "\(knob)"): \(reading.value ?? "")")
+                }
+                return number(reading.value, "\(actuator.access.via) on the \(pods) ready pod\(pods == 1 ? "" : "s") of \(workload)")
             } catch {
                 return .unknown(error.message)
             }

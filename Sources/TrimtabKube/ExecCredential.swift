@@ -104,11 +104,7 @@ public struct ExecCredential: Sendable, Equatable {
     }
 
     static func time(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
+        KubeTime.parse(text).map { Date(timeIntervalSince1970: $0) }
     }
 }
 

@@ -65,8 +65,7 @@ struct HTTPEndpointActuator: Actuator {
     func write(_ value: String?, over reading: KnobReading, dryRun: Bool) async throws(KubeError) {
         if dryRun { return }
         guard let value else { throw KubeError(kind: .invalid, message: "an admin endpoint knob cannot be removed, only set") }
-        let json: Any = Double(value).map { $0 == $0.rounded() && abs($0) < 1e15 ? Int64($0) as Any : $0 as Any } ?? value
-        let body = try KubeClient.json(["value": json])
+        let body = try KubeClient.json(["value": Double(value).map(Self.json) ?? value])
         let (status, data, _) = try await client.execute(.PUT, url, body: body, ifMatch: reading.version)
         guard (200..<300).contains(status) else { throw Self.error(status, data, "PUT", url) }
     }
@@ -78,6 +77,11 @@ struct HTTPEndpointActuator: Actuator {
             throw KubeError(kind: .unsupported, message: "\(KubeClient.display(url)) gives no ETag, so a write still in flight cannot be fenced off")
         }
         try await write(value, over: reading, dryRun: false)
+    }
+
+    /// A number as JSON writes it: whole numbers without a decimal point.
+    static func json(_ number: Double) -> Any {
+        number == number.rounded() && abs(number) < 1e15 ? Int64(number) as Any : number as Any
     }
 
     static func value(in data: Data) -> String? {

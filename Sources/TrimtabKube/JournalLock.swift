@@ -135,15 +135,7 @@ public final class LeaseLock: JournalLock, @unchecked Sendable {
     }
 
     static func seconds(_ text: String?) -> Double? {
-        guard let text else { return nil }
-        // ISO8601DateFormatter reads three fractional digits, MicroTime has six.
-        let trimmed = text.replacingOccurrences(of: #"(\.\d{3})\d+"#, with: "$1", options: .regularExpression)
-        let formatter = ISO8601DateFormatter()
-        for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime]] {
-            formatter.formatOptions = options
-            if let date = formatter.date(from: trimmed) { return date.timeIntervalSince1970 }
-        }
-        return nil
+        text.flatMap(KubeTime.parse)
     }
 
     func spec(now: Double, holder: String?) -> [String: Any] {
@@ -215,8 +207,12 @@ public final class LeaseLock: JournalLock, @unchecked Sendable {
     }
 
     public func release() async {
-        renewal?.cancel()
+        // Wait for a renewal already under way: one that read the Lease after it was given up would
+        // find it free and take it again, holding off the next run for a whole lease duration.
+        let running = renewal
         renewal = nil
+        running?.cancel()
+        await running?.value
         await Self.giveUp(client: client, namespace: namespace, name: name, identity: identity)
     }
 }

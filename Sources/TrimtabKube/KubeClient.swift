@@ -63,20 +63,25 @@ public final class KubeClient: Sendable {
             throw .configuration("could not read the TLS material of \(configuration.origin) (CA, client certificate or key): \(type(of: error))")
         }
         if configuration.insecureSkipTLSVerify { tls.certificateVerification = .none }
-        http = Self.makeHTTPClient(tls: tls, timeoutSeconds: configuration.timeoutSeconds)
+        http = Self.makeHTTPClient(tls: tls, timeoutSeconds: configuration.timeoutSeconds, proxy: configuration.proxy)
         if let plugin = configuration.exec {
             let authority = configuration.caData ?? configuration.caFile.flatMap { FileManager.default.contents(atPath: $0).map { [UInt8]($0) } }
             execSource = ExecCredentialSource(plugin: plugin, server: configuration.server, certificateAuthorityData: authority,
                                               insecureSkipTLSVerify: configuration.insecureSkipTLSVerify)
-            execClients = ExecTLSClients(base: tls, timeoutSeconds: configuration.timeoutSeconds, origin: plugin.origin)
+            execClients = ExecTLSClients(base: tls, timeoutSeconds: configuration.timeoutSeconds, origin: plugin.origin, proxy: configuration.proxy)
         } else {
             execSource = nil
             execClients = nil
         }
     }
 
-    static func makeHTTPClient(tls: TLSConfiguration, timeoutSeconds: Double) -> HTTPClient {
+    static func makeHTTPClient(tls: TLSConfiguration, timeoutSeconds: Double, proxy: ProxyEndpoint?) -> HTTPClient {
         var httpConfiguration = HTTPClient.Configuration(tlsConfiguration: tls)
+        // An HTTP proxy tunnels every request with CONNECT (TLS stays end to end); or SOCKS5.
+        httpConfiguration.proxy = proxy.map { proxy in
+            proxy.kind == .socks5 ? .socksServer(host: proxy.host, port: proxy.port)
+                : .server(host: proxy.host, port: proxy.port, authorization: proxy.user.map { .basic(username: $0, password: proxy.password ?? "") })
+        }
         httpConfiguration.timeout = .init(connect: .seconds(Int64(max(1, min(timeoutSeconds, 10)))))
         // A refused connection is an answer: report it at once instead of retrying it until the deadline.
         httpConfiguration.connectionPool.retryConnectionEstablishment = false
@@ -235,7 +240,8 @@ public final class KubeClient: Sendable {
         } catch let error as HTTPClientError where [.deadlineExceeded, .readTimeout, .writeTimeout, .connectTimeout].contains(error) {
             throw KubeError(kind: .timeout, request: described, message: "\(Int(configuration.timeoutSeconds)) s passed")
         } catch {
-            throw KubeError(kind: .connection, request: described, message: Self.describeTransport(error))
+            throw KubeError(kind: .connection, request: described,
+                            message: Self.describeTransport(error) + (configuration.proxy.map { " (through the proxy \($0))" } ?? ""))
         }
         if (200..<300).contains(status) { return data }
         var error = Self.error(status: status, body: data, request: described, retryAfter: retryAfter)
@@ -279,6 +285,8 @@ public final class KubeClient: Sendable {
             switch error {
             case .remoteConnectionClosed: return "the server closed the connection without answering"
             case .connectTimeout: return "the connection timed out"
+            case .proxyAuthenticationRequired: return "the proxy asked for credentials (407); give them in the proxy URL, http://user:password@proxy:3128"
+            case .invalidProxyResponse: return "the proxy would not connect to the server (its answer to CONNECT was not 200); check NO_PROXY and the proxy's allowed ports"
             default: return String(describing: error)
             }
         }
@@ -339,13 +347,15 @@ actor ExecTLSClients {
     let base: TLSConfiguration
     let timeoutSeconds: Double
     let origin: String
+    let proxy: ProxyEndpoint?
     private var current: (certificate: String, key: String, client: HTTPClient)?
     private var retired: [HTTPClient] = []
 
-    init(base: TLSConfiguration, timeoutSeconds: Double, origin: String) {
+    init(base: TLSConfiguration, timeoutSeconds: Double, origin: String, proxy: ProxyEndpoint?) {
         self.base = base
         self.timeoutSeconds = timeoutSeconds
         self.origin = origin
+        self.proxy = proxy
     }
 
     func client(certificate: String, key: String) throws(KubeError) -> HTTPClient {
@@ -358,7 +368,7 @@ actor ExecTLSClients {
             // Never echo the bytes: they hold a private key.
             throw .configuration("\(origin) printed a client certificate or key that is not PEM (\(type(of: error)))")
         }
-        let client = KubeClient.makeHTTPClient(tls: tls, timeoutSeconds: timeoutSeconds)
+        let client = KubeClient.makeHTTPClient(tls: tls, timeoutSeconds: timeoutSeconds, proxy: proxy)
         if let current { retired.append(current.client) }
         current = (certificate, key, client)
         return client

@@ -30,6 +30,46 @@ public struct KubeCluster: Cluster {
 
     public func journalLock() -> any JournalLock { journal.lock() }
 
+    /// Reads the workload's generation and status: where its rollout stands.
+    public func rollout(of workload: WorkloadRef) async -> RolloutState {
+        struct Object: Decodable {
+            struct Meta: Decodable { var generation: Int? }
+            struct Spec: Decodable { var replicas: Int? }
+            struct Status: Decodable {
+                var observedGeneration: Generation?
+                var replicas: Int?
+                var updatedReplicas: Int?
+                var availableReplicas: Int?
+            }
+            /// A number for Deployments and StatefulSets, a string for Argo Rollouts.
+            struct Generation: Decodable {
+                var value: Int?
+                init(from decoder: any Decoder) throws {
+                    let container = try decoder.singleValueContainer()
+                    value = (try? container.decode(Int.self)) ?? (try? container.decode(String.self)).flatMap(Int.init)
+                }
+            }
+            var metadata: Meta
+            var spec: Spec?
+            var status: Status?
+        }
+        do {
+            let object = try await client.get(Object.self, try KubeResource.workload(kind: workload.kind), namespace: workload.namespace, name: workload.name)
+            let status = object.status
+            return RolloutState.of(generation: object.metadata.generation, observedGeneration: status?.observedGeneration?.value,
+                                   replicas: object.spec?.replicas ?? 1, current: status?.replicas, updated: status?.updatedReplicas,
+                                   available: status?.availableReplicas)
+        } catch {
+            return .unreadable("\(error)")
+        }
+    }
+
+    /// One list of namespaces with a label selector (`team=payments,tier=web`).
+    public func namespaces(labelled labels: [String: String]) async throws(KubeError) -> [String] {
+        let list = try await client.list(NamespaceList.self, .namespaces, namespace: nil, query: [("labelSelector", TargetSelector.selectorText(labels))])
+        return list.items.compactMap(\.metadata.name).sorted()
+    }
+
     /// The annotation on a workload that says what Trimtab changed last, and from what.
     public static let lastChangeAnnotation = "trimtab.io/last-change"
 

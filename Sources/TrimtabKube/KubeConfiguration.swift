@@ -1,3 +1,4 @@
+import TrimtabCore
 import TrimtabCycle
 import Foundation
 import Yams
@@ -32,6 +33,9 @@ public struct KubeConfiguration: Sendable {
     public var origin: String
     /// Seconds one request may take, end to end.
     public var timeoutSeconds: Double
+    /// The proxy to the API server: the kubeconfig cluster's `proxy-url`, else `HTTPS_PROXY` (or
+    /// `HTTP_PROXY`) unless `NO_PROXY` covers the server, as kubectl; nil for a direct connection.
+    public var proxy: ProxyEndpoint?
 
     public init(server: String, token: String? = nil, tokenFile: String? = nil, caData: [UInt8]? = nil, caFile: String? = nil,
                 clientCertificateData: [UInt8]? = nil, clientCertificateFile: String? = nil, clientKeyData: [UInt8]? = nil,
@@ -83,6 +87,10 @@ public struct KubeConfiguration: Sendable {
     /// first file), else the pod's service account when in a cluster, else `~/.kube/config`.
     public static func resolve(kubeconfig: String?, context: String?, inCluster: Bool,
                                environment: [String: String] = ProcessInfo.processInfo.environment) throws(KubeError) -> KubeConfiguration {
+        try chosen(kubeconfig: kubeconfig, context: context, inCluster: inCluster, environment: environment).withEnvironmentProxy(environment)
+    }
+
+    static func chosen(kubeconfig: String?, context: String?, inCluster: Bool, environment: [String: String]) throws(KubeError) -> KubeConfiguration {
         if inCluster { return try Self.inCluster(environment: environment) }
         if let kubeconfig { return try load(kubeconfigAt: kubeconfig, context: context) }
         if let list = environment["KUBECONFIG"], !list.isEmpty {
@@ -173,7 +181,15 @@ public struct KubeConfiguration: Sendable {
             }
             return [UInt8](data)
         }
-        return KubeConfiguration(
+        var proxy: ProxyEndpoint?
+        if let url = cluster.proxyURL, !url.isEmpty {
+            do throws(ProxyError) {
+                proxy = try ProxyEnvironment.parse(url, origin: "proxy-url of cluster '\(context.cluster)' in \(file)")
+            } catch {
+                throw .configuration(error.description)
+            }
+        }
+        var configuration = KubeConfiguration(
             server: cluster.server, token: user?.token, tokenFile: path(user?.tokenFile),
             caData: try decode(cluster.certificateAuthorityData, "certificate-authority-data of cluster '\(context.cluster)'"),
             caFile: path(cluster.certificateAuthority),
@@ -183,6 +199,24 @@ public struct KubeConfiguration: Sendable {
             clientKeyFile: path(user?.clientKey), username: user?.username, password: user?.password, exec: plugin,
             insecureSkipTLSVerify: cluster.insecureSkipTLSVerify ?? false, namespace: context.namespace,
             origin: "kubeconfig \(file), context \(contextName)")
+        configuration.proxy = proxy
+        configuration.proxyFromKubeconfig = proxy != nil
+        return configuration
+    }
+
+    /// Whether `proxy` came from the kubeconfig's `proxy-url` (which the environment does not override).
+    var proxyFromKubeconfig = false
+
+    /// The configuration with the environment's proxy when the kubeconfig names none.
+    func withEnvironmentProxy(_ environment: [String: String]) throws(KubeError) -> KubeConfiguration {
+        guard !proxyFromKubeconfig else { return self }
+        var configuration = self
+        do throws(ProxyError) {
+            configuration.proxy = try ProxyEnvironment.proxy(for: server, environment: environment)
+        } catch {
+            throw .configuration(error.description)
+        }
+        return configuration
     }
 
     static func describe(_ error: any Error) -> String {
@@ -210,8 +244,10 @@ struct Kubeconfig: Decodable {
         var certificateAuthority: String?
         var certificateAuthorityData: String?
         var insecureSkipTLSVerify: Bool?
+        var proxyURL: String?
         enum CodingKeys: String, CodingKey {
             case server
+            case proxyURL = "proxy-url"
             case certificateAuthority = "certificate-authority"
             case certificateAuthorityData = "certificate-authority-data"
             case insecureSkipTLSVerify = "insecure-skip-tls-verify"

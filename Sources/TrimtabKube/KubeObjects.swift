@@ -57,15 +57,59 @@ struct WorkloadObject: Decodable {
     }
     struct PodSpec: Decodable {
         var containers: [Container]?
+        var volumes: [Volume]?
     }
     struct Container: Decodable {
         var name: String
         var env: [EnvVar]?
+        var envFrom: [EnvFrom]?
+        var volumeMounts: [VolumeMount]?
     }
     struct EnvVar: Decodable {
+        struct Source: Decodable {
+            struct KeyRef: Decodable { var name: String?; var key: String }
+            var configMapKeyRef: KeyRef?
+        }
         var name: String
         var value: String?
-        var valueFrom: Ignored?
+        var valueFrom: Source?
+    }
+    struct EnvFrom: Decodable {
+        struct Ref: Decodable { var name: String? }
+        var configMapRef: Ref?
+    }
+    struct VolumeMount: Decodable {
+        var name: String
+        var mountPath: String
+        var subPath: String?
+    }
+    struct Volume: Decodable {
+        struct ConfigMapSource: Decodable {
+            struct Item: Decodable { var key: String; var path: String }
+            var name: String?
+            var items: [Item]?
+        }
+        var name: String
+        var configMap: ConfigMapSource?
+    }
+
+    /// How `key` of ConfigMap `name` reaches this workload's pods (see `ConfigMapReach`).
+    func configMapReach(_ name: String, key: String, workload: WorkloadRef) -> ConfigMapReach {
+        let spec = self.spec?.template?.spec
+        let volumes = (spec?.volumes ?? []).compactMap { volume -> ConfigMapReach.Volume? in
+            guard let source = volume.configMap, let configMap = source.name else { return nil }
+            return ConfigMapReach.Volume(name: volume.name, configMap: configMap, items: source.items?.map { ($0.key, $0.path) })
+        }
+        let containers = (spec?.containers ?? []).map { container in
+            ConfigMapReach.Container(
+                name: container.name,
+                mounts: (container.volumeMounts ?? []).map { ConfigMapReach.Mount(volume: $0.name, path: $0.mountPath, subPath: $0.subPath) },
+                keyRefs: (container.env ?? []).compactMap { variable in
+                    variable.valueFrom?.configMapKeyRef.flatMap { ref in ref.name.map { (variable.name, $0, ref.key) } }
+                },
+                envFrom: (container.envFrom ?? []).compactMap { $0.configMapRef?.name })
+        }
+        return ConfigMapReach.judge(configMap: name, key: key, volumes: volumes, containers: containers, workload: "\(workload)")
     }
     var metadata: ObjectMeta
     var spec: Spec?
@@ -96,6 +140,13 @@ struct WorkloadObject: Decodable {
 
 struct WorkloadList: Decodable {
     var items: [WorkloadObject]
+}
+
+struct NamespaceList: Decodable {
+    struct Item: Decodable {
+        var metadata: ObjectMeta
+    }
+    var items: [Item]
 }
 
 struct ConfigMapObject: Decodable {

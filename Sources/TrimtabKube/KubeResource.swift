@@ -24,6 +24,8 @@ public struct KubeResource: Sendable, Equatable {
     public static let statefulSets = KubeResource(group: "apps", version: "v1", plural: "statefulsets", kind: "StatefulSet")
     public static let configMaps = KubeResource(group: "", version: "v1", plural: "configmaps", kind: "ConfigMap")
     public static let events = KubeResource(group: "", version: "v1", plural: "events", kind: "Event")
+    public static let namespaces = KubeResource(group: "", version: "v1", plural: "namespaces", kind: "Namespace")
+    public static let pods = KubeResource(group: "", version: "v1", plural: "pods", kind: "Pod")
     public static let horizontalPodAutoscalers = KubeResource(group: "autoscaling", version: "v2", plural: "horizontalpodautoscalers",
                                                               kind: "HorizontalPodAutoscaler")
 

@@ -37,6 +37,9 @@ enum ResourceCatalog {
                                      namespaced: true, shortNames: ["ev"], hasSpec: false, allowCreateOnUpdate: true)
     static let namespaces = ResourceType(group: "", version: "v1", plural: "namespaces", singular: "namespace",
                                          kind: "Namespace", namespaced: false, shortNames: ["ns"], hasSpec: false)
+    /// Pods, as the tests place them (the sandbox runs no kubelet: a test writes a pod's status).
+    static let pods = ResourceType(group: "", version: "v1", plural: "pods", singular: "pod", kind: "Pod",
+                                   namespaced: true, shortNames: ["po"], hasSpec: false)
     static let deployments = ResourceType(group: "apps", version: "v1", plural: "deployments", singular: "deployment",
                                           kind: "Deployment", namespaced: true, shortNames: ["deploy"],
                                           subresources: ["scale"], rollsOut: true)
@@ -56,7 +59,7 @@ enum ResourceCatalog {
     static let rollouts = ResourceType(group: "argoproj.io", version: "v1alpha1", plural: "rollouts", singular: "rollout",
                                        kind: "Rollout", namespaced: true, shortNames: ["ro"], subresources: ["scale"], rollsOut: true, custom: true)
 
-    static let all = [configMaps, events, namespaces, deployments, statefulSets, horizontalPodAutoscalers, leases, scaledObjects, rollouts]
+    static let all = [configMaps, events, namespaces, pods, deployments, statefulSets, horizontalPodAutoscalers, leases, scaledObjects, rollouts]
 
     /// The API groups other than core, in discovery order.
     static var groups: [(name: String, version: String)] {

@@ -182,11 +182,19 @@ struct StoreContents: Sendable {
         }
     }
 
+    /// The annotation that holds a workload's rollout where it is (see `rollOut`).
+    static let stuckRolloutAnnotation = "sandbox.trimtab.io/rollout-stuck"
+
     /// The instant rollout: every replica is at once ready, available and up to date.
     static func rollOut(_ object: inout JSONValue, as type: ResourceType) {
         guard type.rollsOut, let replicas = object[path: ["spec", "replicas"]] else { return }
         for field in ["replicas", "readyReplicas", "availableReplicas", "updatedReplicas"] {
             object[path: ["status", field]] = replicas
+        }
+        // A rollout that cannot progress (its new pods never become ready), for the tests: the
+        // controller sees the new generation, and no pod runs it.
+        if object[path: ["metadata", "annotations", stuckRolloutAnnotation]]?.stringValue == "true" {
+            object[path: ["status", "updatedReplicas"]] = 0
         }
         if type == ResourceCatalog.statefulSets { object[path: ["status", "currentReplicas"]] = replicas }
         let generation = object[path: ["metadata", "generation"]] ?? 1

@@ -30,12 +30,19 @@ public final class LoopbackHTTPServer: Sendable {
         public var status: Int
         public var body: String
         public var headers: [(name: String, value: String)]
+        /// A body that is not text (a protobuf exposition), sent instead of `body` when set.
+        public var bytes: [UInt8]?
 
         /// `headers` go after `Content-Type` (JSON unless one is given here) and `Content-Length`.
         public init(status: Int, body: String, headers: [(name: String, value: String)] = []) {
             self.status = status
             self.body = body
             self.headers = headers
+        }
+
+        public init(status: Int, bytes: [UInt8], headers: [(name: String, value: String)] = []) {
+            self.init(status: status, body: "", headers: headers)
+            self.bytes = bytes
         }
     }
 
@@ -44,6 +51,8 @@ public final class LoopbackHTTPServer: Sendable {
         case respond(Response)
         /// After the delay, decide then: a slow server, and one whose work lands after its client gave up.
         case later(Duration, @Sendable () -> Reply)
+        /// Decide when `work` is done (a proxy's forward to its upstream), off the event loop.
+        case deferred(@Sendable () async -> Reply)
         /// Never answer; the connection stays open until the client gives up or the server stops.
         case hang
         /// Close the connection without answering.
@@ -155,6 +164,16 @@ public final class LoopbackHTTPServer: Sendable {
                     let (handler, context) = loopBound.value
                     handler.carryOut(decide(), keepAlive: keepAlive, context: context)
                 }
+            case .deferred(let work):
+                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                let eventLoop = context.eventLoop
+                Task {
+                    let reply = await work()
+                    eventLoop.execute {
+                        let (handler, context) = loopBound.value
+                        handler.carryOut(reply, keepAlive: keepAlive, context: context)
+                    }
+                }
             case .hang:
                 return
             case .close:
@@ -174,12 +193,13 @@ public final class LoopbackHTTPServer: Sendable {
             if !response.headers.contains(where: { $0.name.lowercased() == "content-type" }) {
                 headers.add(name: "Content-Type", value: "application/json")
             }
-            headers.add(name: "Content-Length", value: String(response.body.utf8.count))
+            headers.add(name: "Content-Length", value: String(response.bytes?.count ?? response.body.utf8.count))
             for (name, value) in response.headers { headers.add(name: name, value: value) }
             if !keepAlive { headers.add(name: "Connection", value: "close") }
             let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
             context.write(wrapOutboundOut(.head(head)), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: response.body)))), promise: nil)
+            let buffer = response.bytes.map { ByteBuffer(bytes: $0) } ?? ByteBuffer(string: response.body)
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
             if !keepAlive {
                 let channel = context.channel

@@ -26,6 +26,9 @@ public final class Notifier: Sendable {
         public var backoff = Backoff(first: 1, ceiling: 30)
         /// Whose time the waits between tries pass on.
         public var clock: any TimeSource = SystemClock()
+        /// Where `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` are read from: each receiver is reached
+        /// through the proxy its URL calls for (a Slack webhook through the corporate proxy, say).
+        public var environment: [String: String] = ProcessInfo.processInfo.environment
 
         public init() {}
     }
@@ -41,7 +44,11 @@ public final class Notifier: Sendable {
     }
 
     public let receivers: [Receiver]
-    let http: HTTPClient
+    /// One client per way out: direct, and one per proxy a receiver goes through.
+    let clients: [HTTPClient]
+    /// Each receiver's client, by its index.
+    let clientOf: [Int]
+    var http: HTTPClient { clients[0] }
     let options: Options
     let logger: Logger
     let workers: [Worker]
@@ -61,12 +68,37 @@ public final class Notifier: Sendable {
         self.logger = logger
         // Each request carries its receiver's TLS setting (the pool keys connections by it): one
         // client-wide setting would check every receiver against the first one's CA.
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(Int64(max(1, min(options.timeoutSeconds, 10)))))
-        configuration.connectionPool.retryConnectionEstablishment = false
-        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        let client = http
-        workers = receivers.map { Worker(receiver: $0, http: client, options: options, logger: logger, observe: observe) }
+        func client(_ proxy: ProxyEndpoint?) -> HTTPClient {
+            var configuration = HTTPClient.Configuration()
+            configuration.timeout = .init(connect: .seconds(Int64(max(1, min(options.timeoutSeconds, 10)))))
+            configuration.connectionPool.retryConnectionEstablishment = false
+            configuration.proxy = proxy.map(HTTPCredentials.proxy)
+            return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        }
+        var clients = [client(nil)]
+        var byProxy: [String: Int] = [:]
+        var clientOf: [Int] = []
+        for receiver in receivers {
+            let proxy: ProxyEndpoint?
+            do throws(ProxyError) {
+                proxy = try ProxyEnvironment.proxy(for: receiver.url, environment: options.environment)
+            } catch {
+                throw NotifyError(description: "\(receiver.name): \(error)")
+            }
+            guard let proxy else {
+                clientOf.append(0)
+                continue
+            }
+            let key = "\(proxy.kind) \(proxy.host) \(proxy.port) \(proxy.user ?? "")"
+            if byProxy[key] == nil {
+                byProxy[key] = clients.count
+                clients.append(client(proxy))
+            }
+            clientOf.append(byProxy[key]!)
+        }
+        self.clients = clients
+        self.clientOf = clientOf
+        workers = receivers.indices.map { Worker(receiver: receivers[$0], http: clients[clientOf[$0]], options: options, logger: logger, observe: observe) }
     }
 
     public var isEmpty: Bool { receivers.isEmpty }
@@ -99,7 +131,8 @@ public final class Notifier: Sendable {
     /// The alerts of `policy` that Alertmanager holds active, from the first Alertmanager that answers:
     /// a one-shot run seeds its book with them, so what cleared since the last run is resolved.
     public func activeAlerts(policy: String) async -> [Alert] {
-        for receiver in receivers {
+        for (index, receiver) in receivers.enumerated() {
+            let http = clients[clientOf[index]]
             guard case .alertmanager = receiver.kind else { continue }
             let filter = "policy=\"\(policy)\"".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
             var request = HTTPClientRequest(url: receiver.url + "/api/v2/alerts?active=true&silenced=true&inhibited=true&filter=" + filter)
@@ -130,7 +163,7 @@ public final class Notifier: Sendable {
             try? await Task.sleep(for: .milliseconds(50))
         }
         for worker in workers { await worker.stop() }
-        try? await http.shutdown()
+        for client in clients { try? await client.shutdown() }
     }
 }
 

@@ -1,10 +1,19 @@
+import AsyncHTTPClient
 import Foundation
 import NIOSSL
+import TrimtabCore
 
 /// How Trimtab authenticates to an HTTP server it reads or posts to (Prometheus, Alertmanager):
 /// a bearer token or basic auth read from files on every request (so rotated secrets are picked up),
 /// and TLS with a custom CA, a client certificate, or (for testing) no verification.
 public enum HTTPCredentials {
+    /// The proxy as AsyncHTTPClient takes it: an HTTP proxy (CONNECT for https) or SOCKS5.
+    public static func proxy(_ endpoint: ProxyEndpoint) -> HTTPClient.Configuration.Proxy {
+        guard endpoint.kind == .http else { return .socksServer(host: endpoint.host, port: endpoint.port) }
+        return .server(host: endpoint.host, port: endpoint.port,
+                       authorization: endpoint.user.map { .basic(username: $0, password: endpoint.password ?? "") })
+    }
+
     /// The `Authorization` header, or nil without credentials. Throws the path of a file it cannot read.
     public static func authorization(bearerTokenFile: String?, basicAuthUser: String?, basicAuthPasswordFile: String?) throws(CredentialError) -> String? {
         if let file = bearerTokenFile {

@@ -27,6 +27,9 @@ public struct PrometheusConfiguration: Sendable {
     public var timeoutSeconds: Double
     /// Headers sent with every request, such as Mimir's and Cortex's tenant `X-Scope-OrgID`.
     public var headers: [(name: String, value: String)]
+    /// The proxy requests go through (from `HTTPS_PROXY`/`HTTP_PROXY` and `NO_PROXY`, see
+    /// `ProxyEnvironment`), or nil for a direct connection.
+    public var proxy: ProxyEndpoint?
 
     /// Header names the client sets itself, or that the credential flags own.
     public static let reservedHeaders: Set<String> = ["authorization", "host", "content-type", "content-length", "accept", "user-agent",
@@ -51,6 +54,9 @@ public struct PrometheusConfiguration: Sendable {
     /// The URL as it may be shown: without user, password or query string.
     public var displayURL: String { Redaction.displayURL(url) }
 }
+
+/// An answer of the API: `{"status": "success", "data": …}`.
+struct DataEnvelope<T: Decodable>: Decodable { var data: T }
 
 /// A client of the Prometheus HTTP API (`/api/v1/query`, `/api/v1/query_range`).
 ///
@@ -101,6 +107,7 @@ public final class PrometheusClient: Sendable {
         httpConfiguration.connectionPool.retryConnectionEstablishment = false
         // Query answers are repetitive JSON that compresses far beyond 100:1; bound the size instead.
         httpConfiguration.decompression = .enabled(limit: .size(Self.maximumBodyBytes))
+        httpConfiguration.proxy = configuration.proxy.map(HTTPCredentials.proxy)
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
     }
 
@@ -130,30 +137,47 @@ public final class PrometheusClient: Sendable {
     /// When the server started, as `/api/v1/status/runtimeinfo` says (Prometheus only; Thanos and
     /// Mimir may not answer it). A different answer between two cycles means the server restarted.
     public func startTime() async throws(PrometheusError) -> String {
+        struct Info: Decodable { var startTime: String }
+        return try await get(Info.self, "/api/v1/status/runtimeinfo", what: "runtime information").startTime
+    }
+
+    /// Every metric name the server has (`/api/v1/label/__name__/values`): one cheap call.
+    public func metricNames() async throws(PrometheusError) -> [String] {
+        try await get([String].self, "/api/v1/label/__name__/values", what: "the metric names")
+    }
+
+    /// The label names of the series `selector` matches (`/api/v1/labels?match[]=…`).
+    public func labelNames(matching selector: String) async throws(PrometheusError) -> [String] {
+        var components = URLComponents()
+        components.queryItems = [URLQueryItem(name: "match[]", value: selector)]
+        return try await get([String].self, "/api/v1/labels?" + (components.percentEncodedQuery ?? ""), what: "the label names of \(selector)")
+    }
+
+    /// A GET of the API whose answer's `data` is a `T`.
+    func get<T: Decodable>(_ type: T.Type, _ path: String, what: String, limit: Int = 16 * 1024 * 1024) async throws(PrometheusError) -> T {
         let server = configuration.displayURL
-        var request = HTTPClientRequest(url: baseURL + "/api/v1/status/runtimeinfo")
+        var request = HTTPClientRequest(url: baseURL + path)
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "User-Agent", value: "trimtab")
         for header in configuration.headers { request.headers.add(name: header.name, value: header.value) }
         if let header = try authorizationHeader() { request.headers.add(name: "Authorization", value: header) }
-        struct Envelope: Decodable {
-            struct Info: Decodable { var startTime: String }
-            var data: Info
-        }
-        let what = "runtime information"
         do {
             let response = try await http.execute(request, timeout: .milliseconds(Int64(configuration.timeoutSeconds * 1000)))
-            let body = try await response.body.collect(upTo: 1024 * 1024)
+            let body = try await response.body.collect(upTo: limit)
             guard response.status == .ok else {
                 throw PrometheusError.http(server: server, query: what, status: Int(response.status.code), message: Self.excerpt(Data(buffer: body)))
             }
-            return try JSONDecoder().decode(Envelope.self, from: Data(buffer: body)).data.startTime
+            do {
+                return try JSONDecoder().decode(DataEnvelope<T>.self, from: Data(buffer: body)).data
+            } catch {
+                throw PrometheusError.malformedResponse(server: server, query: what, detail: Self.describe(error))
+            }
         } catch let error as PrometheusError {
             throw error
         } catch let error as HTTPClientError where Self.isTimeout(error) {
             throw .timeout(server: server, query: what, seconds: configuration.timeoutSeconds)
         } catch {
-            throw .connection(server: server, query: what, detail: Self.describe(error))
+            throw .connection(server: server, query: what, detail: Self.describe(error) + viaProxy)
         }
     }
 
@@ -215,7 +239,7 @@ public final class PrometheusClient: Sendable {
             if answered {
                 throw .malformedResponse(server: server, query: query, detail: "the answer (status \(status)) was cut off before its end: \(Self.describe(error))")
             }
-            throw .connection(server: server, query: query, detail: Self.describe(error))
+            throw .connection(server: server, query: query, detail: Self.describe(error) + viaProxy)
         }
         do {
             if let streamed {
@@ -304,12 +328,17 @@ public final class PrometheusClient: Sendable {
             case .remoteConnectionClosed: return "the server closed the connection without answering"
             case .connectTimeout: return "the connection timed out"
             case .invalidURL: return "the URL is invalid"
+            case .proxyAuthenticationRequired: return "the proxy asked for credentials (407); give them in the proxy URL, http://user:password@proxy:3128"
+            case .invalidProxyResponse: return "the proxy would not connect to the server (its answer to CONNECT was not 200); check NO_PROXY and the proxy's allowed ports"
             default: return String(describing: error)
             }
         }
         if let error = error as? NIOSSLError { return "TLS: \(error)" }
         return String(describing: error)
     }
+
+    /// " (through the proxy …)" when requests go through one, for connection errors.
+    var viaProxy: String { configuration.proxy.map { " (through the proxy \($0))" } ?? "" }
 
     /// The credentials this client sends, to take out of anything a server echoes back.
     func secrets() -> [String] {

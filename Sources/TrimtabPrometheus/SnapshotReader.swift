@@ -243,6 +243,12 @@ extension SnapshotReader {
         return ObjectiveRead(readings: readings, queriesSent: queries.count + 1, errors: PrometheusError.grouped(errors))
     }
 
+    /// The forecasts' load history: one range query per load indicator at the forecast's step.
+    public func readHistory(_ queries: [IndicatorQuery], policy: Policy) async -> [IndicatorData] {
+        guard !queries.isEmpty else { return [] }
+        return await read(queries, groupBy: policy.targets.groupBy).0
+    }
+
     /// The objectives whose recorded series are present at `time` with their current digest.
     func recordedObjectives(policy: Policy, at time: Double) async -> Set<String> {
         let labels = ["trimtab_objective", "trimtab_digest"]

@@ -31,6 +31,19 @@ public struct WorkloadProfile: Sendable {
     /// Whether the application exports a `code="500"` series; client libraries create a label
     /// combination only once it is first seen, so a service that never failed has none.
     public var exportsErrors: Bool
+    /// The conventions the workload's metrics follow (see `StockMetrics`): the demo's are the
+    /// Prometheus client libraries', OpenTelemetry's legacy pool gauges and Micrometer's cache.
+    public var requestShape: RequestShape = .prometheusClient
+    public var mesh: MeshShape?
+    public var poolShape: PoolShape = .openTelemetryLegacy
+    public var cacheShape: CacheShape = .micrometer
+
+    /// Who writes the request metrics, and so their names, labels and buckets.
+    public enum RequestShape: Sendable { case prometheusClient, micrometer, openTelemetry, promClient, none }
+    /// A mesh's sidecar or proxy, which reports every request too.
+    public enum MeshShape: Sendable { case istio, linkerd }
+    public enum PoolShape: Sendable { case openTelemetryLegacy, openTelemetry, hikari }
+    public enum CacheShape: Sendable { case micrometer, hitsMisses }
 
     public init(namespace: String, deployment: String, requestsPerSecond: @escaping Curve = { _ in 50 },
                 latencyP95: @escaping Curve, errorRatio: @escaping Curve = { _ in 0.0005 },

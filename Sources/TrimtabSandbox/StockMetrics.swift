@@ -14,7 +14,10 @@ import TrimtabCore
 /// - **the application**, scraped per pod through a ServiceMonitor: client-library histogram and
 ///   counters (`http_request_duration_seconds`, `http_requests_total` by `code`), OpenTelemetry's
 ///   connection-pool gauges (`db_client_connections_usage` by `state`, `db_client_connections_max`)
-///   and Micrometer's cache counters (`cache_gets_total` by `result`, `cache_evictions_total`).
+///   and Micrometer's cache counters (`cache_gets_total` by `result`, `cache_evictions_total`); or,
+///   as the profile says, Micrometer's, OpenTelemetry's or prom-client's request histogram, HikariCP's
+///   or OpenTelemetry's current pool gauges, a hits/misses counter pair, and an Istio sidecar's or a
+///   Linkerd proxy's request metrics (milliseconds), each with its library's names, labels and buckets.
 ///
 /// Pods are named as Kubernetes names them (`checkout-6c9f8d7b5f-x2k9p`, `ledger-0`); a rollout
 /// replaces every pod with new ones of a new ReplicaSet; an evicted pod lingers in phase `Failed`.
@@ -170,6 +173,19 @@ struct StockMetrics {
     func applicationSeries(_ pod: Pod) -> [SyntheticSeries] {
         let labels = ["job": name, "service": name, "endpoint": "http", "container": "app",
                       "instance": "\(pod.ip):8080", "namespace": profile.namespace, "pod": pod.name]
+        var out: [SyntheticSeries] = []
+        switch profile.requestShape {
+        case .prometheusClient: out += prometheusClientSeries(pod, labels)
+        case .micrometer, .openTelemetry, .promClient: out += librarySeries(pod, labels)
+        case .none: break
+        }
+        if let mesh = profile.mesh { out += meshSeries(pod, mesh) }
+        out += poolAndCacheSeries(pod, labels)
+        return out
+    }
+
+    /// A client library's histogram and `http_requests_total` by `code`, client_golang's way.
+    func prometheusClientSeries(_ pod: Pod, _ labels: [String: String]) -> [SyntheticSeries] {
         let share = 1 / Double(replicas)
         let rps = profile.requestsPerSecond, p95 = profile.latencyP95, errors = profile.errorRatio
         var out: [SyntheticSeries] = []
@@ -186,13 +202,145 @@ struct StockMetrics {
                 rps(ago) * share * errors(ago)
             })
         }
+        return out
+    }
+
+    /// An exponential distribution of request durations whose 95th percentile is `p95`: the share
+    /// of requests at or below `bound` seconds, for any buckets a library writes.
+    static func share(atOrBelow bound: Double, p95: Double) -> Double {
+        bound == .infinity ? 1 : 1 - exp(-log(20) / max(p95, 1e-6) * bound)
+    }
+
+    /// Micrometer's, OpenTelemetry's or prom-client's request histogram, as each writes it: its
+    /// name, labels and buckets, successes and (once seen) server errors as separate series.
+    func librarySeries(_ pod: Pod, _ labels: [String: String]) -> [SyntheticSeries] {
+        let share = 1 / Double(replicas)
+        let rps = profile.requestsPerSecond, p95 = profile.latencyP95, errors = profile.errorRatio
+        let name: String, buckets: [Double], leText: (Double) -> String
+        let statuses: [(labels: [String: String], error: Bool)]
+        switch profile.requestShape {
+        case .micrometer:
+            // Spring Boot with percentiles-histogram on: Micrometer's own bucket bounds (a slice of them).
+            name = "http_server_requests_seconds"
+            buckets = [0.001, 0.005592405, 0.022369621, 0.067108864, 0.134217727, 0.268435456, 0.536870911, 1.073741824,
+                       1.789569706, 2.863311529, 4.294967296, 8.589934591, 17.179869184, 30.0]
+            leText = { String($0) }
+            statuses = [(["method": "GET", "uri": "/api/\(self.name)", "status": "200", "outcome": "SUCCESS", "exception": "none", "error": "none"], false),
+                        (["method": "GET", "uri": "/api/\(self.name)", "status": "500", "outcome": "SERVER_ERROR", "exception": "SQLException", "error": "SQLException"], true)]
+        case .openTelemetry:
+            // The OpenTelemetry SDK's Prometheus exporter: its advised buckets for http.server.request.duration.
+            name = "http_server_request_duration_seconds"
+            buckets = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
+            leText = { String($0) }
+            let base = ["http_request_method": "GET", "http_route": "/\(self.name)", "url_scheme": "http", "network_protocol_version": "1.1",
+                        "otel_scope_name": "io.opentelemetry.java-http-server"]
+            statuses = [(base.merging(["http_response_status_code": "200"]) { $1 }, false),
+                        (base.merging(["http_response_status_code": "503", "error_type": "503"]) { $1 }, true)]
+        default:
+            // prom-client as its README shows it: no request counter, the status as status_code.
+            name = "http_request_duration_seconds"
+            buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+            leText = { String($0) }
+            statuses = [(["method": "GET", "route": "/\(self.name)", "status_code": "200"], false),
+                        (["method": "GET", "route": "/\(self.name)", "status_code": "500"], true)]
+        }
+        var out: [SyntheticSeries] = []
+        for status in statuses where !status.error || profile.exportsErrors {
+            let part: @Sendable (Double) -> Double = { [error = status.error] ago in rps(ago) * share * (error ? errors(ago) : 1 - errors(ago)) }
+            let base = labels.merging(status.labels) { $1 }
+            for bucket in buckets + [.infinity] {
+                out.append(counter("\(name)_bucket", base.merging(["le": bucket == .infinity ? "+Inf" : leText(bucket)]) { $1 }, when: pod.exists) { ago in
+                    part(ago) * Self.share(atOrBelow: bucket, p95: p95(ago))
+                })
+            }
+            out.append(counter("\(name)_count", base, when: pod.exists, part))
+        }
+        return out
+    }
+
+    /// What a mesh's sidecar (Istio, reporter="destination") or proxy (Linkerd, inbound) reports of
+    /// every request the pod serves, scraped per pod, with its latency in milliseconds.
+    func meshSeries(_ pod: Pod, _ mesh: WorkloadProfile.MeshShape) -> [SyntheticSeries] {
+        let share = 1 / Double(replicas)
+        let rps = profile.requestsPerSecond, p95 = profile.latencyP95, errors = profile.errorRatio
+        let namespace = profile.namespace
+        let scraped = ["namespace": namespace, "pod": pod.name, "instance": "\(pod.ip):15020"]
+        var out: [SyntheticSeries] = []
+        let codes: [(String, Bool)] = [("200", false), ("500", true)]
+        switch mesh {
+        case .istio:
+            let bucketsMs: [Double] = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000]
+            for (code, error) in codes where !error || profile.exportsErrors {
+                let part: @Sendable (Double) -> Double = { ago in rps(ago) * share * (error ? errors(ago) : 1 - errors(ago)) }
+                let base = scraped.merging(["job": "istio-proxy", "reporter": "destination", "source_workload": "istio-ingressgateway",
+                                            "source_workload_namespace": "istio-system", "destination_workload": name,
+                                            "destination_workload_namespace": namespace, "destination_service": "\(name).\(namespace).svc.cluster.local",
+                                            "destination_app": name, "request_protocol": "http", "response_code": code, "response_flags": "-",
+                                            "connection_security_policy": "mutual_tls"]) { $1 }
+                out.append(counter("istio_requests_total", base, when: pod.exists, part))
+                for bound in bucketsMs + [.infinity] {
+                    out.append(counter("istio_request_duration_milliseconds_bucket",
+                                       base.merging(["le": bound == .infinity ? "+Inf" : String(bound)]) { $1 }, when: pod.exists) { ago in
+                        part(ago) * Self.share(atOrBelow: bound / 1000, p95: p95(ago))
+                    })
+                }
+            }
+        case .linkerd:
+            let bucketsMs: [Double] = [1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 40000, 50000]
+            for (code, error) in codes where !error || profile.exportsErrors {
+                let part: @Sendable (Double) -> Double = { ago in rps(ago) * share * (error ? errors(ago) : 1 - errors(ago)) }
+                let base = scraped.merging(["job": "linkerd-proxy", "direction": "inbound", "deployment": name, "control_plane_ns": "linkerd",
+                                            "authority": "\(name).\(namespace).svc.cluster.local:8080", "tls": "true", "status_code": code]) { $1 }
+                out.append(counter("response_total", base.merging(["classification": error ? "failure" : "success"]) { $1 }, when: pod.exists, part))
+                for bound in bucketsMs + [.infinity] {
+                    out.append(counter("response_latency_ms_bucket", base.merging(["le": bound == .infinity ? "+Inf" : String(bound)]) { $1 },
+                                       when: pod.exists) { ago in part(ago) * Self.share(atOrBelow: bound / 1000, p95: p95(ago)) })
+                }
+            }
+        }
+        return out
+    }
+
+    /// The connection pool and cache, in the profile's conventions.
+    func poolAndCacheSeries(_ pod: Pod, _ labels: [String: String]) -> [SyntheticSeries] {
+        let share = 1 / Double(replicas)
+        let rps = profile.requestsPerSecond
+        var out: [SyntheticSeries] = []
         if let pool = profile.poolUtilization {
+            let used: @Sendable (Double) -> Double = { ago in (pool(ago) * Self.poolMax).rounded() }
+            switch profile.poolShape {
+            case .hikari:
+                let hikari = labels.merging(["pool": "HikariPool-1"]) { $1 }
+                out.append(gauge("hikaricp_connections_active", hikari, when: pod.exists, used))
+                out.append(gauge("hikaricp_connections_idle", hikari, when: pod.exists) { ago in Self.poolMax - used(ago) })
+                out.append(gauge("hikaricp_connections_pending", hikari, when: pod.exists) { ago in pool(ago) > 0.9 ? 3 : 0 })
+                out.append(gauge("hikaricp_connections_max", hikari, when: pod.exists) { _ in Self.poolMax })
+                out.append(gauge("hikaricp_connections_min", hikari, when: pod.exists) { _ in Self.poolMax })
+                return out + cacheSeries(pod, labels, share: share, rps: rps)
+            case .openTelemetry:
+                let pooled = labels.merging(["db_client_connection_pool_name": "shopdb"]) { $1 }
+                out.append(gauge("db_client_connection_count", pooled.merging(["db_client_connection_state": "used"]) { $1 }, when: pod.exists, used))
+                out.append(gauge("db_client_connection_count", pooled.merging(["db_client_connection_state": "idle"]) { $1 }, when: pod.exists) { ago in Self.poolMax - used(ago) })
+                out.append(gauge("db_client_connection_max", pooled, when: pod.exists) { _ in Self.poolMax })
+                return out + cacheSeries(pod, labels, share: share, rps: rps)
+            case .openTelemetryLegacy:
+                break
+            }
             let pooled = labels.merging(["pool_name": "shopdb"]) { $1 }
             out.append(gauge("db_client_connections_usage", pooled.merging(["state": "used"]) { $1 }, when: pod.exists) { ago in (pool(ago) * Self.poolMax).rounded() })
             out.append(gauge("db_client_connections_usage", pooled.merging(["state": "idle"]) { $1 }, when: pod.exists) { ago in Self.poolMax - (pool(ago) * Self.poolMax).rounded() })
             out.append(gauge("db_client_connections_max", pooled, when: pod.exists) { _ in Self.poolMax })
         }
-        if let hits = profile.cacheHitRatio {
+        return out + cacheSeries(pod, labels, share: share, rps: rps)
+    }
+
+    func cacheSeries(_ pod: Pod, _ labels: [String: String], share: Double, rps: @escaping WorkloadProfile.Curve) -> [SyntheticSeries] {
+        var out: [SyntheticSeries] = []
+        if let hits = profile.cacheHitRatio, profile.cacheShape == .hitsMisses {
+            let cache = labels.merging(["cache": "main"]) { $1 }
+            out.append(counter("cache_hits_total", cache, when: pod.exists) { ago in rps(ago) * share * hits(ago) })
+            out.append(counter("cache_misses_total", cache, when: pod.exists) { ago in rps(ago) * share * (1 - hits(ago)) })
+        } else if let hits = profile.cacheHitRatio {
             let cache = labels.merging(["cache": "main"]) { $1 }
             out.append(counter("cache_gets_total", cache.merging(["result": "hit"]) { $1 }, when: pod.exists) { ago in rps(ago) * share * hits(ago) })
             out.append(counter("cache_gets_total", cache.merging(["result": "miss"]) { $1 }, when: pod.exists) { ago in rps(ago) * share * (1 - hits(ago)) })

@@ -104,6 +104,8 @@ public struct TrimtabController: SimController {
     var nextCycle: Double?
     /// The cluster the executor writes to and its journal, kept from cycle to cycle.
     var cluster: SimulatedCluster?
+    /// What the daemon keeps between cycles: here, the forecasts' load history (read once a step).
+    var windows: WindowCache? = WindowCache()
     let clock = ManualClock(start: 0)
 
     public init(policy: Policy, name: String = "Trimtab") {
@@ -124,7 +126,7 @@ public struct TrimtabController: SimController {
         simulated.replace(model)
         clock.set(time)
         let cycle = Cycle(policy: policy, source: SimulatedMetrics(indicators: indicators, cluster: model), cluster: simulated, clock: clock)
-        let result = await cycle.run(at: cycle.evaluationTime(time))
+        let result = await cycle.run(at: cycle.evaluationTime(time), windows: &windows)
         model = simulated.state
         return simulated.takeWrites().map { write in
             ControlChange(time: write.time, service: write.service, knob: Self.knobName(write.knob), from: write.from, to: write.to, by: name,
@@ -135,7 +137,7 @@ public struct TrimtabController: SimController {
     /// Why the executor wrote: the rollback's verdict, or the action's reason.
     static func reason(for write: SimulatedCluster.Write, _ cluster: SimulatedCluster, _ result: Cycle.Result) -> String {
         func isService(_ target: TargetID) -> Bool { target.labelValues.last == write.service }
-        if let rollback = result.execution?.journal.first(where: { $0.state == .rolledBack && $0.knob == write.knob && isService($0.target) }) {
+        if let rollback = result.execution?.journal.first(where: { $0.state.isRestored && $0.knob == write.knob && isService($0.target) }) {
             return "rollback: \(rollback.detail)"
         }
         return result.plan?.actions.first { $0.decision == .proposed && $0.knob == write.knob && isService($0.target) }?.reason ?? "the executor's write"
@@ -147,8 +149,8 @@ public struct TrimtabController: SimController {
         case .autoscalerMaxReplicas: "hpaMaxReplicas"
         case .autoscalerTargetUtilization: "hpaTarget"
         case .autoscalerScaleDownWindow: "hpaScaleDownWindow"
-        case SimulatedCluster.poolKnob: "poolSize"
-        case SimulatedCluster.ttlKnob: "ttl"
+        case SimulatedCluster.poolKnob, SimulatedCluster.livePoolKnob: "poolSize"
+        case SimulatedCluster.ttlKnob, SimulatedCluster.liveTTLKnob: "ttl"
         default: knob.description
         }
     }
@@ -159,12 +161,13 @@ public struct TrimtabController: SimController {
 /// The HPA and Trimtab side by side, as in a cluster: the HPA owns the replicas; Trimtab tunes pools,
 /// TTLs and the HPA's bounds.
 public struct HPAWithTrimtab: SimController {
-    public let name = "HPA + Trimtab"
+    public let name: String
     public let usesAutoscaler = true
     var hpa = HPAController()
     public var trimtab: TrimtabController
 
-    public init(policy: Policy) {
+    public init(policy: Policy, name: String = "HPA + Trimtab") {
+        self.name = name
         trimtab = TrimtabController(policy: policy, name: "Trimtab beside the HPA")
     }
 

@@ -178,8 +178,7 @@ public struct FastIndicators: Sendable {
             var series: [TargetID: Samples] = [:]
             for service in cluster.services {
                 guard let list = points[service.spec.name]?[query.indicator] else { continue }
-                let target = TargetID(labelNames: policy.targets.groupBy,
-                                      labelValues: policy.targets.groupBy.map { $0 == "namespace" ? service.spec.namespace : service.spec.name })
+                let target = service.spec.target(under: policy)
                 let inWindow = list.filter { $0.time >= query.start - 1e-6 && $0.time <= time + 1e-6 }
                 if !inWindow.isEmpty { series[target] = Samples(inWindow) }
             }

@@ -40,6 +40,26 @@ public struct ObjectiveLedger: Sendable {
         return list[low]
     }
 
+    /// Each service's request rate over each `step` ending at the points of `[start, end]`, as
+    /// `rate(requests[step])` at that step reads it: the increase of its total over the step, per
+    /// second. Points before the first scrape are absent, as Prometheus has none.
+    public func requestRates(policy: Policy, cluster: SimCluster, start: Double, end: Double, step: Double) -> [TargetID: Samples] {
+        var rates: [TargetID: Samples] = [:]
+        for service in cluster.services {
+            guard let list = marks[service.spec.name], let first = list.first else { continue }
+            var points: [Sample] = []
+            var time = end
+            while time >= start - 1e-6 {
+                if time - step >= first.time - 1e-6, let now = Self.mark(at: time, in: list), let before = Self.mark(at: time - step, in: list) {
+                    points.append(Sample(time: time, value: (now.requests - before.requests) / step))
+                }
+                time -= step
+            }
+            rates[service.spec.target(under: policy)] = Samples(points.reversed())
+        }
+        return rates
+    }
+
     /// The policy's objectives at `time`: per range, the bad share per target that served requests.
     public func readings(policy: Policy, cluster: SimCluster, at time: Double) -> [ObjectiveReading] {
         policy.objectives.map { objective in
@@ -52,9 +72,7 @@ public struct ObjectiveLedger: Sendable {
                     let requests = end.requests - start.requests
                     guard requests > 0 else { continue }
                     let good = objective.kind == .latency ? end.fast - start.fast : requests - (end.errors - start.errors)
-                    let target = TargetID(labelNames: policy.targets.groupBy,
-                                          labelValues: policy.targets.groupBy.map { $0 == "namespace" ? service.spec.namespace : service.spec.name })
-                    byTarget[target] = min(1, max(0, 1 - good / requests))
+                    byTarget[service.spec.target(under: policy)] = min(1, max(0, 1 - good / requests))
                 }
                 ratios[range] = byTarget
             }

@@ -1,3 +1,5 @@
+import TrimtabCore
+
 /// A simulated service: what one request costs, what a pod holds, and its settings at the start.
 public struct ServiceSpec: Sendable, Equatable {
     public var name: String
@@ -71,7 +73,32 @@ public struct DatabaseSpec: Sendable, Equatable {
 /// What the Deployment (and HPA) of a service hold now: what controllers write.
 public struct ServiceSettings: Sendable, Equatable {
     public var replicas: Int
+    /// The pool size and TTL of the pod template: a change rolls the pods.
     public var poolSize: Int
     public var ttl: Double
     public var autoscaler: AutoscalerSpec?
+    /// What the ConfigMap mounted into the pods holds, when set: a running pod re-reads it once the
+    /// kubelet has refreshed the volume (`liveVisibleAt`), a new pod reads it at its start. No pod rolls.
+    public var livePoolSize: Int? = nil
+    public var liveTTL: Double? = nil
+    public var liveVisibleAt: Double = -.infinity
+
+    /// How long after a ConfigMap write its mounted file changes in the pods: the kubelet's sync
+    /// period (1 min by default) plus its cache's TTL, about a minute in all (Kubernetes' docs).
+    public static let configMapRefreshSeconds = 60.0
+
+    public init(replicas: Int, poolSize: Int, ttl: Double, autoscaler: AutoscalerSpec?) {
+        self.replicas = replicas
+        self.poolSize = poolSize
+        self.ttl = ttl
+        self.autoscaler = autoscaler
+    }
+}
+
+extension ServiceSpec {
+    /// The target this service is under the policy's `groupBy` (namespace and workload), as the
+    /// policy's queries name it.
+    public func target(under policy: Policy) -> TargetID {
+        TargetID(labelNames: policy.targets.groupBy, labelValues: policy.targets.groupBy.map { $0 == "namespace" ? namespace : name })
+    }
 }

@@ -108,6 +108,17 @@ public struct SimCluster: Sendable {
         change(&services[index].settings)
     }
 
+    /// The mounted ConfigMap's values, in every pod once the kubelet has refreshed the volume (a pod
+    /// started since read them at its start): the pool is resized and the TTL changed in place, the
+    /// cache keeps its entries.
+    mutating func applyLiveSettings(service index: Int) {
+        let settings = services[index].settings
+        for pod in services[index].pods.indices where time >= settings.liveVisibleAt || services[index].pods[pod].created > settings.liveVisibleAt - ServiceSettings.configMapRefreshSeconds {
+            if let size = settings.livePoolSize { services[index].pods[pod].poolSize = size }
+            if let ttl = settings.liveTTL { services[index].pods[pod].ttl = ttl }
+        }
+    }
+
     mutating func createPod(service index: Int, readyAt: Double? = nil) {
         let rs = services[index].currentReplicaSet
         services[index].podSerial += 1
@@ -158,7 +169,10 @@ public struct SimCluster: Sendable {
 
     /// Moves the world on by `dt` seconds.
     public mutating func step(_ dt: Double) {
-        for index in services.indices { reconcile(service: index) }
+        for index in services.indices {
+            reconcile(service: index)
+            applyLiveSettings(service: index)
+        }
         grantConnections()
         // The database's slowdown depends on the busy connections, which depend on it: a few rounds.
         var slowdown: [String: Double] = [:]

@@ -29,6 +29,10 @@ public final class SimulatedCluster: Cluster, @unchecked Sendable {
 
     public static let poolKnob = Knob.env(name: "DB_POOL_SIZE", container: nil)
     public static let ttlKnob = Knob.env(name: "CACHE_TTL_SECONDS", container: nil)
+    /// The same two settings as keys of the ConfigMap `app-config`, mounted whole at `/etc/app` (so
+    /// the kubelet refreshes it in the running pods): knobs that change the pods live, rolling none.
+    public static let livePoolKnob = Knob.configMap(name: "app-config", key: "DB_POOL_SIZE")
+    public static let liveTTLKnob = Knob.configMap(name: "app-config", key: "CACHE_TTL_SECONDS")
 
     public init(_ model: SimCluster, policy: Policy, journal: any JournalStore = MemoryJournal(location: "journal of the simulated cluster")) {
         self.model = model
@@ -60,8 +64,7 @@ public final class SimulatedCluster: Cluster, @unchecked Sendable {
 
     /// The target a service is, under the policy's `groupBy` (namespace and workload).
     public func target(of spec: ServiceSpec) -> TargetID {
-        TargetID(labelNames: policy.targets.groupBy,
-                 labelValues: policy.targets.groupBy.map { $0 == "namespace" ? spec.namespace : spec.name })
+        spec.target(under: policy)
     }
 
     public func facts(for targets: [TargetID], policy: Policy) async throws(KubeError) -> ClusterFacts {
@@ -78,9 +81,14 @@ public final class SimulatedCluster: Cluster, @unchecked Sendable {
                 facts.notes.append("\(target): HorizontalPodAutoscaler \(service.spec.name) owns its replicas (min \(hpa.minReplicas), max \(hpa.maxReplicas)); Trimtab never writes them")
             }
             for knob in policy.knobsReadFromCluster {
-                facts.knobValues[target, default: [:]][knob] = Self.value(of: knob, service.settings)
-                    .map { .value($0, source: "the pod template of Deployment \(service.spec.namespace)/\(service.spec.name)") }
+                let source = knob == Self.livePoolKnob || knob == Self.liveTTLKnob ? "ConfigMap \(service.spec.namespace)/app-config"
+                    : "the pod template of Deployment \(service.spec.namespace)/\(service.spec.name)"
+                facts.knobValues[target, default: [:]][knob] = Self.value(of: knob, service.settings).map { .value($0, source: source) }
                     ?? .unknown("\(knob) is not a knob of the simulated Deployment \(service.spec.name)")
+            }
+            // Every simulated pod mounts app-config whole, so its keys are live.
+            for knob in [Self.livePoolKnob, Self.liveTTLKnob] where policy.actions.contains(where: { $0.action.knobs.contains(knob) }) {
+                facts.configMapReach[target, default: [:]][knob] = .live(container: "app", path: "/etc/app/\(knob.settingName ?? "")")
             }
         }
         return facts
@@ -91,7 +99,8 @@ public final class SimulatedCluster: Cluster, @unchecked Sendable {
             throw KubeError(kind: .notFound, message: "the simulated cluster has Deployments only, not \(workload.kind) \(workload.name)")
         }
         switch knob {
-        case .replicas, .autoscalerMaxReplicas, .autoscalerTargetUtilization, .autoscalerScaleDownWindow, Self.poolKnob, Self.ttlKnob:
+        case .replicas, .autoscalerMaxReplicas, .autoscalerTargetUtilization, .autoscalerScaleDownWindow, Self.poolKnob, Self.ttlKnob,
+             Self.livePoolKnob, Self.liveTTLKnob:
             return SimulatedKnob(cluster: self, knob: knob, workload: workload)
         default:
             throw KubeError(kind: .unsupported, message: "the simulated cluster has no knob \(knob)")
@@ -111,6 +120,9 @@ public final class SimulatedCluster: Cluster, @unchecked Sendable {
         case .autoscalerScaleDownWindow: settings.autoscaler.map(\.scaleDownStabilizationSeconds)
         case poolKnob: Double(settings.poolSize)
         case ttlKnob: settings.ttl
+        // The ConfigMap holds the template's value until a live write sets its own.
+        case livePoolKnob: Double(settings.livePoolSize ?? settings.poolSize)
+        case liveTTLKnob: settings.liveTTL ?? settings.ttl
         default: nil
         }
     }
@@ -154,6 +166,7 @@ public final class SimulatedCluster: Cluster, @unchecked Sendable {
             throw KubeError(kind: .forbidden, status: 403, message: "the replicas of \(workload.name) belong to its HorizontalPodAutoscaler")
         }
         guard !dryRun, let from = Self.value(of: knob, settings) else { return }
+        let now = model.time
         model.update(workload.name) { settings in
             switch knob {
             case .replicas: settings.replicas = Int(number)
@@ -162,6 +175,9 @@ public final class SimulatedCluster: Cluster, @unchecked Sendable {
             case .autoscalerScaleDownWindow: settings.autoscaler?.scaleDownStabilizationSeconds = number
             case Self.poolKnob: settings.poolSize = Int(number)
             case Self.ttlKnob: settings.ttl = number
+            case Self.livePoolKnob, Self.liveTTLKnob:
+                if knob == Self.livePoolKnob { settings.livePoolSize = Int(number) } else { settings.liveTTL = number }
+                settings.liveVisibleAt = now + ServiceSettings.configMapRefreshSeconds
             default: break
             }
         }
@@ -209,5 +225,17 @@ public struct SimulatedMetrics: SnapshotSource {
     public func readObjectives(policy: Policy, at time: Double) async -> ObjectiveRead {
         let readings = indicators.objectives.readings(policy: policy, cluster: cluster, at: time)
         return ObjectiveRead(readings: readings, queriesSent: readings.map(\.errorRatios.count).reduce(0, +))
+    }
+
+    /// The history the simulation keeps whole: each service's request rate (`request_rate`), from the
+    /// running totals of every scrape. Any other load indicator is failed with that reason.
+    public func readHistory(_ queries: [IndicatorQuery], policy: Policy) async -> [IndicatorData] {
+        queries.map { query in
+            guard query.indicator == "request_rate" else {
+                return IndicatorData.failed(query, message: "the simulation keeps the history of request_rate only, not of \(query.indicator)")
+            }
+            return IndicatorData(indicator: query.indicator, query: query,
+                                 series: indicators.objectives.requestRates(policy: policy, cluster: cluster, start: query.start, end: query.end, step: query.step))
+        }
     }
 }

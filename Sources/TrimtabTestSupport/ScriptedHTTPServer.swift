@@ -26,6 +26,8 @@ public final class ScriptedHTTPServer: Sendable {
     /// What to answer.
     public enum Reply: Sendable {
         case respond(status: Int, body: String, contentType: String = "application/json", delay: Duration = .zero)
+        /// A body that is not text, such as a protobuf exposition.
+        case respondBytes(status: Int, bytes: [UInt8], contentType: String)
         /// Never answer; the connection stays open until the client gives up.
         case hang
         /// Close the connection without answering.
@@ -57,6 +59,8 @@ public final class ScriptedHTTPServer: Sendable {
             case .respond(let status, let body, let contentType, let delay):
                 let response = LoopbackHTTPServer.Response(status: status, body: body, headers: [("Content-Type", contentType)])
                 return delay == .zero ? .respond(response) : .later(delay) { .respond(response) }
+            case .respondBytes(let status, let bytes, let contentType):
+                return .respond(LoopbackHTTPServer.Response(status: status, bytes: bytes, headers: [("Content-Type", contentType)]))
             case .hang: return .hang
             case .close: return .close
             case .cutOff(let status, let body): return .cutOff(status: status, body: body)

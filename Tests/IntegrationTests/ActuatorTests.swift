@@ -203,7 +203,7 @@ struct ActuatorTests {
             _ = try? store.mutate(apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", namespace: "shop", name: name) {
                 $0[path: ["spec", "behavior"]] = ["scaleDown": ["stabilizationWindowSeconds": .number(Double(value) ?? 0)]]
             }
-        case .http:
+        case .http, .jolokia, .podHTTP, .pgbouncer:
             break
         }
     }

@@ -230,13 +230,16 @@ struct ClusterCommandTests {
     @Test func anUnreachableClusterIsReportedWithExitFour() async throws {
         let step = DemoScenario.scrapeInterval
         let end = (alignedNow() / step).rounded(.down) * step
+        // Held for the test: a port from FreePort.find() could be handed to the Prometheus started below.
+        let reserved = try FreePort.reserveRefusing()
+        defer { withExtendedLifetime(reserved) {} }
         try await withTemporaryDirectory { dir in
             let kubeconfig = dir.appendingPathComponent("kubeconfig").path
             try """
             apiVersion: v1
             kind: Config
             current-context: c
-            clusters: [{name: k, cluster: {server: "http://127.0.0.1:\(try FreePort.find())"}}]
+            clusters: [{name: k, cluster: {server: "http://127.0.0.1:\(reserved.port)"}}]
             users: [{name: u, user: {token: \(Self.token)}}]
             contexts: [{name: c, context: {cluster: k, user: u}}]
             """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)

@@ -45,12 +45,22 @@ struct ClusterFixture {
     static func start(objects: [JSONValue] = seed(), token: String = operatorToken,
                       grants: [String: Grant] = [operatorToken: .admin(user: "system:serviceaccount:trimtab:trimtab"),
                                                  readOnlyToken: .viewer(user: "system:serviceaccount:trimtab:trimtab")],
-                      policy: Policy = Policy(name: "test", indicators: [], checks: [])) async throws -> ClusterFixture {
+                      policy: Policy = Policy(name: "test", indicators: [], checks: []),
+                      httpTimeoutSeconds: Double = 5) async throws -> ClusterFixture {
         let sandbox = try await KubeSandbox.start(configuration: .init(grants: grants, objects: objects))
         let client = try KubeClient(KubeConfiguration(server: sandbox.url, token: token, timeoutSeconds: 5), maxRetries: 3, maxRetryAfterSeconds: 2)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trimtab-journal-\(UUID().uuidString)").path
-        return ClusterFixture(sandbox: sandbox, client: client, http: HTTPEndpointClient(timeoutSeconds: 5),
+        return ClusterFixture(sandbox: sandbox, client: client, http: HTTPEndpointClient(timeoutSeconds: httpTimeoutSeconds),
                               journalDirectory: directory, policy: policy)
+    }
+
+    /// What the plan reads for `knob` of `shop/api`: the cluster's facts for a policy whose pool rule
+    /// has that knob and no size indicator of its own.
+    func knobState(_ knob: Knob) async throws -> KnobState? {
+        var policy = Policy(name: "test", indicators: [], checks: [])
+        policy.actions = [ActionRule(bottleneck: "pool_utilization", action: .poolSize(PoolSizeAction(knob: knob, min: 2, max: 40)))]
+        let facts = try await KubeCluster(client: client, http: http, journal: journal).facts(for: [Self.target], policy: policy)
+        return facts.knobValues[Self.target]?[knob]
     }
 
     func executor(hooks: Executor.Hooks = Executor.Hooks(), client: KubeClient? = nil) -> Executor {
@@ -89,7 +99,7 @@ struct ClusterFixture {
         case .autoscalerScaleDownWindow(let name, nil):
             let hpa = sandbox.object(apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", namespace: "shop", name: name)
             return String(hpa?[path: ["spec", "behavior", "scaleDown", "stabilizationWindowSeconds"]]?.intValue ?? 300)
-        case .http:
+        case .http, .jolokia, .podHTTP, .pgbouncer:
             return nil
         }
     }

@@ -7,7 +7,17 @@ import TrimtabSandbox
 import Yams
 
 /// Runs a trimtab command line in this process and returns its exit code.
+///
+/// A command that reads Prometheus gets two minutes for its read unless the test gives its own
+/// `--timeout`: the default 30 s bounds the whole read, and under the full suite's load (JVMs,
+/// PostgreSQL and dozens of Prometheus servers on two cores) a first read of a real Prometheus once
+/// took longer, failing as unreadable metrics a test that is about something else. Tests of the
+/// timeout itself pass `--timeout`.
 func trimtab(_ arguments: [String]) async -> Int32 {
+    var arguments = arguments
+    if arguments.contains("--prometheus"), !arguments.contains(where: { $0 == "--timeout" || $0.hasPrefix("--timeout=") }) {
+        arguments += ["--timeout", "120s"]
+    }
     do {
         var command = try TrimtabCommand.parseAsRoot(arguments)
         if var asyncCommand = command as? any AsyncParsableCommand {
@@ -55,7 +65,9 @@ struct CommandTests {
 
     @Test func analyzeAgainstAnUnreachablePrometheusExitsThreeAndReportsUnknown() async throws {
         try await withTemporaryDirectory { dir in
-            let port = try FreePort.find()
+            let reserved = try FreePort.reserveRefusing()
+            defer { withExtendedLifetime(reserved) {} }
+            let port = reserved.port
             let output = dir.appendingPathComponent("report.md").path
             let code = await trimtab(["analyze", "--prometheus", "http://127.0.0.1:\(port)", "--output", output, "--timeout", "2s", "--quiet"])
             #expect(code == 3)

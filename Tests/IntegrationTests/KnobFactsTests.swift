@@ -85,4 +85,41 @@ struct KnobFactsTests {
         await server.stop()
         await cluster.stop()
     }
+
+    /// A Deployment whose container `app` gets ConfigMap api-config as `mount`.
+    static func mounting(_ name: String, subPath: String? = nil, items: Bool = false) -> JSONValue {
+        var mount: [String: JSONValue] = ["name": "config", "mountPath": subPath == nil ? "/etc/app" : "/etc/app/DB_POOL_SIZE"]
+        if let subPath { mount["subPath"] = .string(subPath) }
+        var source: [String: JSONValue] = ["name": "api-config"]
+        if items { source["items"] = [["key": "LOG_LEVEL", "path": "log-level"]] }
+        var object = deployment(name, env: [])
+        object[path: ["spec", "template", "spec", "containers"]] = [["name": "app", "image": "shop/x:1", "volumeMounts": [.object(mount)]],
+                                                                    ["name": "log-shipper", "image": "fluent-bit:3"]]
+        object[path: ["spec", "template", "spec", "volumes"]] = [["name": "config", "configMap": .object(source)]]
+        return object
+    }
+
+    @Test func aConfigMapKnobWithoutARestartIsLiveOnlyWhereTheKeyIsMountedWhole() async throws {
+        let objects: [JSONValue] = [
+            Self.mounting("whole"), Self.mounting("pinned", subPath: "DB_POOL_SIZE"), Self.mounting("other-keys", items: true),
+            Self.deployment("unmounted", env: []),
+            ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "api-config", "namespace": "shop"], "data": ["DB_POOL_SIZE": "24"]],
+        ]
+        let cluster = try await ClusterFixture.start(objects: objects)
+        defer { Task { await cluster.stop() } }
+        let facts = try await ClusterFacts.read(targets: ["whole", "pinned", "other-keys", "unmounted"].map(Self.target),
+                                                policy: try Self.policy(pool: "{configMap: api-config, key: DB_POOL_SIZE}", ttl: "{env: CACHE_TTL_SECONDS}"),
+                                                client: cluster.client)
+        let pool = Knob.configMap(name: "api-config", key: "DB_POOL_SIZE", restart: false)
+        #expect(facts.configMapReach[Self.target("whole")]?[pool] == .live(container: "app", path: "/etc/app/DB_POOL_SIZE"))
+        guard case .frozen(let pinned)? = facts.configMapReach[Self.target("pinned")]?[pool] else { Issue.record("pinned"); return }
+        #expect(pinned.contains("mounts it with subPath DB_POOL_SIZE"), "\(pinned)")
+        guard case .absent? = facts.configMapReach[Self.target("other-keys")]?[pool] else { Issue.record("other-keys"); return }
+        guard case .absent? = facts.configMapReach[Self.target("unmounted")]?[pool] else { Issue.record("unmounted"); return }
+        // A knob that restarts the pods after writing needs no live mount: it is not judged.
+        let restarting = try await ClusterFacts.read(targets: [Self.target("pinned")],
+                                                     policy: try Self.policy(pool: "{configMap: api-config, key: DB_POOL_SIZE, restart: true}", ttl: "{env: CACHE_TTL_SECONDS}"),
+                                                     client: cluster.client)
+        #expect(restarting.configMapReach.isEmpty)
+    }
 }

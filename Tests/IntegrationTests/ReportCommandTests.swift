@@ -100,7 +100,9 @@ struct ReportCommandTests {
 
     @Test func unreadableMetricsExitThreeAndABadBaselineExitsOne() async throws {
         try await withTemporaryDirectory { dir in
-            let port = try FreePort.find()
+            let reserved = try FreePort.reserveRefusing()
+            defer { withExtendedLifetime(reserved) {} }
+            let port = reserved.port
             let output = dir.appendingPathComponent("r.md").path
             #expect(await trimtab(["report", "--prometheus", "http://127.0.0.1:\(port)", "--output", output, "--timeout", "2s", "--quiet", "--fail-under", "10"]) == 3)
             #expect(try String(contentsOfFile: output, encoding: .utf8).contains("❌ **Gate failed**"))

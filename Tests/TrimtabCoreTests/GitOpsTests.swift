@@ -142,7 +142,7 @@ struct GitOpsTests {
         } catch {
             let message = "\(error)"
             #expect(message.contains("p.yaml:"))
-            #expect(message.contains("must be one of replicas, env, configMap, http, autoscaler.maxReplicas"))
+            #expect(message.contains("must be one of replicas, env, configMap, http, jolokia, pgbouncer, autoscaler.maxReplicas"))
             #expect(message.contains("did you mean 'replicas'?"))
         }
     }

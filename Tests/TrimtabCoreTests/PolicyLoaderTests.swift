@@ -197,6 +197,61 @@ struct PolicyLoaderTests {
         }
     }
 
+    /// A pool knob through Jolokia on each pod, and what a wrong one is told, where.
+    @Test func aJolokiaKnobIsReadAndAWrongOneIsNamed() throws {
+        func policy(_ knob: String) -> String {
+            basePolicy.replacingOccurrences(of: "  checks:\n", with: """
+                pool_utilization: {query: 'max by ($by) (hikaricp_connections_active{$selector} / hikaricp_connections_max{$selector})', unit: ratio}
+                replicas: {query: 'sum by ($by) (kube_deployment_spec_replicas{$selector})', unit: count}
+              checks:
+                pool_utilization: {worse: higher, warning: 80%, critical: 95%}
+
+            """) + """
+
+              actions:
+                - when: {bottleneck: latency_p95, and: pool_utilization}
+                  poolSize:
+                    min: 2
+                    max: 40
+                    knob: \(knob)
+            """
+        }
+        let loaded = try PolicyLoader.load(text: policy(#"{jolokia: {port: jolokia, mbean: "com.zaxxer.hikari:type=PoolConfig (shop)", attribute: MaximumPoolSize}}"#), file: "p.yaml")
+        let expected = Knob.jolokia(JolokiaKnob(port: "jolokia", path: "/jolokia", mbean: "com.zaxxer.hikari:type=PoolConfig (shop)", attribute: "MaximumPoolSize"))
+        #expect(loaded.actions.first?.action.knob == expected)
+        #expect(expected.livesInPods && !expected.rollsPods)
+        #expect(loaded.knobsReadFromCluster == [expected], "no size indicator: the size is read from the pods")
+
+        let withoutAttribute = policy("{jolokia: {port: jolokia, mbean: \"com.zaxxer.hikari:type=PoolConfig (shop)\"}}")
+        let missing = diagnostics(withoutAttribute)
+        let knobLine = (withoutAttribute.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("knob: {jolokia") } ?? -1) + 1
+        #expect(missing.map(\.message) == ["spec.actions[0].poolSize.knob.jolokia needs attribute: the pod's container port (a name such as jolokia, or a number), the MBean and its attribute"], "\(missing)")
+        #expect(missing.first?.location.line == knobLine, "at the knob's jolokia mapping: \(missing)")
+        let badName = diagnostics(policy("{jolokia: {port: 8778, mbean: HikariPool-1, attribute: MaximumPoolSize}}"))
+        #expect(badName.first?.message.contains("must be an ObjectName, DOMAIN:KEY=VALUE") == true, "\(badName)")
+        let badPort = diagnostics(policy("{jolokia: {port: 99999, mbean: \"a:b=c\", attribute: X}}"))
+        #expect(badPort.first?.message.contains("port must be a port number (1–65535) or a container port's name, found 99999") == true, "\(badPort)")
+        // A list: the same setting by several knobs, preferred first.
+        let preferring = try PolicyLoader.load(text: policy(#"[{jolokia: {port: jolokia, mbean: "com.zaxxer.hikari:type=PoolConfig (shop)", attribute: MaximumPoolSize}}, {env: DB_POOL_SIZE}]"#), file: "p.yaml")
+        #expect(preferring.actions.first?.action.knobs == [expected, .env(name: "DB_POOL_SIZE", container: nil)])
+        #expect(preferring.knobsReadFromCluster == [expected, .env(name: "DB_POOL_SIZE", container: nil)], "each is read to choose")
+        #expect(diagnostics(policy("[]")).first?.message.contains("is an empty list") == true)
+        #expect(diagnostics(policy("[{env: A}, {env: A}]")).first?.message == "spec.actions[0].poolSize.knob[1] repeats env A")
+        // An admin endpoint on each pod, and one URL as before.
+        let perPod = try PolicyLoader.load(text: policy("{http: {port: admin, path: admin/db-max-open}}"), file: "p.yaml")
+        #expect(perPod.actions.first?.action.knob == .podHTTP(PodHTTPKnob(port: "admin", path: "/admin/db-max-open")))
+        #expect(diagnostics(policy("{http: {port: admin}}")).first?.message.contains("needs port and path") == true)
+        let oneURL = try PolicyLoader.load(text: policy("{http: \"http://pool-admin.shop.svc:8081/pool-size\"}"), file: "p.yaml")
+        #expect(oneURL.actions.first?.action.knob == .http(url: "http://pool-admin.shop.svc:8081/pool-size"))
+        // pgbouncer's admin console on each pod.
+        let bouncer = try PolicyLoader.load(text: policy("{pgbouncer: {user: trimtab, passwordFile: /etc/trimtab/pgbouncer/password}}"), file: "p.yaml")
+        #expect(bouncer.actions.first?.action.knob == .pgbouncer(PgBouncerKnob(port: "pgbouncer", user: "trimtab", passwordFile: "/etc/trimtab/pgbouncer/password", setting: "default_pool_size")))
+        #expect(diagnostics(policy("{pgbouncer: {setting: default_pool_size}}")).first?.message.contains("needs user: an admin user of pgbouncer") == true)
+        #expect(diagnostics(policy("{pgbouncer: {user: a, setting: \"x; RELOAD\"}}")).first?.message.contains("must be a setting's name as SHOW CONFIG lists it") == true)
+        let mixed = diagnostics(policy("{env: DB_POOL_SIZE, jolokia: {port: 8778, mbean: \"a:b=c\", attribute: X}}"))
+        #expect(mixed.first?.message.contains("jolokia is a knob of its own: leave out env") == true, "\(mixed)")
+    }
+
     @Test func actionsAreReadAndTheirReferencesChecked() throws {
         let withActions = basePolicy.replacingOccurrences(of: "  checks:\n", with: """
             replicas: {query: 'sum by ($by) (kube_deployment_spec_replicas{$selector})', unit: count}

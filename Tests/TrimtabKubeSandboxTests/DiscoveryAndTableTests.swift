@@ -37,7 +37,7 @@ struct DiscoveryAndTableTests {
 
     @Test("unknown paths are a 404 Status; watches and unsupported methods 405", arguments: [
         ("GET", "/apis/batch/v1/namespaces/shop/jobs", 404),
-        ("GET", "/api/v1/namespaces/shop/pods", 404),
+        ("GET", "/api/v1/namespaces/shop/secrets", 404),
         ("GET", "/apis/apps/v1/namespaces/shop/deployments/checkout/status", 404),
         ("GET", "/healthz/nothing", 404),
         ("GET", "/apis/apps/v1/namespaces/shop/deployments?watch=true", 405),

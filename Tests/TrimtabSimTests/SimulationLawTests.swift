@@ -15,6 +15,41 @@ struct SimulationLawTests {
         FastIndicators.histogramQuantile(0.95, counts: zip(service.totals.buckets, before.buckets).map { $0 - $1 })
     }
 
+    /// A live knob (a key of the ConfigMap the pods mount whole) reaches every running pod after the
+    /// kubelet's refresh and every new pod at its start, and rolls none; the env var rolls them all.
+    @Test func aLiveKnobChangesThePodsInPlaceAndAnEnvVarRollsThem() async throws {
+        var spec = ServiceSpec(name: "web", load: .steady(100, seconds: 7200))
+        spec.replicas = 3
+        spec.poolSize = 10
+        let model = SimCluster(services: [spec], databases: [DatabaseSpec()])
+        let policy = Policy(name: "sim", indicators: [], checks: [])
+        let cluster = SimulatedCluster(model, policy: policy)
+        let workload = WorkloadRef(kind: "Deployment", namespace: spec.namespace, name: "web")
+        let before = cluster.state.services[0].pods.map(\.name)
+
+        let live = try cluster.actuator(for: SimulatedCluster.livePoolKnob, of: workload)
+        #expect(try await live.read().value == "10", "the ConfigMap holds the template's value until written")
+        try await live.write("16", over: try await live.read(), dryRun: false)
+        var state = cluster.state
+        for _ in 0..<6 { state.step(5) }  // 30 s: the kubelet has not refreshed the volume yet
+        #expect(state.services[0].pods.map(\.poolSize) == [10, 10, 10])
+        for _ in 0..<8 { state.step(5) }  // 70 s
+        #expect(state.services[0].pods.map(\.poolSize) == [16, 16, 16])
+        #expect(state.services[0].pods.map(\.name) == before, "no pod rolled")
+        state.update("web") { $0.replicas = 4 }
+        state.step(5)
+        #expect(state.services[0].pods.map(\.poolSize) == [16, 16, 16, 16], "a new pod reads the ConfigMap at its start")
+
+        // The env var: a new ReplicaSet, every pod replaced.
+        cluster.replace(state)
+        let env = try cluster.actuator(for: SimulatedCluster.poolKnob, of: workload)
+        try await env.write("20", over: try await env.read(), dryRun: false)
+        state = cluster.state
+        for _ in 0..<120 { state.step(5) }
+        #expect(Set(state.services[0].pods.map(\.name)).isDisjoint(with: before), "every pod was replaced")
+        #expect(state.services[0].pods.count == 4)
+    }
+
     @Test func moreReplicasLowerUtilisationAndLatencyAtEqualLoad() {
         var results: [(cpu: Double, latency: Double)] = []
         for replicas in [4, 5, 6, 8, 12] {

@@ -28,6 +28,44 @@ enum ControlQualityBenchmark {
         return policy
     }
 
+    /// The same policy with its pool and TTL knobs live: keys of a ConfigMap mounted whole, which the
+    /// pods re-read about a minute after a write, rolling none (in place of the default's env vars).
+    static func livePolicy(_ policy: Policy) -> Policy {
+        var live = policy
+        for index in live.actions.indices {
+            switch live.actions[index].action {
+            case .poolSize(var pool):
+                pool.knob = SimulatedCluster.livePoolKnob
+                live.actions[index].action = .poolSize(pool)
+            case .cacheTTL(var cache):
+                cache.knob = SimulatedCluster.liveTTLKnob
+                live.actions[index].action = .cacheTTL(cache)
+            case .scale:
+                break
+            }
+        }
+        return live
+    }
+
+    /// The same policy with a seasonal forecast on its scale rule (`forecast: {load: request_rate}`,
+    /// the defaults: 8 days of history at 5 minutes, 5 minutes' lead, 25 % error at most).
+    static func forecastPolicy(_ policy: Policy) -> Policy {
+        var forecasting = policy
+        for index in forecasting.actions.indices {
+            if case .scale(var scale) = forecasting.actions[index].action {
+                scale.forecast = ForecastRule()
+                forecasting.actions[index].action = .scale(scale)
+            }
+        }
+        return forecasting
+    }
+
+    /// The traces long enough for a daily forecast (two days of history and a day to backtest it).
+    static let forecastTraces: Set<String> = ["week", "bursty days"]
+
+    /// The traces whose changes are pools and TTLs, where a live knob differs from an env var.
+    static let liveTraces: Set<String> = ["pool-bound", "cold cache"]
+
     static func run(arguments: [String]) async throws {
         var scenarios: [ControlScenario] = []
         var listChanges = false
@@ -85,6 +123,25 @@ enum ControlQualityBenchmark {
             row(swept.run, name: swept.label)
             for controller in [TrimtabController(policy: policy), HPAWithTrimtab(policy: policy)] as [any SimController] {
                 let run = await ControlBenchmark.run(scenario, controller: controller, policy: policy)
+                simulated += scenario.duration
+                runs.append(run)
+                row(run)
+            }
+            // The pool and TTL knobs live (a mounted ConfigMap) in place of env vars: no rollout.
+            if liveTraces.contains(scenario.name) || !ControlScenarios.all.contains(where: { $0.name == scenario.name }) {
+                let live = livePolicy(policy)
+                for controller in [TrimtabController(policy: live, name: "Trimtab, live knobs"), HPAWithTrimtab(policy: live, name: "HPA + Trimtab, live knobs")] as [any SimController] {
+                    let run = await ControlBenchmark.run(scenario, controller: controller, policy: live)
+                    simulated += scenario.duration
+                    runs.append(run)
+                    row(run)
+                }
+            }
+            // A seasonal forecast raises the replicas ahead of the daily peak (Trimtab alone: an HPA's
+            // floor is its minReplicas, which the forecast does not move).
+            if forecastTraces.contains(scenario.name) || !ControlScenarios.all.contains(where: { $0.name == scenario.name }) {
+                let forecasting = forecastPolicy(policy)
+                let run = await ControlBenchmark.run(scenario, controller: TrimtabController(policy: forecasting, name: "Trimtab, forecast"), policy: forecasting)
                 simulated += scenario.duration
                 runs.append(run)
                 row(run)

@@ -146,6 +146,8 @@ public struct TargetAssessment: Sendable, Equatable, Codable {
     /// The share of the target's check weight whose data was known.
     public var coverage: Double
     public var checks: [CheckResult]
+    /// The policy that judged the target, when a cycle runs several teams' policies.
+    public var policy: String? = nil
 }
 
 /// The judgement of one evaluation: scores, statuses and bottlenecks for every target and overall.

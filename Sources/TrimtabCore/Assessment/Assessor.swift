@@ -37,11 +37,7 @@ public enum Assessor {
             targets.append(summarize(target, results, minCoverage: policy.evaluation.minCoverage))
         }
 
-        let bottlenecks = targets.flatMap { $0.checks.compactMap(\.bottleneck) }.sorted { a, b in
-            if a.severity != b.severity { return a.severity > b.severity }
-            if a.target != b.target { return a.target < b.target }
-            return a.check < b.check
-        }
+        let bottlenecks = ordered(targets.flatMap { $0.checks.compactMap(\.bottleneck) })
 
         var score: Double?
         var status = HealthStatus.unknown
@@ -61,6 +57,15 @@ public enum Assessor {
         }
         return Assessment(policy: policy.name, time: time, score: score, status: status, unknownReason: reason,
                           targets: targets, bottlenecks: bottlenecks, failures: failures, notes: notes)
+    }
+
+    /// Bottlenecks most severe first, then by target and check.
+    public static func ordered(_ bottlenecks: [Bottleneck]) -> [Bottleneck] {
+        bottlenecks.sorted { a, b in
+            if a.severity != b.severity { return a.severity > b.severity }
+            if a.target != b.target { return a.target < b.target }
+            return a.check < b.check
+        }
     }
 
     static func result(of check: Check, for target: TargetID, in snapshot: Snapshot, unit: IndicatorUnit,

@@ -44,6 +44,9 @@ public enum JournalState: String, Sendable, Codable, CaseIterable {
     case rollingBack = "rolling-back"
     /// The previous value was restored (by verification or by hand).
     case rolledBack = "rolled-back"
+    /// The change never took effect by its deadline (its rollout did not complete): the previous value
+    /// was restored, and the same change is not proposed again (the rule after a rollback holds it).
+    case notEffective = "not-effective"
     /// The change never reached the cluster (rejected, or found unapplied on recovery).
     case notApplied = "not-applied"
     /// Someone else changed the value meanwhile; Trimtab left it alone.
@@ -57,6 +60,8 @@ public enum JournalState: String, Sendable, Codable, CaseIterable {
 
     /// Whether the entry still needs work from Trimtab.
     public var isOpen: Bool { self == .begun || self == .rollingBack || self == .applied }
+    /// Whether the previous value was restored: rolled back, or restored as never effective.
+    public var isRestored: Bool { self == .rolledBack || self == .notEffective }
 }
 
 /// What the target looked like when the change was decided: what verification compares against.
@@ -72,6 +77,10 @@ public struct VerificationBaseline: Sendable, Equatable, Codable {
     /// For a change made from the error budget: the lever and the burns then. Such a change is judged
     /// against the objectives, not the checks (a higher CPU target puts CPU in breach on purpose).
     public var budget: BudgetBaseline?
+    /// For a scale-out ahead of a forecast peak: the forecast, in words. Such a change is kept
+    /// (see `Verification.judge`): the load that follows judges it, and an ordinary scale-in takes
+    /// the pods back once the forecast and the load allow.
+    public var forecast: String?
 
     public init(score: Double?, trigger: String?, triggerIndicator: String?, triggerValue: Double?, breaching: [String]) {
         self.score = score
@@ -98,6 +107,9 @@ public struct JournalEntry: Sendable, Equatable, Codable {
     public var actionID: String
     public var target: TargetID
     public var workload: WorkloadRef
+    /// The policy (`metadata.name`) that made the change: with several teams' policies, each settles
+    /// and verifies its own. Absent in older entries: the policy that covers the target takes them.
+    public var policy: String?
     public var action: String
     public var knob: Knob
     /// The value the object held before, as the cluster spells it; `nil` when the key or variable was absent.
@@ -112,6 +124,12 @@ public struct JournalEntry: Sendable, Equatable, Codable {
     /// changed. Cooldowns, the rate limit and verification count in these.
     public var createdAt: Double
     public var appliedAt: Double?
+    /// When the change was seen in effect (evaluation time): for a change that rolls the pods, when
+    /// the rollout completed. Verification counts from then. Absent when not yet seen, in older
+    /// entries, and for changes that take effect as written (replicas, an HPA's bounds).
+    public var effectiveAt: Double?
+    /// When verification's window starts: when the change took effect, else when it was applied.
+    public var verificationStart: Double? { effectiveAt ?? appliedAt }
     public var updatedAt: Double
     /// Wall-clock times (Unix seconds) at which the entry was first and last written: what an operator
     /// compares with Events, annotations and logs. Absent in entries written before they were kept.
@@ -128,8 +146,13 @@ public struct JournalEntry: Sendable, Equatable, Codable {
     /// annotation and the Event): false from the moment a change is applied or rolled back until both
     /// are written, so a crash in between is finished by recovery. Absent in older entries: taken as told.
     public var recorded: Bool?
+    /// While rolling back: the state the entry ends in once the previous value is back (`not-effective`
+    /// for a change that never took effect; `rolled-back` when absent).
+    public var restoresAs: JournalState?
+    /// For a knob that lives in each pod: the ready pods the change was written to.
+    public var pods: [String]?
     /// Whether the annotation and Event of the entry's state still have to be written.
-    public var needsRecording: Bool { recorded == false && (state == .applied || state == .rolledBack) }
+    public var needsRecording: Bool { recorded == false && (state == .applied || state.isRestored) }
 
     public init(id: String, actionID: String, target: TargetID, workload: WorkloadRef, action: String, knob: Knob,
                 before: String?, after: String, reason: String, evidence: [Evidence], baseline: VerificationBaseline,
@@ -176,7 +199,7 @@ public struct JournalEntry: Sendable, Equatable, Codable {
         self.state = state
         updatedAt = time
         if state == .applied, appliedAt == nil { appliedAt = time }
-        if state == .applied || state == .rolledBack { recorded = false }
+        if state == .applied || state.isRestored { recorded = false }
         notes.append("\(Formatting.time(time)) \(state.rawValue): \(note)")
     }
 
@@ -198,11 +221,11 @@ public struct JournalEntry: Sendable, Equatable, Codable {
 
     /// The change as the planner's history sees it (for cooldowns and the rate limit).
     public var changeRecords: [ChangeRecord] {
-        guard let applied = appliedAt, [.applied, .verified, .rolledBack, .rollingBack, .carried].contains(state) else { return [] }
+        guard let applied = appliedAt, [.applied, .verified, .rolledBack, .notEffective, .rollingBack, .carried].contains(state) else { return [] }
         let from = Double(before ?? "") ?? .nan, to = Double(after) ?? .nan
         var records = [ChangeRecord(target: target, knob: knob, time: applied, from: from, to: to,
-                                    verificationDue: state == .applied ? applied + verifyAfterSeconds : nil)]
-        if state == .rolledBack {
+                                    verificationDue: state == .applied ? (effectiveAt ?? applied) + verifyAfterSeconds : nil)]
+        if state.isRestored {
             records.append(ChangeRecord(target: target, knob: knob, time: updatedAt, from: to, to: from,
                                         rolledBack: notes.last ?? "rolled back"))
         }

@@ -23,10 +23,14 @@ public enum Verification {
         guard entry.state == .applied, let applied = entry.appliedAt else {
             return .undetermined("the change is \(entry.state.rawValue), not applied")
         }
-        let due = applied + entry.verifyAfterSeconds
+        let due = (entry.effectiveAt ?? applied) + entry.verifyAfterSeconds
         if time < due { return .wait(until: due) }
         if cycleUnknown { return .undetermined("a query failed this cycle; the change is judged when the data is whole") }
         if let budget = entry.baseline.budget { return ErrorBudget.judge(budget, entry: entry, statuses: objectives) }
+        if let forecast = entry.baseline.forecast {
+            // Rolling back added pods as the peak arrives would take capacity away when it is needed.
+            return .keep("a scale-out ahead of a forecast peak (\(forecast)) is kept whatever the load does next; an ordinary scale-in takes the pods back once the forecast and the load allow")
+        }
         guard let target else { return .undetermined("\(entry.target) has no data this cycle") }
         // Missing data never decides: a target whose score is unknown (stale, no data, too little
         // coverage) is judged on a later cycle, never kept or rolled back now.
@@ -72,6 +76,9 @@ public enum RecoveryDecision: Sendable, Equatable {
     case markRolledBack
     /// A rollback found the new value still there: write the old value again.
     case redoRollback
+    /// A write pod by pod reached some pods and not others (each holds the new value or the old):
+    /// write the old value back to every pod, then close the entry as not applied.
+    case undoPartial
     /// Neither value: someone else changed it; leave it alone.
     case markSuperseded(observed: String?)
     /// Nothing to do.
@@ -81,7 +88,16 @@ public enum RecoveryDecision: Sendable, Equatable {
 public enum Recovery {
     /// Never re-applies a begun change: a change found unapplied is closed, and the next cycle decides
     /// afresh from current data. So nothing is applied twice.
-    public static func decide(_ entry: JournalEntry, observed: String?) -> RecoveryDecision {
+    /// - Parameter parts: for a knob that lives in each pod, what each pod holds; `observed` is then
+    ///   their common value, or a text that is neither value when they differ.
+    public static func decide(_ entry: JournalEntry, observed: String?, parts: [String?]? = nil) -> RecoveryDecision {
+        if let parts, Set(parts).count > 1, parts.allSatisfy({ entry.holdsAfter($0) || entry.holdsBefore($0) }) {
+            switch entry.state {
+            case .begun: return .undoPartial
+            case .rollingBack: return .redoRollback
+            default: return .none
+            }
+        }
         let holdsAfter = entry.holdsAfter(observed), holdsBefore = entry.holdsBefore(observed)
         switch entry.state {
         case .begun:
@@ -94,6 +110,50 @@ public enum Recovery {
             return .markSuperseded(observed: observed)
         default:
             return .none
+        }
+    }
+}
+
+/// Where a workload's rollout stands, from its status (as `kubectl rollout status` reads it): a
+/// change that rolls the pods counts from when every pod runs it.
+public enum RolloutState: Sendable, Equatable {
+    case complete(String)
+    case progressing(String)
+    /// The cluster cannot say (the simulated cluster): the change counts from its write.
+    case unknown(String)
+    /// The workload could not be read this time: nothing is judged until it can be.
+    case unreadable(String)
+
+    /// - Parameters: `replicas` is the spec's; `current` the status' `replicas` (old and new pods).
+    public static func of(generation: Int?, observedGeneration: Int?, replicas: Int, current: Int?, updated: Int?, available: Int?) -> RolloutState {
+        if let generation, let observed = observedGeneration, observed < generation {
+            return .progressing("its controller has not yet seen generation \(generation) (it observed \(observed))")
+        }
+        let updated = updated ?? 0, available = available ?? 0
+        if updated < replicas { return .progressing("\(updated) of \(replicas) pods run the change") }
+        if let current, current > updated { return .progressing("\(current - updated) old pod\(current - updated == 1 ? "" : "s") still running") }
+        if available < replicas { return .progressing("\(available) of \(replicas) pods available") }
+        return .complete("all \(replicas) pods run the change and are available")
+    }
+}
+
+extension Knob {
+    /// Whether writing the knob replaces the pods (a pod-template change, or a restart after it): the
+    /// change is in effect only once the rollout completes.
+    public var rollsPods: Bool {
+        switch self {
+        case .env: return true
+        case .configMap(_, _, let restart): return restart
+        case .replicas, .http, .jolokia, .podHTTP, .pgbouncer, .autoscalerMaxReplicas, .autoscalerTargetUtilization, .autoscalerScaleDownWindow: return false
+        }
+    }
+
+    /// Whether the value lives in each pod's process (written pod by pod, lost when a pod restarts),
+    /// rather than in an object of the API server.
+    public var livesInPods: Bool {
+        switch self {
+        case .jolokia, .podHTTP, .pgbouncer: return true
+        default: return false
         }
     }
 }

@@ -228,7 +228,7 @@ public struct AlertBook: Sendable {
             batch.alerts.append(alert)
             batch.news.append(.init(status: .firing, alert: alert))
         }
-        for event in facts.execution?.journal ?? [] where event.state == .rolledBack {
+        for event in facts.execution?.journal ?? [] where event.state.isRestored {
             var labels = base.merging(Self.targetLabels(event.target)) { a, _ in a }
             labels["alertname"] = AlertName.rollback
             labels["severity"] = "warning"

@@ -68,12 +68,24 @@ public enum ObjectiveRecording {
     /// The rule file for a policy's objectives (empty groups when it declares none), for
     /// `rule_files:` in prometheus.yml or a PrometheusRule's `spec`.
     public static func rules(for policy: Policy, intervalSeconds: Double = 30) -> String {
+        rules(for: [policy], intervalSeconds: intervalSeconds)
+    }
+
+    /// The rule file for several teams' policies: one group each.
+    public static func rules(for policies: [Policy], intervalSeconds: Double = 30) -> String {
         var out = [
-            "# Recording rules for the objectives of Trimtab policy \(policy.name), written by `trimtab policy rules`.",
+            "# Recording rules for the objectives of Trimtab polic\(policies.count == 1 ? "y" : "ies") \(policies.map(\.name).joined(separator: ", ")), written by `trimtab policy rules`.",
             "# Trimtab reads its objectives from these series when they are present with the digest of the",
             "# objective's current definition, and from the raw series otherwise; the report says which.",
             "# Regenerate them when an objective's good or total query, or the policy's targets, change.",
             "groups:",
+        ]
+        for policy in policies { out += group(policy, intervalSeconds: intervalSeconds) }
+        return out.joined(separator: "\n") + "\n"
+    }
+
+    static func group(_ policy: Policy, intervalSeconds: Double) -> [String] {
+        var out = [
             "  - name: \(quoted("trimtab.objectives.\(policy.name)"))",
             "    interval: \(PolicyDuration.format(intervalSeconds))",
             "    rules:",
@@ -91,7 +103,7 @@ public enum ObjectiveRecording {
                 out.append("          trimtab_digest: \(quoted(digest(objective, targets: policy.targets)))")
             }
         }
-        return out.joined(separator: "\n") + "\n"
+        return out
     }
 
     /// A YAML double-quoted scalar: PromQL's escapes are YAML's too, and other control characters as `\xNN`.

@@ -94,6 +94,9 @@ public struct PlanContext: Sendable, Equatable {
     public var managed: [TargetID: [ManagedObject]] = [:]
     /// Changes already waiting in Git as patches (journaled `awaiting-git`): not proposed again meanwhile.
     public var pendingPatches: [PendingPatch] = []
+    /// How each `restart: false` ConfigMap knob of a target reaches its pods (read from the pod
+    /// template): a change the pods would never see is held.
+    public var configMapReach: [TargetID: [Knob: ConfigMapReach]] = [:]
 
     public init(history: [ChangeRecord] = [], frozenTargets: Set<TargetID> = [], autoscaledTargets: Set<TargetID> = [],
                 autoscalers: [TargetID: AutoscalerInfo] = [:], knobValues: [TargetID: [Knob: KnobState]] = [:], clusterRead: Bool = false) {
@@ -173,8 +176,12 @@ public struct PlannedAction: Sendable, Equatable, Codable {
     public var cost: String?
     /// For a change made from the error budget: what its verification compares against.
     public var budget: BudgetBaseline?
+    /// For a scale-out ahead of a forecast peak: the forecast it was made on, in words.
+    public var forecast: String?
     /// For a change held because a GitOps tool manages the object: the change as a patch for Git.
     public var gitPatch: GitPatch?
+    /// The policy that planned it, when a cycle runs several teams' policies.
+    public var policy: String?
 
     public var failedRules: [RuleResult] { rules.filter { !$0.passed } }
 
@@ -220,6 +227,8 @@ public struct Plan: Sendable, Equatable, Codable {
     public var recommendations: [Recommendation]
     /// The databases several targets share: their connections now and after the plan.
     public var databases: [DatabaseUse] = []
+    /// The load forecasts of the policy's scale rules, one per target; nil when none forecasts.
+    public var forecasts: [LoadForecast]?
 
     public init(time: Double, mode: PolicyMode, actions: [PlannedAction], considered: [String] = [], recommendations: [Recommendation] = []) {
         self.time = time

@@ -16,12 +16,15 @@ public enum Planner {
         var benefit: Double
         var cost: String? = nil
         var budget: BudgetBaseline? = nil
+        /// For a scale-out ahead of a forecast peak: the forecast, in words.
+        var forecast: String? = nil
     }
 
     public static func plan(_ assessment: Assessment, snapshot: Snapshot, policy: Policy, context: PlanContext = PlanContext()) -> Plan {
         var drafts: [(TargetID, Draft)] = []
         var considered: [String] = []
         var recommendations: [Recommendation] = []
+        var forecasts: [LoadForecast] = []
         var databaseUsers: [TargetID: [String: (user: DatabaseUse.User, limit: Double?, unknown: String?)]] = [:]
         for target in assessment.targets {
             let planning = TargetPlanning(target: target, snapshot: snapshot, policy: policy, context: context,
@@ -39,10 +42,12 @@ public enum Planner {
             }
             considered += result.considered
             recommendations += result.recommendations
+            forecasts += result.forecasts
         }
         let databases = databaseUses(policy, users: databaseUsers, targets: assessment.targets.map(\.target))
         var plan = resolve(drafts, time: snapshot.time, policy: policy, context: context, considered: considered,
                            recommendations: recommendations, databases: databases)
+        plan.forecasts = forecasts.isEmpty ? nil : forecasts
         // A change a shared database cut to what fits costs what it now is, not what was drafted.
         for index in plan.actions.indices {
             let action = plan.actions[index]
@@ -122,6 +127,7 @@ public enum Planner {
                                        decision: draft.rules.allSatisfy(\.passed) ? .proposed : .held, benefit: draft.benefit,
                                        cost: draft.cost)
             action.budget = draft.budget
+            action.forecast = draft.forecast
             return action
         }
         actions.sort { a, b in

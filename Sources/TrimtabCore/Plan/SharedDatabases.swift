@@ -42,7 +42,9 @@ extension TargetPlanning {
         var user = DatabaseUse.User(target: id, replicas: nil, poolSize: nil, autoscalerBound: false)
         var unknown: [String] = []
         let pools = policy.actions.compactMap { rule -> PoolSizeAction? in if case .poolSize(let pool) = rule.action { return pool } else { return nil } }
-        if let pool = pools.first {
+        if let declared = pools.first {
+            var pool = declared
+            pool.knob = knobChoice(ActionKind.poolSize(declared).knobs).0
             var size = knobInput(pool.size, knob: pool.knob)
             // A user that does not export its pool's size still has one: the value its knob holds.
             if size.value == nil, case .value(let number, let source)? = context.knobValues[id]?[pool.knob] {

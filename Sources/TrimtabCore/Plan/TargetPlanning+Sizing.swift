@@ -91,7 +91,10 @@ extension TargetPlanning {
         return nil
     }
 
-    func poolOutcome(_ pool: PoolSizeAction, trigger: Bottleneck) -> Outcome {
+    func poolOutcome(_ declared: PoolSizeAction, trigger: Bottleneck) -> Outcome {
+        let (knob, choice) = knobChoice(ActionKind.poolSize(declared).knobs)
+        var pool = declared
+        pool.knob = knob
         let sizeInput = knobInput(pool.size, knob: pool.knob)
         let size = sizeInput.value, utilization = value(pool.utilization), replicas = value(pool.replicas)
         var inputs = [sizeInput, input(pool.utilization), input(pool.replicas)]
@@ -110,7 +113,7 @@ extension TargetPlanning {
         guard let size, let utilization, let replicas, inputs.allSatisfy({ $0.value != nil }) else {
             return .draft(Planner.Draft(action: "poolSize", knob: pool.knob, current: size ?? .nan, proposed: size ?? .nan,
                                         reason: "cannot size the pool", trigger: trigger.check, evidence: [],
-                                        rules: commonRules(knob: pool.knob, inputs: inputs), benefit: benefit(of: trigger)))
+                                        rules: commonRules(knob: pool.knob, inputs: inputs, choice: choice), benefit: benefit(of: trigger)))
         }
         let current = Int(size.rounded()), count = max(1, Int(replicas.rounded()))
         let needed: Int
@@ -127,7 +130,7 @@ extension TargetPlanning {
         }
         let perReplica = connections.map { PoolStrategy.budgetPerReplica(connections: $0, replicas: count) }
         let (proposed, stepNote, notes) = PoolStrategy.bounded(current: current, needed: needed, action: pool, budgetPerReplica: perReplica)
-        var rules = commonRules(knob: pool.knob, inputs: inputs)
+        var rules = commonRules(knob: pool.knob, inputs: inputs, choice: choice)
         rules.append(RuleResult("max step", true, stepNote ?? "within \(Formatting.number(pool.maxStepPercent)) % of \(current)"))
         rules.append(RuleResult("bounds", true, "\(proposed) within \(pool.min)…\(pool.max)" + (notes.isEmpty ? "" : "; " + notes.joined(separator: "; "))))
         var evidence = [self.evidence(sizeInput, unit: .count), evidence(pool.utilization, utilization), evidence(pool.replicas, replicas)].compactMap { $0 }
@@ -149,7 +152,10 @@ extension TargetPlanning {
         return .draft(draft)
     }
 
-    func ttlOutcome(_ cache: CacheTTLAction, trigger: Bottleneck) -> Outcome {
+    func ttlOutcome(_ declared: CacheTTLAction, trigger: Bottleneck) -> Outcome {
+        let (knob, choice) = knobChoice(ActionKind.cacheTTL(declared).knobs)
+        var cache = declared
+        cache.knob = knob
         let ttlInput = knobInput(cache.ttl, knob: cache.knob)
         let ttl = ttlInput.value
         var inputs = [ttlInput]
@@ -161,7 +167,7 @@ extension TargetPlanning {
         guard let ttl, inputs.allSatisfy({ $0.value != nil }) else {
             return .draft(Planner.Draft(action: "cacheTTL", knob: cache.knob, current: ttl ?? .nan, proposed: ttl ?? .nan,
                                         reason: "cannot step the TTL", trigger: trigger.check, evidence: [],
-                                        rules: commonRules(knob: cache.knob, inputs: inputs), benefit: benefit(of: trigger)))
+                                        rules: commonRules(knob: cache.knob, inputs: inputs, choice: choice), benefit: benefit(of: trigger)))
         }
         let pressure = cache.memory.map(breaching) ?? false
         let full = evictions.map { $0 > cache.evictionsAbove } ?? false
@@ -180,7 +186,7 @@ extension TargetPlanning {
                          ? "the TTL is already at its maximum of \(PolicyDuration.format(cache.maxSeconds)) (how stale the data may be)"
                          : "the TTL is already at its minimum of \(PolicyDuration.format(cache.minSeconds)); \(why)")
         }
-        var rules = commonRules(knob: cache.knob, inputs: inputs)
+        var rules = commonRules(knob: cache.knob, inputs: inputs, choice: choice)
         rules.append(RuleResult("bounds", true, "\(PolicyDuration.format(proposed)) within \(PolicyDuration.format(cache.minSeconds))…\(PolicyDuration.format(cache.maxSeconds))"))
         var evidence = [self.evidence(ttlInput, unit: .seconds)].compactMap { $0 }
         if let evictions, let name = cache.evictions { evidence.append(self.evidence(name, evictions)) }

@@ -61,6 +61,7 @@ struct TargetPlanning {
         var drafts: [Planner.Draft] = []
         var considered: [String] = []
         var recommendations: [Recommendation] = []
+        var forecasts: [LoadForecast] = []
     }
 
     func run() -> Result {
@@ -109,6 +110,7 @@ struct TargetPlanning {
             guard case .scale(let scale) = rule.action else { continue }
             result.drafts += budgetDrafts(scale, rule: rule, stance: stance, considered: &result.considered)
         }
+        applyForecasts(&result)
         for found in bottlenecks where !addressed.contains(found.check) {
             result.recommendations.append(recommendation(for: found))
         }
@@ -157,8 +159,42 @@ struct TargetPlanning {
     }
 
     /// Rules every proposal passes through, besides its own.
-    func commonRules(knob: Knob, inputs: [Input]) -> [RuleResult] {
-        var rules: [RuleResult] = []
+    /// Of a rule's knobs, preferred first, the one this target uses: the first whose value was read
+    /// (from the cluster, or from the indicator) and, for a ConfigMap key without a restart, whose
+    /// ConfigMap is mounted whole. With one knob, or none usable, the first (the plan then shows why
+    /// it cannot be used). The rule says which was chosen and why the others were passed over.
+    func knobChoice(_ knobs: [Knob]) -> (Knob, RuleResult?) {
+        guard knobs.count > 1 else { return (knobs[0], nil) }
+        var passed: [String] = []
+        for knob in knobs {
+            switch context.knobValues[id]?[knob] {
+            case .value?: break
+            case .unknown(let why)?:
+                passed.append("\(knob): \(why)")
+                continue
+            case nil:
+                passed.append("\(knob): not read from the cluster")
+                continue
+            }
+            if case .configMap(_, _, false) = knob {
+                switch context.configMapReach[id]?[knob] {
+                case .live?: break
+                case .frozen(let why)?, .absent(let why)?:
+                    passed.append("\(knob): \(why)")
+                    continue
+                case nil:
+                    passed.append("\(knob): its mount was not read")
+                    continue
+                }
+            }
+            let order = knob == knobs[0] ? "the policy's first choice" : "passed over: " + passed.joined(separator: "; ")
+            return (knob, RuleResult("knob", true, "\(knob) (\(order))"))
+        }
+        return (knobs[0], nil)
+    }
+
+    func commonRules(knob: Knob, inputs: [Input], choice: RuleResult? = nil) -> [RuleResult] {
+        var rules: [RuleResult] = choice.map { [$0] } ?? []
         let missing = inputs.filter { $0.value == nil }
         if cycleUnknown {
             rules.append(RuleResult("inputs known", false, "a query failed this cycle, so nothing is changed"))
@@ -175,6 +211,9 @@ struct TargetPlanning {
             rules.append(RuleResult("freeze", false, "\(id) is frozen by its annotation"))
         } else {
             rules.append(RuleResult("freeze", true, "not frozen"))
+        }
+        if case .configMap(_, _, false) = knob, let reach = context.configMapReach[id]?[knob] {
+            rules.append(reach.rule)
         }
         if let windows = policy.safety.changeWindows {
             let (open, detail) = windows.judge(snapshot.time)
@@ -211,6 +250,12 @@ struct TargetPlanning {
                                  : "no restart: the application must re-read the key")
         case .http:
             parts.append("no restart: the running application takes the value")
+        case .podHTTP:
+            parts.append("no restart: each pod's process takes the value at its admin endpoint (pods that start later are set when seen)")
+        case .jolokia:
+            parts.append("no restart: each pod's JVM takes the value through Jolokia (pods that start later are set when seen)")
+        case .pgbouncer:
+            parts.append("no restart: each pgbouncer pod takes the value on its admin console (pods that start later are set when seen)")
         case .autoscalerMaxReplicas:
             let delta = Int(draft.proposed) - Int(draft.current)
             parts.append("lets the HorizontalPodAutoscaler run up to \(delta) more pod\(delta == 1 ? "" : "s")")

@@ -104,7 +104,7 @@ enum ActionParser {
 
     static func readScale(_ node: Node, _ path: String, _ reader: inout NodeReader, _ refs: inout References) -> ScaleAction? {
         let keys = ["replicas", "utilization", "utilizationTarget", "min", "max", "tolerance", "scaleUp", "scaleDown", "autoscaler",
-                    "autoscalerTarget", "flapping"]
+                    "autoscalerTarget", "flapping", "forecast"]
         guard let fields = reader.mapping(node, path, allowed: keys) else { return nil }
         var action = ScaleAction(min: 1, max: 0)
         action.replicas = refs.indicator("replicas", fields, default: "replicas", path, &reader) ?? "replicas"
@@ -130,12 +130,42 @@ enum ActionParser {
                 }
             case "autoscalerTarget": action.autoscalerTarget = readTargetBounds(field.value, "\(path).autoscalerTarget", &reader)
             case "flapping": action.flapping = readFlapping(field.value, "\(path).flapping", &reader)
+            case "forecast": action.forecast = readForecast(field.value, "\(path).forecast", &reader, &refs)
             default: break
             }
         }
         if !sawMax { reader.error(node, "\(path).max is missing"); return nil }
         if action.min > action.max { reader.error(node, "\(path).min (\(action.min)) is more than max (\(action.max))"); return nil }
         return action
+    }
+
+    /// `forecast: {load: request_rate, history: 8d, step: 5m, lead: 5m, maxError: 25%}`.
+    static func readForecast(_ node: Node, _ path: String, _ reader: inout NodeReader, _ refs: inout References) -> ForecastRule? {
+        guard let fields = reader.mapping(node, path, allowed: ["load", "history", "step", "lead", "maxError"]) else { return nil }
+        var rule = ForecastRule()
+        rule.load = refs.indicator("load", fields, default: "request_rate", path, &reader) ?? rule.load
+        for field in fields {
+            switch field.key {
+            case "history": rule.historySeconds = reader.duration(field.value, "\(path).history") ?? rule.historySeconds
+            case "step":
+                if let seconds = reader.duration(field.value, "\(path).step") {
+                    if seconds < 60 || seconds > 3_600 { reader.error(field.value, "\(path).step is between 1m and 1h, found \(PolicyDuration.format(seconds))") } else { rule.stepSeconds = seconds }
+                }
+            case "lead": rule.leadSeconds = reader.duration(field.value, "\(path).lead") ?? rule.leadSeconds
+            case "maxError": rule.maxError = ratio(field.value, "\(path).maxError", &reader) ?? rule.maxError
+            default: break
+            }
+        }
+        if rule.historySeconds < 3 * 86_400 {
+            reader.error(node, "\(path).history is at least 3d (two daily seasons and a day to backtest), found \(PolicyDuration.format(rule.historySeconds))")
+            return nil
+        }
+        if rule.historySeconds / rule.stepSeconds > 11_000 {
+            // Prometheus refuses a range query of more than 11,000 points per series.
+            reader.error(node, "\(path): \(PolicyDuration.format(rule.historySeconds)) at a step of \(PolicyDuration.format(rule.stepSeconds)) is more than the 11,000 points Prometheus returns; raise step")
+            return nil
+        }
+        return rule
     }
 
     /// `autoscalerTarget: {min: 50%, max: 90%, step: 5%}`: percentages of the CPU request.
@@ -193,13 +223,40 @@ enum ActionParser {
         return step
     }
 
+    /// One knob, or a list of knobs for the same setting, preferred first (`[{jolokia: …}, {env: DB_POOL_SIZE}]`).
+    static func readKnobs(_ node: Node, _ path: String, _ reader: inout NodeReader) -> (Knob?, [Knob]?) {
+        guard let list = node.sequence else { return (readKnob(node, path, &reader), nil) }
+        guard !list.isEmpty else {
+            reader.error(node, "\(path) is an empty list: give one knob, or several for the same setting, preferred first")
+            return (nil, nil)
+        }
+        var knobs: [Knob] = []
+        var failed = false
+        for (index, item) in list.enumerated() {
+            guard let knob = readKnob(item, "\(path)[\(index)]", &reader) else { failed = true; continue }
+            if knobs.contains(knob) {
+                reader.error(item, "\(path)[\(index)] repeats \(knob)")
+                failed = true
+            }
+            knobs.append(knob)
+        }
+        guard !failed, let first = knobs.first else { return (nil, nil) }
+        return (first, knobs.count > 1 ? Array(knobs.dropFirst()) : nil)
+    }
+
     static func readKnob(_ node: Node, _ path: String, _ reader: inout NodeReader) -> Knob? {
-        guard let fields = reader.mapping(node, path, allowed: ["configMap", "key", "restart", "env", "container", "http"]) else { return nil }
+        guard let fields = reader.mapping(node, path, allowed: ["configMap", "key", "restart", "env", "container", "http", "jolokia", "pgbouncer"]) else { return nil }
         var values: [String: String] = [:]
         var restart = false
         for field in fields {
             if field.key == "restart" {
                 restart = reader.bool(field.value, "\(path).restart") ?? false
+            } else if field.key == "http", field.value.mapping != nil {
+                if fields.count > 1 { reader.error(node, "\(path).http is a knob of its own: leave out \(fields.map(\.key).filter { $0 != "http" }.joined(separator: ", "))") }
+                return readPodHTTP(field.value, "\(path).http", &reader)
+            } else if field.key == "jolokia" || field.key == "pgbouncer" {
+                if fields.count > 1 { reader.error(node, "\(path).\(field.key) is a knob of its own: leave out \(fields.map(\.key).filter { $0 != field.key }.joined(separator: ", "))") }
+                return field.key == "jolokia" ? readJolokia(field.value, "\(path).jolokia", &reader) : readPgBouncer(field.value, "\(path).pgbouncer", &reader)
             } else {
                 values[field.key] = reader.nonEmptyString(field.value, "\(path).\(field.key)")
             }
@@ -210,15 +267,86 @@ enum ActionParser {
         if let name = values["configMap"], let key = values["key"] { return .configMap(name: name, key: key, restart: restart) }
         if let name = values["env"] { return .env(name: name, container: values["container"]) }
         if let url = values["http"] { return .http(url: url) }
-        reader.error(node, "\(path) must be {configMap: NAME, key: KEY}, {env: NAME} or {http: URL}")
+        reader.error(node, "\(path) must be {configMap: NAME, key: KEY}, {env: NAME}, {http: URL}, {jolokia: {port, mbean, attribute}} or {pgbouncer: {user, setting}}")
         return nil
+    }
+
+    /// Whether `port` (a per-pod knob's container port) is a port number in range or a name; says so where not.
+    static func containerPort(_ port: String, _ fields: [(key: String, keyNode: Node, value: Node)], _ path: String, _ reader: inout NodeReader) -> Bool {
+        guard let number = Int(port), !(1...65535).contains(number) else { return true }
+        reader.error(fields.first { $0.key == "port" }!.value, "\(path).port must be a port number (1–65535) or a container port's name, found \(port)")
+        return false
+    }
+
+    /// A per-pod knob's scheme: http (the default) or https; nil, with the error, for anything else.
+    static func httpScheme(_ scheme: String?, _ fields: [(key: String, keyNode: Node, value: Node)], _ path: String, _ reader: inout NodeReader) -> String? {
+        let scheme = scheme ?? "http"
+        guard ["http", "https"].contains(scheme) else {
+            reader.error(fields.first { $0.key == "scheme" }!.value, "\(path).scheme must be http or https, found \(scheme)")
+            return nil
+        }
+        return scheme
+    }
+
+    /// `{http: {port: admin, path: /admin/pool-size}}`: the admin endpoint on each pod.
+    static func readPodHTTP(_ node: Node, _ path: String, _ reader: inout NodeReader) -> Knob? {
+        guard let fields = reader.mapping(node, path, allowed: ["port", "path", "scheme"]) else { return nil }
+        var values: [String: String] = [:]
+        for field in fields { values[field.key] = reader.nonEmptyString(field.value, "\(path).\(field.key)") }
+        guard let port = values["port"], let endpoint = values["path"] else {
+            reader.error(node, "\(path) needs port and path: the pod's container port (a name or a number) and the endpoint's path, or give one URL as {http: URL}")
+            return nil
+        }
+        guard containerPort(port, fields, path, &reader) else { return nil }
+        guard let scheme = httpScheme(values["scheme"], fields, path, &reader) else { return nil }
+        return .podHTTP(PodHTTPKnob(port: port, path: endpoint.hasPrefix("/") ? endpoint : "/" + endpoint, scheme: scheme))
+    }
+
+    /// `{pgbouncer: {port: pgbouncer, user: trimtab, passwordFile: /etc/trimtab/pgbouncer/password, setting: default_pool_size}}`.
+    static func readPgBouncer(_ node: Node, _ path: String, _ reader: inout NodeReader) -> Knob? {
+        guard let fields = reader.mapping(node, path, allowed: ["port", "user", "passwordFile", "setting"]) else { return nil }
+        var values: [String: String] = [:]
+        for field in fields { values[field.key] = reader.nonEmptyString(field.value, "\(path).\(field.key)") }
+        guard let user = values["user"] else {
+            reader.error(node, "\(path) needs user: an admin user of pgbouncer (its admin_users)")
+            return nil
+        }
+        let setting = values["setting"] ?? "default_pool_size"
+        if !setting.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
+            reader.error(fields.first { $0.key == "setting" }!.value, "\(path).setting must be a setting's name as SHOW CONFIG lists it (default_pool_size, say), found \(setting)")
+            return nil
+        }
+        if let port = values["port"], !containerPort(port, fields, path, &reader) { return nil }
+        return .pgbouncer(PgBouncerKnob(port: values["port"] ?? "pgbouncer", user: user, passwordFile: values["passwordFile"], setting: setting))
+    }
+
+    /// `{jolokia: {port: jolokia, path: /jolokia, mbean: "com.zaxxer.hikari:type=PoolConfig (shop)", attribute: MaximumPoolSize}}`.
+    static func readJolokia(_ node: Node, _ path: String, _ reader: inout NodeReader) -> Knob? {
+        guard let fields = reader.mapping(node, path, allowed: ["port", "path", "mbean", "attribute", "scheme"]) else { return nil }
+        var values: [String: String] = [:]
+        for field in fields { values[field.key] = reader.nonEmptyString(field.value, "\(path).\(field.key)") }
+        let missing = ["port", "mbean", "attribute"].filter { key in !fields.contains { $0.key == key } }
+        if !missing.isEmpty {
+            reader.error(node, "\(path) needs \(missing.joined(separator: " and ")): the pod's container port (a name such as jolokia, or a number), the MBean and its attribute")
+            return nil
+        }
+        guard let port = values["port"], let mbean = values["mbean"], let attribute = values["attribute"] else { return nil }
+        guard containerPort(port, fields, path, &reader) else { return nil }
+        if !mbean.contains(":") {
+            reader.error(fields.first { $0.key == "mbean" }!.value, "\(path).mbean must be an ObjectName, DOMAIN:KEY=VALUE[,…] (HikariCP's is com.zaxxer.hikari:type=PoolConfig (POOL)), found \(mbean)")
+            return nil
+        }
+        guard let scheme = httpScheme(values["scheme"], fields, path, &reader) else { return nil }
+        var agentPath = values["path"] ?? "/jolokia"
+        if !agentPath.hasPrefix("/") { agentPath = "/" + agentPath }
+        return .jolokia(JolokiaKnob(port: port, path: agentPath, mbean: mbean, attribute: attribute, scheme: scheme))
     }
 
     static func readPool(_ node: Node, _ path: String, _ reader: inout NodeReader, _ refs: inout References) -> PoolSizeAction? {
         let keys = ["knob", "size", "utilization", "utilizationTarget", "throughput", "holdTime", "headroom", "replicas", "min", "max",
                     "maxStepPercent", "databaseConnections"]
         guard let fields = reader.mapping(node, path, allowed: keys) else { return nil }
-        var knob: Knob?
+        var knob: Knob?, fallbacks: [Knob]?
         var min = 1, max: Int?, budget: Int?, budgetIndicator: String?
         var target = 0.7, headroom = 1.2, step = 50.0
         // Without an indicator of its own, the size is read from the knob in the cluster.
@@ -229,7 +357,7 @@ enum ActionParser {
         let holdTime = refs.indicator("holdTime", fields, default: nil, path, &reader)
         for field in fields {
             switch field.key {
-            case "knob": knob = readKnob(field.value, "\(path).knob", &reader)
+            case "knob": (knob, fallbacks) = readKnobs(field.value, "\(path).knob", &reader)
             case "min": min = reader.integer(field.value, "\(path).min", minimum: 1) ?? min
             case "max": max = reader.integer(field.value, "\(path).max", minimum: 1)
             case "utilizationTarget": target = ratio(field.value, "\(path).utilizationTarget", &reader) ?? target
@@ -252,18 +380,24 @@ enum ActionParser {
         if (throughput == nil) != (holdTime == nil) {
             reader.error(node, "\(path): throughput and holdTime go together (Little's law needs both)")
         }
-        guard let knob else { reader.error(node, "\(path).knob is missing"); return nil }
+        guard let knob else {
+            // A knob that was there but wrong has had its own error.
+            if !fields.contains(where: { $0.key == "knob" }) { reader.error(node, "\(path).knob is missing") }
+            return nil
+        }
         guard let max else { reader.error(node, "\(path).max is missing"); return nil }
         if min > max { reader.error(node, "\(path).min (\(min)) is more than max (\(max))"); return nil }
-        return PoolSizeAction(knob: knob, size: size, utilization: utilization, utilizationTarget: target, throughput: throughput,
-                              holdTime: holdTime, headroom: headroom, replicas: replicas, min: min, max: max, maxStepPercent: step,
-                              databaseConnections: budget, databaseConnectionsIndicator: budgetIndicator)
+        var pool = PoolSizeAction(knob: knob, size: size, utilization: utilization, utilizationTarget: target, throughput: throughput,
+                                  holdTime: holdTime, headroom: headroom, replicas: replicas, min: min, max: max, maxStepPercent: step,
+                                  databaseConnections: budget, databaseConnectionsIndicator: budgetIndicator)
+        pool.fallbacks = fallbacks
+        return pool
     }
 
     static func readTTL(_ node: Node, _ path: String, _ reader: inout NodeReader, _ refs: inout References) -> CacheTTLAction? {
         let keys = ["knob", "ttl", "min", "max", "factor", "evictions", "evictionsAbove", "memory"]
         guard let fields = reader.mapping(node, path, allowed: keys) else { return nil }
-        var knob: Knob?
+        var knob: Knob?, fallbacks: [Knob]?
         var min = 1.0, max: Double?, factor = 2.0, evictionsAbove = 1.0
         var memory: String?
         // Without an indicator of its own, the TTL is read from the knob in the cluster.
@@ -271,7 +405,7 @@ enum ActionParser {
         let evictions = refs.indicator("evictions", fields, default: nil, path, &reader)
         for field in fields {
             switch field.key {
-            case "knob": knob = readKnob(field.value, "\(path).knob", &reader)
+            case "knob": (knob, fallbacks) = readKnobs(field.value, "\(path).knob", &reader)
             case "min": min = reader.duration(field.value, "\(path).min") ?? min
             case "max": max = reader.duration(field.value, "\(path).max")
             case "factor":
@@ -287,11 +421,17 @@ enum ActionParser {
             default: break
             }
         }
-        guard let knob else { reader.error(node, "\(path).knob is missing"); return nil }
+        guard let knob else {
+            // A knob that was there but wrong has had its own error.
+            if !fields.contains(where: { $0.key == "knob" }) { reader.error(node, "\(path).knob is missing") }
+            return nil
+        }
         guard let max else { reader.error(node, "\(path).max is missing"); return nil }
         if min > max { reader.error(node, "\(path).min is more than max"); return nil }
-        return CacheTTLAction(knob: knob, ttl: ttl, minSeconds: min, maxSeconds: max, factor: factor, evictions: evictions,
-                              evictionsAbove: evictionsAbove, memory: memory)
+        var cache = CacheTTLAction(knob: knob, ttl: ttl, minSeconds: min, maxSeconds: max, factor: factor, evictions: evictions,
+                                   evictionsAbove: evictionsAbove, memory: memory)
+        cache.fallbacks = fallbacks
+        return cache
     }
 
     static func ratio(_ node: Node, _ path: String, _ reader: inout NodeReader) -> Double? {

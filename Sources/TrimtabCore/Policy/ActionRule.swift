@@ -9,6 +9,15 @@ public enum Knob: Sendable, Hashable, Codable, CustomStringConvertible {
     case env(name: String, container: String?)
     /// A runtime admin endpoint of the application that takes a JSON value.
     case http(url: String)
+    /// A JMX attribute of every pod's JVM, through its Jolokia agent (HikariCP's `MaximumPoolSize`,
+    /// say): read and written on each ready pod of the workload, live, without a restart.
+    case jolokia(JolokiaKnob)
+    /// An application's admin endpoint on each ready pod (`GET`/`PUT` of `{"value": …}` at
+    /// `http://POD_IP:PORT/PATH`): for a setting each process holds, as Go's `SetMaxOpenConns`.
+    case podHTTP(PodHTTPKnob)
+    /// A setting of pgbouncer (`default_pool_size`, say) on the admin console of each ready pod of a
+    /// pgbouncer Deployment: `SHOW CONFIG` and `SET`, live, without a restart.
+    case pgbouncer(PgBouncerKnob)
     /// The `maxReplicas` of the HorizontalPodAutoscaler that owns the workload's replicas. With
     /// `scaledObject`, KEDA's ScaledObject of that name owns the HPA (and reverts edits to it), so the
     /// change is written to the ScaledObject's `maxReplicaCount` instead.
@@ -24,7 +33,7 @@ public enum Knob: Sendable, Hashable, Codable, CustomStringConvertible {
     public var autoscaler: String? {
         switch self {
         case .autoscalerMaxReplicas(let name, _), .autoscalerTargetUtilization(let name, _), .autoscalerScaleDownWindow(let name, _): return name
-        case .replicas, .configMap, .env, .http: return nil
+        case .replicas, .configMap, .env, .http, .jolokia, .podHTTP, .pgbouncer: return nil
         }
     }
 
@@ -32,7 +41,7 @@ public enum Knob: Sendable, Hashable, Codable, CustomStringConvertible {
     public var scaledObject: String? {
         switch self {
         case .autoscalerMaxReplicas(_, let owner), .autoscalerTargetUtilization(_, let owner), .autoscalerScaleDownWindow(_, let owner): return owner
-        case .replicas, .configMap, .env, .http: return nil
+        case .replicas, .configMap, .env, .http, .jolokia, .podHTTP, .pgbouncer: return nil
         }
     }
 
@@ -42,6 +51,9 @@ public enum Knob: Sendable, Hashable, Codable, CustomStringConvertible {
         case .env(let name, _): return name
         case .configMap(_, let key, _): return key
         case .http(let url): return url
+        case .jolokia(let spec): return spec.attribute
+        case .podHTTP(let spec): return spec.path
+        case .pgbouncer(let spec): return spec.setting
         case .replicas, .autoscalerMaxReplicas, .autoscalerTargetUtilization, .autoscalerScaleDownWindow: return nil
         }
     }
@@ -52,6 +64,9 @@ public enum Knob: Sendable, Hashable, Codable, CustomStringConvertible {
         case .configMap(let name, let key, let restart): return "configMap \(name) key \(key)" + (restart ? " (then restart)" : "")
         case .env(let name, let container): return "env \(name)" + (container.map { " in container \($0)" } ?? "")
         case .http(let url): return "http \(url)"
+        case .jolokia(let spec): return "jolokia \(spec.mbean) \(spec.attribute) on each pod's port \(spec.port)"
+        case .podHTTP(let spec): return "http \(spec.path) on each pod's port \(spec.port)"
+        case .pgbouncer(let spec): return "pgbouncer \(spec.setting) on each pod's port \(spec.port)"
         case .autoscalerMaxReplicas(_, let owner?): return "scaledobject \(owner) maxReplicaCount"
         case .autoscalerTargetUtilization(_, let owner?): return "scaledobject \(owner) cpu trigger value"
         case .autoscalerScaleDownWindow(_, let owner?): return "scaledobject \(owner) scaleDown stabilizationWindowSeconds"
@@ -59,6 +74,60 @@ public enum Knob: Sendable, Hashable, Codable, CustomStringConvertible {
         case .autoscalerTargetUtilization(let name, nil): return "hpa \(name) cpu averageUtilization"
         case .autoscalerScaleDownWindow(let name, nil): return "hpa \(name) scaleDown stabilizationWindowSeconds"
         }
+    }
+}
+
+/// A JMX attribute read and written through Jolokia's JSON protocol on every ready pod of a workload:
+/// `POST http://POD_IP:PORT/PATH` with `{"type": "read" | "write", "mbean": …, "attribute": …}`.
+public struct JolokiaKnob: Sendable, Hashable, Codable {
+    /// A container port of the pod, by name (as a Service's `targetPort` names one) or number.
+    public var port: String
+    /// The agent's path: `/jolokia` for the JVM agent and Spring Boot's `/actuator/jolokia`.
+    public var path: String
+    public var mbean: String
+    public var attribute: String
+    public var scheme: String
+
+    public init(port: String, path: String = "/jolokia", mbean: String, attribute: String, scheme: String = "http") {
+        self.port = port
+        self.path = path
+        self.mbean = mbean
+        self.attribute = attribute
+        self.scheme = scheme
+    }
+}
+
+/// An admin endpoint on every ready pod of a workload.
+public struct PodHTTPKnob: Sendable, Hashable, Codable {
+    /// A container port, by name or number.
+    public var port: String
+    public var path: String
+    public var scheme: String
+
+    public init(port: String, path: String, scheme: String = "http") {
+        self.port = port
+        self.path = path
+        self.scheme = scheme
+    }
+}
+
+/// A pgbouncer setting on the admin console (the PostgreSQL protocol, database `pgbouncer`) of every
+/// ready pod of a pgbouncer Deployment.
+public struct PgBouncerKnob: Sendable, Hashable, Codable {
+    /// The container port pgbouncer listens on, by name or number.
+    public var port: String
+    /// An admin user (pgbouncer's `admin_users`).
+    public var user: String
+    /// A file in Trimtab's pod holding that user's password (a mounted Secret); none for `trust`.
+    public var passwordFile: String?
+    /// The setting, as `SHOW CONFIG` names it.
+    public var setting: String
+
+    public init(port: String = "pgbouncer", user: String, passwordFile: String? = nil, setting: String = "default_pool_size") {
+        self.port = port
+        self.user = user
+        self.passwordFile = passwordFile
+        self.setting = setting
     }
 }
 
@@ -116,6 +185,8 @@ public struct ScaleAction: Sendable, Equatable, Codable {
     public var autoscalerTarget = AutoscalerTargetBounds()
     /// When the HPA's own replica changes show it flapping, and how far its scale-down window may grow.
     public var flapping = FlappingRule()
+    /// A seasonal forecast of the load that raises the replicas ahead of a peak (never lowers them).
+    public var forecast: ForecastRule?
 
     public init(replicas: String = "replicas", utilization: String = "cpu_utilization", utilizationTarget: Double = 0.7,
                 min: Int, max: Int, tolerance: Double = 0.1, scaleUp: StepPolicy = .scaleUpDefault,
@@ -129,6 +200,31 @@ public struct ScaleAction: Sendable, Equatable, Codable {
         self.scaleUp = scaleUp
         self.scaleDown = scaleDown
     }
+}
+
+/// `forecast: {load: request_rate, lead: 5m}`: the load indicator's history is read at `step` over
+/// `history`, forecast (see `LoadForecast`), and the replicas are raised ahead of a peak by `lead`
+/// (the pods' start-up time): to what the forecast peak of the next `lead + step` needs at the
+/// utilisation target. Never a scale-in on a forecast; a forecast whose error is above `maxError`
+/// is not used.
+public struct ForecastRule: Sendable, Equatable, Codable {
+    public var load: String
+    public var historySeconds: Double
+    public var stepSeconds: Double
+    public var leadSeconds: Double
+    public var maxError: Double
+
+    public init(load: String = "request_rate", historySeconds: Double = 8 * 86_400, stepSeconds: Double = 300,
+                leadSeconds: Double = 300, maxError: Double = 0.25) {
+        self.load = load
+        self.historySeconds = historySeconds
+        self.stepSeconds = stepSeconds
+        self.leadSeconds = leadSeconds
+        self.maxError = maxError
+    }
+
+    /// How far ahead the forecast looks: the lead, and one step of load after it.
+    public var horizonSeconds: Double { leadSeconds + stepSeconds }
 }
 
 /// The range and step of an HPA's CPU target (`averageUtilization`, in percent of requests) that
@@ -167,6 +263,9 @@ public struct FlappingRule: Sendable, Equatable, Codable {
 /// pool's utilisation towards `utilizationTarget`, as the scaler does for replicas.
 public struct PoolSizeAction: Sendable, Equatable, Codable {
     public var knob: Knob
+    /// Knobs for the same setting to fall back to, in order, where `knob` cannot be used on a target
+    /// (a live knob first, an env var after it): see `ActionKind.knobs`.
+    public var fallbacks: [Knob]?
     /// The indicator that gives the current pool size per replica.
     public var size: String
     /// The indicator of the pool's utilisation (in use / size).
@@ -211,6 +310,8 @@ public struct PoolSizeAction: Sendable, Equatable, Codable {
 /// Step a cache TTL up or down by a factor, never past how stale the data may be.
 public struct CacheTTLAction: Sendable, Equatable, Codable {
     public var knob: Knob
+    /// Knobs for the same setting to fall back to, in order (see `PoolSizeAction.fallbacks`).
+    public var fallbacks: [Knob]?
     /// The indicator that gives the current TTL in seconds.
     public var ttl: String
     public var minSeconds: Double
@@ -247,6 +348,17 @@ public enum ActionKind: Sendable, Equatable, Codable {
         case .scale: return .replicas
         case .poolSize(let action): return action.knob
         case .cacheTTL(let action): return action.knob
+        }
+    }
+
+    /// The knobs the policy declares for the action's setting, preferred first: a target uses the first
+    /// whose value could be read and, for a ConfigMap key without a restart, whose ConfigMap is
+    /// mounted whole, so a policy can prefer a live knob and fall back to an env var.
+    public var knobs: [Knob] {
+        switch self {
+        case .scale: return [.replicas]
+        case .poolSize(let action): return [action.knob] + (action.fallbacks ?? [])
+        case .cacheTTL(let action): return [action.knob] + (action.fallbacks ?? [])
         }
     }
 

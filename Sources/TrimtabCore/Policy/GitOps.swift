@@ -8,6 +8,8 @@ public enum KnobKind: String, Sendable, Codable, CaseIterable {
     case env
     case configMap
     case http
+    case jolokia
+    case pgbouncer
     case autoscalerMaxReplicas = "autoscaler.maxReplicas"
     case autoscalerTargetUtilization = "autoscaler.targetUtilization"
     case autoscalerScaleDownWindow = "autoscaler.scaleDownWindow"
@@ -19,7 +21,9 @@ extension Knob {
         case .replicas: return .replicas
         case .env: return .env
         case .configMap: return .configMap
-        case .http: return .http
+        case .http, .podHTTP: return .http
+        case .jolokia: return .jolokia
+        case .pgbouncer: return .pgbouncer
         case .autoscalerMaxReplicas: return .autoscalerMaxReplicas
         case .autoscalerTargetUtilization: return .autoscalerTargetUtilization
         case .autoscalerScaleDownWindow: return .autoscalerScaleDownWindow
@@ -38,7 +42,7 @@ extension Knob {
             return .scaledObject(owner, namespace: workload.namespace)
         case .autoscalerMaxReplicas(let name, nil), .autoscalerTargetUtilization(let name, nil), .autoscalerScaleDownWindow(let name, nil):
             return .autoscaler(name, namespace: workload.namespace)
-        case .http:
+        case .http, .jolokia, .podHTTP, .pgbouncer:
             return nil
         }
     }
@@ -244,7 +248,7 @@ public struct GitPatch: Sendable, Equatable, Codable {
             json6902 = [["op": "test", "path": "/spec/metrics/\(index)/resource/name", "value": "cpu"],
                         ["op": "replace", "path": "/spec/metrics/\(index)/resource/target/averageUtilization", "value": Int(value)]]
             patchType = "json"
-        case .http:
+        case .http, .jolokia, .podHTTP, .pgbouncer:
             return nil
         }
         let base = [object.kind.lowercased(), object.name, knobFileSuffix(knob)].joined(separator: "-")
@@ -288,7 +292,9 @@ public struct GitPatch: Sendable, Equatable, Codable {
         case .replicas: return "replicas"
         case .env(let name, _): return "env-\(name)"
         case .configMap(_, let key, _): return key
-        case .http: return "http"
+        case .http, .podHTTP: return "http"
+        case .jolokia(let spec): return "jolokia-\(spec.attribute)"
+        case .pgbouncer(let spec): return "pgbouncer-\(spec.setting)"
         case .autoscalerMaxReplicas: return "maxreplicas"
         case .autoscalerTargetUtilization: return "cpu-target"
         case .autoscalerScaleDownWindow: return "scaledown-window"

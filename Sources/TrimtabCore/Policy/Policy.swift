@@ -48,8 +48,15 @@ public enum PolicyMode: String, Sendable, Codable, CaseIterable {
 
 /// Which workloads a policy covers, and the labels that identify one in metrics.
 public struct TargetSelector: Sendable, Equatable, Codable {
-    /// The namespace the workloads live in; `nil` covers every namespace.
+    /// The namespace the workloads live in, when there is exactly one; `nil` with `namespaces` nil
+    /// covers every namespace.
     public var namespace: String?
+    /// Several namespaces (`spec.targets.namespaces: [a, b]`), or those the label selector found this
+    /// cycle; nil when `namespace` alone says (or every namespace is covered). Empty matches nothing.
+    public var namespaces: [String]?
+    /// `spec.targets.namespaces.matchLabels`: namespaces chosen by their labels, found afresh every
+    /// cycle (from the API server, or kube-state-metrics' `kube_namespace_labels`) into `namespaces`.
+    public var namespaceLabels: [String: String]?
     /// The workload kind acted on (Deployment or StatefulSet).
     public var kind: String
     /// Extra label matchers every indicator query applies (exact match).
@@ -63,6 +70,75 @@ public struct TargetSelector: Sendable, Equatable, Codable {
         self.kind = kind
         self.matchLabels = matchLabels
         self.groupBy = groupBy
+    }
+
+    /// Whether the targets may live in `namespace`. A label selector not yet resolved says yes: the
+    /// cycle resolves it before anything is read or planned.
+    public func covers(namespace: String) -> Bool {
+        if let only = self.namespace { return only == namespace }
+        if let namespaces { return namespaces.contains(namespace) }
+        return true
+    }
+
+    /// Whether the targets are every namespace's.
+    public var coversEveryNamespace: Bool { namespace == nil && namespaces == nil && namespaceLabels == nil }
+
+    /// The one matcher on the namespace label: `namespace="a"`, `namespace=~"a|b"`, or nil for every
+    /// namespace. No namespace at all (a label selector that matched none, or is not resolved yet)
+    /// matches no series.
+    public var namespaceMatcher: String? {
+        if let namespace { return "namespace=\"\(PromQL.escape(namespace))\"" }
+        // A label selector not yet resolved matches nothing rather than every namespace: fail closed.
+        guard let namespaces = namespaces ?? (namespaceLabels == nil ? nil : []) else { return nil }
+        if namespaces.isEmpty { return "namespace=\"\", namespace!=\"\"" }
+        // Namespace names are DNS labels ([a-z0-9-]): nothing in them is special in a regex.
+        return "namespace=~\"\(namespaces.sorted().map(PromQL.escape).joined(separator: "|"))\""
+    }
+
+    /// Whether two policies' targets certainly share a workload, as far as the policy files tell: the
+    /// same kind; namespaces in common, one covering every namespace, or one's namespace labels
+    /// within the other's; and one's matchLabels within the other's.
+    public static func certainlyMeet(_ a: TargetSelector, _ b: TargetSelector) -> Bool {
+        guard a.kind == b.kind else { return false }
+        func within(_ small: [String: String], _ large: [String: String]) -> Bool { small.allSatisfy { large[$0.key] == $0.value } }
+        guard within(a.matchLabels, b.matchLabels) || within(b.matchLabels, a.matchLabels) else { return false }
+        if a.coversEveryNamespace || b.coversEveryNamespace { return true }
+        if let left = a.namespaceLabels, let right = b.namespaceLabels { return within(left, right) || within(right, left) }
+        if a.namespaceLabels != nil || b.namespaceLabels != nil { return false }
+        let left = Set(a.namespaces ?? a.namespace.map { [$0] } ?? [])
+        let right = Set(b.namespaces ?? b.namespace.map { [$0] } ?? [])
+        return !left.isDisjoint(with: right)
+    }
+
+    /// Narrows the targets to one namespace (`--namespace`), whatever the policy chose.
+    public mutating func restrict(to namespace: String) {
+        self.namespace = namespace
+        namespaces = nil
+        namespaceLabels = nil
+    }
+
+    /// Labels as a Kubernetes label selector (and as people read them): `team=payments,tier=web`.
+    public static func selectorText(_ labels: [String: String]) -> String {
+        labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+    }
+
+    /// The targets' namespaces in words: "namespace shop", "namespaces a, b", "namespaces labelled team=x".
+    public var namespaceText: String {
+        if let namespace { return "namespace \(namespace)" }
+        if let namespaceLabels {
+            return "namespaces labelled \(Self.selectorText(namespaceLabels))" + (namespaces.map { $0.isEmpty ? " (none now)" : " (\($0.sorted().joined(separator: ", ")))" } ?? "")
+        }
+        if let namespaces { return "namespaces \(namespaces.joined(separator: ", "))" }
+        return "every namespace"
+    }
+}
+
+extension Collection where Element == Policy {
+    /// Every file the policies were read from, once, in the order they name them (a shared file once).
+    public var sourceFiles: [String] {
+        var files: [String] = []
+        for file in flatMap(\.sources) where !files.contains(file) { files.append(file) }
+        return files
     }
 }
 
@@ -282,11 +358,22 @@ public struct Policy: Sendable, Equatable, Codable {
         return indicators.filter { used.contains($0.name) }
     }
 
+    /// The forecasts of the policy's scale rules, one per load indicator (the first rule's).
+    public var forecastRules: [ForecastRule] {
+        var rules: [ForecastRule] = []
+        for rule in actions {
+            if case .scale(let scale) = rule.action, let forecast = scale.forecast, !rules.contains(where: { $0.load == forecast.load }) {
+                rules.append(forecast)
+            }
+        }
+        return rules
+    }
+
     /// The ConfigMaps the policy's pool and cache rules write, by name.
     public var configMapsOfKnobs: [String] {
         var names: [String] = []
-        for rule in actions {
-            if case .configMap(let name, _, _) = rule.action.knob, !names.contains(name) { names.append(name) }
+        for knob in actions.flatMap(\.action.knobs) {
+            if case .configMap(let name, _, _) = knob, !names.contains(name) { names.append(name) }
         }
         return names
     }
@@ -295,12 +382,15 @@ public struct Policy: Sendable, Equatable, Codable {
     /// whose size or TTL indicator the policy does not declare (most applications export neither).
     public var knobsReadFromCluster: [Knob] {
         var seen = Set<Knob>()
-        return actions.compactMap { rule -> Knob? in
+        return actions.flatMap { rule -> [Knob] in
             switch rule.action {
             // A shared database counts every user's pool, exporting its size or not: the knob is its fallback.
-            case .poolSize(let pool) where indicator(named: pool.size) == nil || !databases.isEmpty: return pool.knob
-            case .cacheTTL(let cache) where indicator(named: cache.ttl) == nil: return cache.knob
-            default: return nil
+            // With a choice of knobs, each is read: which one a target can use depends on it.
+            case .poolSize(let pool) where indicator(named: pool.size) == nil || !databases.isEmpty || pool.fallbacks?.isEmpty == false:
+                return rule.action.knobs
+            case .cacheTTL(let cache) where indicator(named: cache.ttl) == nil || cache.fallbacks?.isEmpty == false:
+                return rule.action.knobs
+            default: return []
             }
         }.filter { seen.insert($0).inserted }
     }

@@ -80,7 +80,10 @@ struct PolicyFragment: Sendable {
     var name: String?
     var mode: PolicyMode?
     var paused: Bool?
-    var namespace: String?
+    /// The targets' namespaces as this file states them (`namespace:` or `namespaces:`).
+    var namespaces: NamespaceChoice?
+    /// Where `spec.targets` was written (for an error about two policies' targets).
+    var targetsLocation: SourceLocation?
     var kind: String?
     var matchLabels: [String: String]?
     var groupBy: Located<[String]>?
@@ -104,4 +107,11 @@ struct PolicyFragment: Sendable {
     var notify: NotifySettings?
     var objectives: [ObjectiveFragment] = []
     var databases: [DatabaseFragment] = []
+}
+
+/// How a policy file names its targets' namespaces.
+enum NamespaceChoice: Sendable, Equatable {
+    case one(String)
+    case list([String])
+    case labels([String: String])
 }

@@ -15,7 +15,24 @@ public enum PolicyLoader {
         }
     }
 
+    /// The one policy of `sources`; files naming two policies (`metadata.name`) are refused with
+    /// the names, for the callers that run one policy.
     public static func load(_ sources: [Source]) throws(PolicyError) -> Policy {
+        let policies = try loadSet(sources)
+        guard policies.count == 1 else {
+            let names = policies.map { "'\($0.name)' (\($0.sources.joined(separator: ", ")))" }.joined(separator: ", ")
+            throw PolicyError([PolicyDiagnostic(SourceLocation(file: sources.first?.file ?? "(none)", line: 1, column: 1),
+                                                "the files hold \(policies.count) policies, \(names), and this takes one",
+                                                hint: "give one policy file or directory")])
+        }
+        return policies[0]
+    }
+
+    /// Every policy of `sources`: files are grouped by `metadata.name`, each group merged in file
+    /// order with the files that name no policy (shared by all), and validated on its own. With one
+    /// name or none, that is one policy of every file, as before. Two policies that claim the same
+    /// targets are refused, naming both files; any error rejects every policy.
+    public static func loadSet(_ sources: [Source]) throws(PolicyError) -> [Policy] {
         var diagnostics: [PolicyDiagnostic] = []
         var fragments: [PolicyFragment] = []
         for source in sources {
@@ -26,14 +43,45 @@ public enum PolicyLoader {
         if sources.isEmpty {
             diagnostics.append(PolicyDiagnostic(SourceLocation(file: "(none)", line: 1, column: 1), "no policy files were given"))
         }
-        // A file that could not be read at all would only add noise ("no checks") to the validation.
         guard fragments.count == sources.count else { throw PolicyError(diagnostics) }
-        let merged = merge(fragments)
-        let (policy, problems) = validate(merged, sources: sources.map(\.file))
-        diagnostics += problems
-        if !diagnostics.isEmpty { throw PolicyError(diagnostics) }
-        guard let policy else { throw PolicyError(diagnostics) }
-        return policy
+        var names: [String] = []
+        for name in fragments.compactMap(\.name) where !names.contains(name) { names.append(name) }
+        let groups: [[PolicyFragment]] = names.count <= 1 ? [fragments]
+            : names.map { name in fragments.filter { $0.name == nil || $0.name == name } }
+        var policies: [Policy] = []
+        var merged: [PolicyFragment] = []
+        for group in groups {
+            let fragment = merge(group)
+            let (policy, problems) = validate(fragment, sources: group.map(\.file))
+            diagnostics += problems
+            if let policy {
+                policies.append(policy)
+                merged.append(fragment)
+            }
+        }
+        diagnostics += overlaps(policies, merged)
+        // A file that could not be read at all would only add noise ("no checks") above; shared files
+        // are validated once per policy: say each problem once.
+        var seen = Set<String>()
+        diagnostics = diagnostics.filter { seen.insert($0.description).inserted }
+        if !diagnostics.isEmpty || policies.isEmpty { throw PolicyError(diagnostics) }
+        return policies
+    }
+
+    /// Two policies whose targets certainly meet: the same kind, namespaces in common (or one
+    /// covering every namespace, or the same namespace labels), and one's matchLabels within the
+    /// other's. What only the cluster can tell (a label selector against a list) is found per cycle.
+    static func overlaps(_ policies: [Policy], _ fragments: [PolicyFragment]) -> [PolicyDiagnostic] {
+        var problems: [PolicyDiagnostic] = []
+        for (j, later) in policies.enumerated() {
+            for earlier in policies[..<j] where TargetSelector.certainlyMeet(earlier.targets, later.targets) {
+                let location = fragments[j].targetsLocation ?? SourceLocation(file: later.sources.last ?? "(none)", line: 1, column: 1)
+                problems.append(PolicyDiagnostic(location,
+                    "policy '\(later.name)' (\(later.sources.joined(separator: ", "))) and policy '\(earlier.name)' (\(earlier.sources.joined(separator: ", "))) both claim \(later.targets.kind)s in \(later.targets.namespaceText)\(later.targets.matchLabels.isEmpty ? "" : " with " + TargetSelector.selectorText(later.targets.matchLabels))",
+                    hint: "a target belongs to one policy: give each its own spec.targets.namespaces or matchLabels"))
+            }
+        }
+        return problems
     }
 
     public static func load(text: String, file: String) throws(PolicyError) -> Policy {
@@ -46,7 +94,8 @@ public enum PolicyLoader {
             result.name = fragment.name ?? result.name
             result.mode = fragment.mode ?? result.mode
             result.paused = fragment.paused ?? result.paused
-            result.namespace = fragment.namespace ?? result.namespace
+            result.namespaces = fragment.namespaces ?? result.namespaces
+            result.targetsLocation = fragment.targetsLocation ?? result.targetsLocation
             result.kind = fragment.kind ?? result.kind
             result.matchLabels = fragment.matchLabels ?? result.matchLabels
             result.groupBy = fragment.groupBy ?? result.groupBy
@@ -126,9 +175,14 @@ public enum PolicyLoader {
     static func validate(_ fragment: PolicyFragment, sources: [String]) -> (Policy?, [PolicyDiagnostic]) {
         var diagnostics: [PolicyDiagnostic] = []
         let start = SourceLocation(file: fragment.file, line: 1, column: 1)
-        let targets = TargetSelector(namespace: fragment.namespace, kind: fragment.kind ?? "Deployment",
-                                     matchLabels: fragment.matchLabels ?? [:],
+        var targets = TargetSelector(kind: fragment.kind ?? "Deployment", matchLabels: fragment.matchLabels ?? [:],
                                      groupBy: fragment.groupBy?.value ?? ["namespace", "deployment"])
+        switch fragment.namespaces {
+        case .one(let name): targets.namespace = name
+        case .list(let names): targets.namespaces = names
+        case .labels(let labels): targets.namespaceLabels = labels
+        case nil: break
+        }
         var indicators: [Indicator] = []
         for item in fragment.indicators {
             guard let query = item.query else {
@@ -281,8 +335,11 @@ public enum PolicyLoader {
                                                  hint: Suggestion.closest(to: use.name, in: known).map { "did you mean $\($0)?" }
                                                      ?? "known placeholders: \(known.map { "$\($0)" }.joined(separator: ", "))"))
             } else if use.name == "namespace", targets.namespace == nil {
-                problems.append(PolicyDiagnostic(location(use.offset), "\(subject) uses $namespace but spec.targets.namespace is not set",
-                                                 hint: "set spec.targets.namespace, or use $selector, which covers every namespace"))
+                problems.append(targets.coversEveryNamespace
+                    ? PolicyDiagnostic(location(use.offset), "\(subject) uses $namespace but spec.targets.namespace is not set",
+                                       hint: "set spec.targets.namespace, or use $selector, which covers every namespace")
+                    : PolicyDiagnostic(location(use.offset), "\(subject) uses $namespace, which stands for one namespace, but the targets are in \(targets.namespaceText)",
+                                       hint: "use $namespaceSelector (one matcher for all of them) or $selector"))
             }
         }
         return problems

@@ -89,10 +89,22 @@ enum PolicyParser {
     }
 
     private static func readTargets(_ node: Node, into fragment: inout PolicyFragment, _ reader: inout NodeReader) {
-        guard let entries = reader.mapping(node, "spec.targets", allowed: ["namespace", "kind", "matchLabels", "groupBy"]) else { return }
+        guard let entries = reader.mapping(node, "spec.targets", allowed: ["namespace", "namespaces", "kind", "matchLabels", "groupBy"]) else { return }
+        fragment.targetsLocation = reader.location(of: node)
+        if entries.contains(where: { $0.key == "namespace" }), let both = entries.first(where: { $0.key == "namespaces" }) {
+            reader.error(both.value, "spec.targets has both namespace and namespaces",
+                         hint: "keep one: namespace: NAME, or namespaces: [A, B] (or namespaces: {matchLabels: {team: NAME}})")
+            return
+        }
         for item in entries {
             switch item.key {
-            case "namespace": fragment.namespace = reader.nonEmptyString(item.value, "spec.targets.namespace")
+            case "namespace":
+                if let name = reader.nonEmptyString(item.value, "spec.targets.namespace") {
+                    if Self.isNamespaceName(name) { fragment.namespaces = .one(name) } else {
+                        reader.error(item.value, "'\(name)' in spec.targets.namespace is not a namespace name (lower-case letters, digits and '-', at most 63)")
+                    }
+                }
+            case "namespaces": readNamespaces(item.value, into: &fragment, &reader)
             case "kind":
                 if let kind = reader.string(item.value, "spec.targets.kind") {
                     if ["Deployment", "StatefulSet", "Rollout"].contains(kind) { fragment.kind = kind } else {
@@ -111,6 +123,42 @@ enum PolicyParser {
             default: break
             }
         }
+    }
+
+    /// `namespaces: [a, b]`, or `namespaces: {matchLabels: {team: payments}}`.
+    private static func readNamespaces(_ node: Node, into fragment: inout PolicyFragment, _ reader: inout NodeReader) {
+        let path = "spec.targets.namespaces"
+        if node.mapping != nil {
+            guard let entries = reader.mapping(node, path, allowed: ["matchLabels"]) else { return }
+            guard let entry = entries.first(where: { $0.key == "matchLabels" }) else {
+                reader.error(node, "\(path) as a mapping needs matchLabels", hint: "write namespaces: {matchLabels: {team: payments}}")
+                return
+            }
+            guard let labels = reader.stringMap(entry.value, "\(path).matchLabels") else { return }
+            if labels.isEmpty {
+                reader.error(entry.value, "\(path).matchLabels is empty, which would choose every namespace", hint: "leave namespaces out to cover every namespace")
+                return
+            }
+            fragment.namespaces = .labels(labels)
+            return
+        }
+        guard let names = reader.stringList(node, path) else { return }
+        guard !names.isEmpty else {
+            reader.error(node, "\(path) is empty", hint: "name at least one namespace, or leave namespaces out to cover every namespace")
+            return
+        }
+        for name in names where !isNamespaceName(name) {
+            reader.error(node, "'\(name)' in \(path) is not a namespace name (lower-case letters, digits and '-', at most 63)")
+            return
+        }
+        fragment.namespaces = names.count == 1 ? .one(names[0]) : .list(names)
+    }
+
+    /// A Kubernetes namespace name: a DNS-1123 label.
+    static func isNamespaceName(_ name: String) -> Bool {
+        let scalars = Array(name.unicodeScalars)
+        guard !scalars.isEmpty, scalars.count <= 63, scalars.first != "-", scalars.last != "-" else { return false }
+        return scalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
     }
 
     private static func readEvaluation(_ node: Node, into fragment: inout PolicyFragment, _ reader: inout NodeReader) {

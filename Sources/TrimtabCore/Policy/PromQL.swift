@@ -5,7 +5,7 @@ public enum PromQL {
         "selector": "the label matchers of the targets, without braces: every groupBy label non-empty, the namespace and matchLabels",
         "by": "the groupBy labels, comma-separated, for `sum by ($by)`",
         "namespace": "the targets' namespace, escaped for use inside double quotes",
-        "namespaceSelector": "one matcher on the namespace label, for raw series that lack the groupBy labels: namespace=\"NS\" when targets.namespace is set, else namespace!=\"\"",
+        "namespaceSelector": "one matcher on the namespace label, for raw series that lack the groupBy labels: namespace=\"NS\" (or namespace=~\"A|B\" for several) when the targets name namespaces, else namespace!=\"\"",
         "workloadType": "the targets' kind in lower case (deployment, statefulset, rollout), as the kubernetes-mixin's workload_type label has it",
     ]
 
@@ -66,7 +66,7 @@ public enum PromQL {
     /// The label matchers (without braces) that select the policy's targets.
     public static func selector(for targets: TargetSelector) -> String {
         var matchers = targets.groupBy.map { "\($0)!=\"\"" }
-        if let namespace = targets.namespace { matchers.append("namespace=\"\(escape(namespace))\"") }
+        if let namespace = targets.namespaceMatcher { matchers.append(namespace) }
         for (label, value) in targets.matchLabels.sorted(by: { $0.key < $1.key }) {
             matchers.append("\(label)=\"\(escape(value))\"")
         }
@@ -87,7 +87,7 @@ public enum PromQL {
             "selector": selector(for: targets),
             "by": targets.groupBy.joined(separator: ", "),
             "namespace": escape(targets.namespace ?? ""),
-            "namespaceSelector": targets.namespace.map { "namespace=\"\(escape($0))\"" } ?? "namespace!=\"\"",
+            "namespaceSelector": targets.namespaceMatcher ?? "namespace!=\"\"",
             "workloadType": escape(targets.kind.lowercased()),
         ].merging(extra) { standard, _ in standard }
         var out = ""

@@ -34,6 +34,8 @@ public struct AnalysisReport: Sendable, Equatable, Codable {
     public var execution: ExecutionReport?
     /// Each service-level objective per target, when the policy declares objectives.
     public var objectives: [ObjectiveStatus]?
+    /// Each policy's outcome, when the cycle ran several teams' policies.
+    public var policies: [PolicyOutcome]?
 
     public init(assessment: Assessment, context: RunContext, plan: Plan? = nil, execution: ExecutionReport? = nil) {
         schemaVersion = Self.currentSchemaVersion

@@ -14,6 +14,7 @@ public enum MarkdownReport {
         out.append("- Evaluated at: \(Formatting.time(assessment.time))")
         out += facts(assessment, report.context)
         out.append("")
+        out += policies(report.policies ?? [])
         if let execution = report.execution { out += ExecutionMarkdown.render(execution) }
         out += ObjectiveMarkdown.render(report.objectives ?? [])
         out += body(assessment, plan: report.plan)
@@ -28,6 +29,17 @@ public enum MarkdownReport {
         let counts = Dictionary(grouping: assessment.targets, by: \.status).mapValues(\.count)
         let summary = HealthStatus.allCases.compactMap { status in counts[status].map { "\($0) \(status.rawValue)" } }
         out.append("- Targets: \(assessment.targets.count)" + (summary.isEmpty ? "" : " (\(summary.joined(separator: ", ")))"))
+        return out
+    }
+
+    /// The table of several teams' policies: each one's files, namespaces, targets and health.
+    static func policies(_ policies: [PolicyOutcome]) -> [String] {
+        guard policies.count > 1 else { return [] }
+        var out = ["| Policy | Files | Namespaces | Targets | Score | Status |", "| --- | --- | --- | ---: | ---: | --- |"]
+        for policy in policies {
+            out.append("| \(Formatting.cell(policy.name)) | \(Formatting.cell(policy.files.joined(separator: ", "))) | \(Formatting.cell(policy.namespaces)) | \(policy.targets) | \(Formatting.score(policy.score)) | \(statusBadge(policy.status))\(policy.unknownReason.map { " (\(Formatting.cell($0)))" } ?? "") |")
+        }
+        out.append("")
         return out
     }
 
@@ -95,15 +107,18 @@ public enum MarkdownReport {
             out.append("")
         } else {
             let trend = sparklines.isEmpty ? "" : " Trend |"
-            out.append("| Target | Score | Status | Known | Checks |" + trend)
-            out.append("| --- | ---: | --- | ---: | --- |" + (sparklines.isEmpty ? "" : " --- |"))
+            // With several teams' policies, each target says whose it is.
+            let byPolicy = assessment.targets.contains { $0.policy != nil }
+            out.append("| Target |" + (byPolicy ? " Policy |" : "") + " Score | Status | Known | Checks |" + trend)
+            out.append("| --- |" + (byPolicy ? " --- |" : "") + " ---: | --- | ---: | --- |" + (sparklines.isEmpty ? "" : " --- |"))
             for target in assessment.targets {
                 let tally = CheckStatus.allCases.compactMap { status -> String? in
                     let count = target.checks.filter { $0.status == status }.count
                     return count > 0 ? "\(count) \(status.rawValue)" : nil
                 }
                 let line = sparklines.isEmpty ? "" : " \(sparklines[target.target.description] ?? "") |"
-                out.append("| \(Formatting.cell(target.target.description)) | \(Formatting.score(target.score)) | \(statusBadge(target.status)) | \(Formatting.number(target.coverage * 100)) % | \(tally.joined(separator: ", ")) |" + line)
+                let policy = byPolicy ? " \(Formatting.cell(target.policy ?? "")) |" : ""
+                out.append("| \(Formatting.cell(target.target.description)) |\(policy) \(Formatting.score(target.score)) | \(statusBadge(target.status)) | \(Formatting.number(target.coverage * 100)) % | \(tally.joined(separator: ", ")) |" + line)
             }
             out.append("")
         }

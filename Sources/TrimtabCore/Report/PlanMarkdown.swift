@@ -18,7 +18,8 @@ enum PlanMarkdown {
                 let decision = action.decision == .proposed ? "✅ proposed"
                     : action.gitPatch != nil ? "📝 for Git: patch `\(action.gitPatch!.file)`"
                     : "⏸ held: " + action.failedRules.map(\.rule).joined(separator: ", ")
-                out.append("| \(Formatting.cell(action.target.description)) | \(action.action) | \(Formatting.cell(action.knob.description)) | \(change) | \(decision) | \(Formatting.cell(action.reason)) | \(Formatting.cell(action.cost ?? "")) |")
+                let target = action.target.description + (action.policy.map { " (policy \($0))" } ?? "")
+                out.append("| \(Formatting.cell(target)) | \(action.action) | \(Formatting.cell(action.knob.description)) | \(change) | \(decision) | \(Formatting.cell(action.reason)) | \(Formatting.cell(action.cost ?? "")) |")
             }
             out.append("")
             for action in plan.actions {
@@ -70,6 +71,21 @@ enum PlanMarkdown {
             }
             for use in plan.databases {
                 if let unknown = use.unknown { out.append(""); out.append("\(use.name): unknown use, so nothing that needs more connections is changed: \(unknown).") }
+            }
+            out.append("")
+        }
+        if let forecasts = plan.forecasts, !forecasts.isEmpty {
+            out.append("### Load forecasts")
+            out.append("")
+            out.append("Each scale rule's `forecast`: the load's history, a seasonal method chosen by its backtest error over the last day, and what it changed. A forecast only raises replicas ahead of a peak (or stops a scale-in above what the peak needs); one whose error is above the rule's `maxError` is not used.")
+            out.append("")
+            out.append("| target | load now | forecast peak | horizon | method | error (last day / 2h) | effect |")
+            out.append("| --- | ---: | ---: | ---: | --- | ---: | --- |")
+            for forecast in forecasts {
+                let number = { (value: Double?) in value.map { Formatting.number(($0 * 100).rounded() / 100) } ?? "–" }
+                let method = forecast.method.map { "\($0.rawValue), \(forecast.seasonSeconds == 604_800 ? "weekly" : "daily")" } ?? "–"
+                let errors = forecast.backtestError.map { "\(LoadForecast.percent($0)) / \(forecast.recentError.map(LoadForecast.percent) ?? "–")" } ?? "–"
+                out.append("| \(forecast.target) (\(forecast.load)) | \(number(forecast.now)) | \(number(forecast.peak)) | \(PolicyDuration.format(forecast.horizonSeconds)) | \(method) | \(errors) | \(forecast.effect ?? forecast.note) |")
             }
             out.append("")
         }

@@ -72,6 +72,17 @@ public struct IndicatorQuery: Sendable, Equatable, Codable {
         plan(for: policy, at: time, indicators: policy.queriedIndicators)
     }
 
+    /// The history queries of the policy's forecasts: each load indicator once, over its rule's
+    /// history at its step, the last point on that step's grid at or before `time`.
+    public static func history(for policy: Policy, at time: Double) -> [IndicatorQuery] {
+        policy.forecastRules.compactMap { rule in
+            guard let indicator = policy.indicator(named: rule.load) else { return nil }
+            let end = (time / rule.stepSeconds).rounded(.down) * rule.stepSeconds
+            return IndicatorQuery(indicator: rule.load, promql: PromQL.render(indicator.query, targets: policy.targets),
+                                  start: end - rule.historySeconds, end: end, step: rule.stepSeconds)
+        }
+    }
+
     /// The queries for some indicators of `policy` (`policy check` sends every declared one).
     public static func plan(for policy: Policy, at time: Double, indicators: [Indicator]) -> [IndicatorQuery] {
         let step = policy.evaluation.stepSeconds
@@ -158,6 +169,9 @@ public struct Snapshot: Sendable, Equatable {
     /// The evaluation time (Unix seconds); the last point of every series falls here.
     public var time: Double
     public var indicators: [String: IndicatorData]
+    /// The long history of each load indicator a `scale.forecast` names, at the forecast's step
+    /// (`IndicatorQuery.history`); empty when the policy forecasts nothing.
+    public var history: [String: IndicatorData] = [:]
 
     public init(time: Double, indicators: [IndicatorData]) {
         self.time = time

@@ -32,14 +32,29 @@ public struct WindowCache: Sendable {
     }
 
     var windows: [String: Window] = [:]
+    /// The forecasts' load history as last read, by load indicator (see `Cycle.readHistory`).
+    public var history: [String: IndicatorData] = [:]
+    /// With several teams' policies, each policy's own windows, by policy name.
+    var scopes: [String: WindowCache] = [:]
 
     public init() {}
 
     /// The number of points kept, over every indicator and series (for the daemon's figures).
-    public var pointsKept: Int { windows.values.reduce(0) { $0 + $1.series.values.reduce(0) { $0 + $1.count } } }
+    public var pointsKept: Int {
+        windows.values.reduce(0) { $0 + $1.series.values.reduce(0) { $0 + $1.count } } + scopes.values.reduce(0) { $0 + $1.pointsKept }
+    }
 
     /// Forgets everything kept: the next read of every indicator is whole.
-    public mutating func forgetAll() { windows = [:] }
+    public mutating func forgetAll() {
+        windows = [:]
+        scopes = [:]
+    }
+
+    /// The windows kept for one policy of several (empty the first time).
+    public func scope(_ name: String) -> WindowCache { scopes[name] ?? WindowCache() }
+
+    /// Keeps one policy's windows for its next read.
+    public mutating func setScope(_ name: String, _ cache: WindowCache) { scopes[name] = cache }
 
     /// Forgets one indicator's window.
     public mutating func forget(_ indicator: String) { windows[indicator] = nil }
