@@ -106,7 +106,10 @@ public actor LeaseElection: LeaderElection {
         let current = spec?.holderIdentity ?? ""
         let renewTime = spec?.renewTime ?? ""
         if observed == nil || observed?.holder != current || observed?.renewTime != renewTime {
-            observed = (current, renewTime, started)
+            // Seen changed when the answer came, not when it was asked for: the other holder may have
+            // renewed at any moment until then, so a slow answer (or this process waiting its turn for
+            // a thread) must not count as time the Lease stood unrenewed. client-go does the same.
+            observed = (current, renewTime, clock.now())
         }
         holder = current.isEmpty ? nil : current
         if !current.isEmpty, current != identity,

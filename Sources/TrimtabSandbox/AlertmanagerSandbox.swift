@@ -84,9 +84,9 @@ public final class AlertmanagerSandbox: @unchecked Sendable {
     }
 
     /// What `amtool alert query` prints as JSON for `matchers` (e.g. `alertname=TrimtabBottleneck`).
-    public func amtoolQuery(_ matchers: [String]) throws -> String {
+    public func amtoolQuery(_ matchers: [String]) async throws -> String {
         guard let amtool = PrometheusSandbox.locate("amtool") else { throw PrometheusSandbox.SandboxError.missingBinary("amtool") }
-        let result = try PrometheusSandbox.run(amtool, ["alert", "query", "--alertmanager.url=\(url)", "-o", "json"] + matchers, in: directory)
+        let result = try await PrometheusSandbox.run(amtool, ["alert", "query", "--alertmanager.url=\(url)", "-o", "json"] + matchers, in: directory)
         guard result.status == 0 else { throw PrometheusSandbox.SandboxError.didNotStart("amtool: \(result.output)") }
         return result.output
     }

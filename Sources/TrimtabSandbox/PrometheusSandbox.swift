@@ -10,6 +10,8 @@ public final class PrometheusSandbox: @unchecked Sendable {
         case missingBinary(String)
         case backfillFailed(String)
         case didNotStart(String)
+        /// Another server a test starts (PostgreSQL, pgbouncer, a JVM) did not become ready.
+        case notReady(component: String, log: String)
 
         public var description: String {
             switch self {
@@ -17,6 +19,7 @@ public final class PrometheusSandbox: @unchecked Sendable {
                 return "\(name) is not installed; install Debian's Prometheus with `apt-get install -y prometheus` (or run scripts/demo, which does)"
             case .backfillFailed(let output): return "promtool could not backfill the history: \(output)"
             case .didNotStart(let log): return "Prometheus did not become ready: \(log)"
+            case .notReady(let component, let log): return "\(component) did not become ready: \(log)"
             }
         }
     }
@@ -71,7 +74,7 @@ public final class PrometheusSandbox: @unchecked Sendable {
         let size = ((try? fileManager.attributesOfItem(atPath: history.path)[.size]) as? NSNumber)?.intValue ?? 0
 
         log("backfilling \(size / 1024) KiB of history with promtool")
-        let backfill = try run(promtool, ["tsdb", "create-blocks-from", "openmetrics", history.path, data.path], in: dir)
+        let backfill = try await run(promtool, ["tsdb", "create-blocks-from", "openmetrics", history.path, data.path], in: dir)
         guard backfill.status == 0 else { throw SandboxError.backfillFailed(backfill.output) }
 
         let config = dir.appendingPathComponent("prometheus.yml")
@@ -92,7 +95,7 @@ public final class PrometheusSandbox: @unchecked Sendable {
             log("started Prometheus at \(url) (pid \(process.processIdentifier)), waiting until it is ready")
             let sandbox = PrometheusSandbox(url: url, directory: dir, process: process, keepDirectory: keep)
             sandbox.extraArguments = arguments
-            if try await sandbox.waitUntilReady(seconds: 60) { return sandbox }
+            if try await sandbox.waitUntilReady(seconds: Self.readySeconds) { return sandbox }
             // Read the log before anything is removed: it says why, and whether another took the port.
             sandbox.terminate()
             let text = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
@@ -107,7 +110,7 @@ public final class PrometheusSandbox: @unchecked Sendable {
 
     /// Starts Prometheus with no history, scraping what `configuration` (a prometheus.yml) names, with
     /// `files` (rule files, by name) written beside it, and waits until it answers queries.
-    public static func startScraping(configuration: String, files: [String: String] = [:],
+    public static func startScraping(configuration: String, files: [String: String] = [:], arguments: [String] = [],
                                      log: @Sendable (String) -> Void = { _ in }) async throws -> PrometheusSandbox {
         guard let prometheus = locate("prometheus") else { throw SandboxError.missingBinary("prometheus") }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trimtab-prometheus-\(UUID().uuidString)")
@@ -116,7 +119,7 @@ public final class PrometheusSandbox: @unchecked Sendable {
         for (name, text) in files { try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8) }
         let config = dir.appendingPathComponent("prometheus.yml")
         try configuration.write(to: config, atomically: true, encoding: .utf8)
-        return try await serve(prometheus, config: config, data: data, in: dir, keep: false, log: log)
+        return try await serve(prometheus, config: config, data: data, in: dir, keep: false, arguments: arguments, log: log)
     }
 
     static func launch(_ prometheus: String, config: URL, data: URL, port: Int, log logFile: URL, in dir: URL,
@@ -154,19 +157,23 @@ public final class PrometheusSandbox: @unchecked Sendable {
             try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
             let history = directory.appendingPathComponent("history.om")
             try openMetrics.write(to: history, atomically: true, encoding: .utf8)
-            let backfill = try Self.run(promtool, ["tsdb", "create-blocks-from", "openmetrics", history.path, data.path], in: directory)
+            let backfill = try await Self.run(promtool, ["tsdb", "create-blocks-from", "openmetrics", history.path, data.path], in: directory)
             guard backfill.status == 0 else { throw SandboxError.backfillFailed(backfill.output) }
         }
         guard let port = URLComponents(string: url)?.port else { throw SandboxError.didNotStart("no port in \(url)") }
         let logFile = directory.appendingPathComponent("prometheus.log")
         process = try Self.launch(prometheus, config: directory.appendingPathComponent("prometheus.yml"), data: data, port: port,
                                   log: logFile, in: directory, arguments: extraArguments)
-        guard try await waitUntilReady(seconds: 60) else {
+        guard try await waitUntilReady(seconds: Self.readySeconds) else {
             throw SandboxError.didNotStart((try? String(contentsOf: logFile, encoding: .utf8)) ?? "no log")
         }
     }
 
     /// Polls a trivial query until the server answers, the process dies, or time runs out.
+    /// How long a start may take to answer a query: under a full test run on two cores (JVMs, PostgreSQL,
+    /// dozens of servers backfilling history at once) a minute was once not enough.
+    static let readySeconds: Double = 150
+
     private func waitUntilReady(seconds: Double) async throws -> Bool {
         let client = try PrometheusClient(PrometheusConfiguration(url: url, timeoutSeconds: 2))
         let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
@@ -194,9 +201,25 @@ public final class PrometheusSandbox: @unchecked Sendable {
     }
 
     /// Runs a tool to its end in `directory`, its output and errors through a file there (a pipe can
-    /// fill), and returns its exit status and the last `keepingLast` characters of what it wrote.
+    /// fill), and returns its exit status and the last `keepingLast` characters of what it wrote. The
+    /// wait holds no thread (see `waitForExit`); a tool still running after `seconds` is killed.
     public static func run(_ executable: String, _ arguments: [String], in directory: URL,
-                           keepingLast: Int = 4000) throws -> (status: Int32, output: String) {
+                           keepingLast: Int = 4000, seconds: Double = 600) async throws -> (status: Int32, output: String) {
+        let (process, handle, outputFile) = try launch(executable, arguments, in: directory)
+        await waitForExit(process, seconds: seconds)
+        return collect(process, handle, outputFile, keepingLast: keepingLast)
+    }
+
+    /// `run` for the few places that cannot wait asynchronously (a sandbox's synchronous `stop`): it
+    /// blocks its thread, so only for tools that end at once.
+    static func runBlocking(_ executable: String, _ arguments: [String], in directory: URL,
+                            keepingLast: Int = 4000) throws -> (status: Int32, output: String) {
+        let (process, handle, outputFile) = try launch(executable, arguments, in: directory)
+        process.waitUntilExit()
+        return collect(process, handle, outputFile, keepingLast: keepingLast)
+    }
+
+    private static func launch(_ executable: String, _ arguments: [String], in directory: URL) throws -> (Process, FileHandle, URL) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -207,19 +230,54 @@ public final class PrometheusSandbox: @unchecked Sendable {
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
-        process.waitUntilExit()
+        return (process, handle, outputFile)
+    }
+
+    private static func collect(_ process: Process, _ handle: FileHandle, _ outputFile: URL, keepingLast: Int) -> (status: Int32, output: String) {
         try? handle.close()
         let output = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
         return (process.terminationStatus, String(output.suffix(keepingLast)))
+    }
+
+    /// Waits until `process` exits by looking every 20 ms, so the wait holds no thread of Swift's
+    /// cooperative pool. A test process has only as many of those as the machine has cores, and a
+    /// blocking wait there (a backfill, a javac) stalled every other test's tasks for seconds: a Lease
+    /// looked unrenewed and a retry's wait ran out before its test looked, on CI. A process still
+    /// running after `seconds` (or when the task is cancelled) is killed; returns whether it exited
+    /// on its own.
+    @discardableResult
+    public static func waitForExit(_ process: Process, seconds: Double = 600) async -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while process.isRunning, ContinuousClock.now < deadline, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let exited = !process.isRunning
+        if !exited { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return exited
     }
 }
 
 /// A free TCP port on 127.0.0.1, found by binding port 0.
 public enum FreePort {
     public static func find() throws -> Int {
+        let (fd, port) = try bound()
+        close(fd)
+        return port
+    }
+
+    /// A port where nothing listens and nothing else can start listening while the reservation is
+    /// held: the socket stays bound (not listening), so a connection is refused, and no other server
+    /// of the test run can be handed the port. A port from `find()` is free only for a moment: a
+    /// "dead" receiver there was once answered by another test's API server, which took it.
+    public static func reserveRefusing() throws -> RefusingPort {
+        let (fd, port) = try bound()
+        return RefusingPort(fd: fd, port: port)
+    }
+
+    static func bound() throws -> (Int32, Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EMFILE) }
-        defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = 0
@@ -228,11 +286,22 @@ public enum FreePort {
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
         }
-        guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
+        guard bound == 0 else { close(fd); throw POSIXError(.EADDRINUSE) }
         let named = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
-        guard named == 0 else { throw POSIXError(.EADDRNOTAVAIL) }
-        return Int(UInt16(bigEndian: address.sin_port))
+        guard named == 0 else { close(fd); throw POSIXError(.EADDRNOTAVAIL) }
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
+}
+
+/// A port held bound without listening (see `FreePort.reserveRefusing`); released when dropped.
+public final class RefusingPort: Sendable {
+    public let port: Int
+    let fd: Int32
+    init(fd: Int32, port: Int) {
+        self.fd = fd
+        self.port = port
+    }
+    deinit { close(fd) }
 }

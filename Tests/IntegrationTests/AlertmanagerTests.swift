@@ -65,7 +65,7 @@ struct AlertmanagerTests {
             let grouped = (group?["alerts"] as? [[String: Any]] ?? []).map { labels($0)["check"] ?? "" }.sorted()
             #expect(grouped == ["cpu_utilization", "latency_p95"], "grouped: \(grouped)")
             // amtool shows the alert with its labels while it is active.
-            let query = try alertmanager.amtoolQuery(["alertname=TrimtabBottleneck", "check=latency_p95"])
+            let query = try await alertmanager.amtoolQuery(["alertname=TrimtabBottleneck", "check=latency_p95"])
             let shown = (try JSONSerialization.jsonObject(with: Data(query.utf8)) as? [[String: Any]]) ?? []
             #expect(shown.count == 1, "\(query)")
             if let alert = shown.first {
@@ -138,14 +138,14 @@ struct AlertmanagerTests {
         let sick = Assessment(policy: "oneshot", time: now, score: 40, status: .critical, targets: [], bottlenecks: [bottleneck])
         let first = try await OneShotNotification.send(CycleFacts(assessment: sick), settings: settings, validForSeconds: 3600, now: now, logger: logger)
         #expect(first.allDelivered && first.news == 1)
-        #expect(try alertmanager.amtoolQuery(["policy=oneshot"]).contains("latency_p95"))
+        #expect(try await alertmanager.amtoolQuery(["policy=oneshot"]).contains("latency_p95"))
         let later = Date().timeIntervalSince1970.rounded(.down)
         let well = Assessment(policy: "oneshot", time: later, score: 100, status: .healthy, targets: [])
         let second = try await OneShotNotification.send(CycleFacts(assessment: well), settings: settings, validForSeconds: 3600, now: later, logger: logger)
         #expect(second.news == 1, "the second run resolves the first run's alert")
         let resolved = await routed.waitFor(seconds: 30) { labels($0)["policy"] == "oneshot" && $0["status"] as? String == "resolved" }
         #expect(resolved != nil)
-        let active = try alertmanager.amtoolQuery(["policy=oneshot"])
+        let active = try await alertmanager.amtoolQuery(["policy=oneshot"])
         #expect(!active.contains("latency_p95"), "\(active)")
         await routed.server.stop()
     }
@@ -156,7 +156,9 @@ struct AlertmanagerTests {
         let failing = try await ScriptedHTTPServer { _ in .respond(status: 500, body: "{\"error\":\"boom\"}") }
         let hanging = try await ScriptedHTTPServer { _ in .hang }
         let healthy = try await Inbox.start()
-        let dead = try FreePort.find()  // nothing listens there
+        let reserved = try FreePort.reserveRefusing()  // nothing listens there, and nothing can start to
+        defer { withExtendedLifetime(reserved) {} }
+        let dead = reserved.port
         try await withTemporaryDirectory { dir in
             var webhooks: [WebhookEndpoint] = []
             for (name, url) in [("failing", failing.url), ("hanging", hanging.url), ("dead", "http://127.0.0.1:\(dead)"), ("healthy", healthy.server.url)] {
@@ -167,9 +169,12 @@ struct AlertmanagerTests {
             var options = Notifier.Options()
             options.attempts = 3
             options.timeoutSeconds = 1
-            // Long enough that the failing receiver is still retrying its first body (about 3 s: waits
-            // of 1 s and 2 s) while the other four are submitted, however slow the machine is that
-            // hands them to the healthy receiver one after another (0.2 s was once too short on CI).
+            // The waits between tries pass on a clock the test moves: every failing receiver is still
+            // retrying its first body while the other four are submitted, however slow the machine is
+            // that hands them to the healthy receiver one after another (waits of 1 s and 2 s of real
+            // time were twice too short on CI).
+            let backoffClock = ManualClock(start: 0)
+            options.clock = backoffClock
             options.backoff.first = 1
             options.queueLimit = 2
             let events = NIOLockedValueBox<[Notifier.Event]>([])
@@ -195,7 +200,15 @@ struct AlertmanagerTests {
             }
             #expect(healthy.bodies.count == 5)
             #expect(!events.withLockedValue { $0 }.contains(.failed(receiver: "hanging")), "the hanging receiver has not timed out yet")
+            // Now the waits pass: the clock moves on until every queue is empty (or the test's bound).
+            let mover = Task {
+                for _ in 0..<2_000 where !Task.isCancelled {
+                    backoffClock.advance(by: 1)
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+            }
             await notifier.finish(within: 40)
+            mover.cancel()
             let all = events.withLockedValue { $0 }
             func count(_ event: Notifier.Event) -> Int { all.filter { $0 == event }.count }
             // Every body is accounted for, per receiver: delivered, failed after its attempts, or dropped.
@@ -225,7 +238,9 @@ struct AlertmanagerTests {
     @Test func failingReceiversDoNotSlowTheLoop() async throws {
         let hanging = try await ScriptedHTTPServer { _ in .hang }
         let failing = try await ScriptedHTTPServer { _ in .respond(status: 500, body: "{}") }
-        let dead = try FreePort.find()
+        let reserved = try FreePort.reserveRefusing()
+        defer { withExtendedLifetime(reserved) {} }
+        let dead = reserved.port
         try await LoopWorld.with(recovers: false) { world in
             // Re-send every second, so every cycle queues a body for each receiver.
             try (loopPolicy + "\n  notify: {resendEvery: 1s}\n").write(toFile: world.policyDirectory + "/loop.yaml", atomically: true, encoding: .utf8)

@@ -11,8 +11,8 @@ import TrimtabCLI
 struct DeployCheckTests {
     static let script = DeployManifests.root.appendingPathComponent("deploy/check").path
 
-    @Test func theShippedFilesPass() throws {
-        let (status, output) = try runTool(Self.script, [])
+    @Test func theShippedFilesPass() async throws {
+        let (status, output) = try await runTool(Self.script, [])
         #expect(status == 0, "\(output)")
         #expect(output.contains("deploy/check: all passed"))
         #expect(output.contains("overlays/enforce validates against the Kubernetes"))
@@ -47,7 +47,7 @@ struct DeployCheckTests {
             let text = try String(contentsOf: file, encoding: .utf8)
             #expect(text.contains(breakage.replace), "the breakage no longer applies to \(breakage.file)")
             try text.replacingOccurrences(of: breakage.replace, with: breakage.with).write(to: file, atomically: true, encoding: .utf8)
-            let (status, output) = try runTool(Self.script, ["--root", dir.path])
+            let (status, output) = try await runTool(Self.script, ["--root", dir.path])
             #expect(status == 1, "\(output)")
             #expect(output.contains(breakage.expect), "\(output)")
             #expect(output.contains("FAIL: "))

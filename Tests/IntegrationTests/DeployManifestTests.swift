@@ -17,8 +17,8 @@ struct DeployManifestTests {
     /// What each overlay may write, all of it: no Secrets, no deletes, nothing cluster-wide but
     /// the targets' knobs, and Trimtab's own objects by name.
     @Test(arguments: ["dry-run", "enforce", "namespaced", "cronjob"])
-    func everyOverlayGrantsTheLeastPrivilege(overlay: String) throws {
-        let grant = try DeployManifests.grant(try DeployManifests.render(overlay))
+    func everyOverlayGrantsTheLeastPrivilege(overlay: String) async throws {
+        let grant = try DeployManifests.grant(try await DeployManifests.render(overlay))
         let writes = Set(["create", "update", "patch", "delete", "deletecollection", "*"])
         var written: [String] = []
         for rule in grant.rules {
@@ -50,7 +50,7 @@ struct DeployManifestTests {
     /// the shipped policy and its rules: the first applies, the second verifies and rolls back, and
     /// the API server refused nothing.
     @Test func theCronJobActsAndRollsBackWithOnlyItsRules() async throws {
-        let documents = try DeployManifests.render("cronjob")
+        let documents = try await DeployManifests.render("cronjob")
         let arguments = try DeployManifests.arguments(of: "CronJob", in: documents)
         #expect(arguments.first == "analyze")
         let sandbox = try await start(documents, grant: try DeployManifests.grant(documents))
@@ -80,7 +80,7 @@ struct DeployManifestTests {
     /// A rule the code needs and the manifests lack shows as a refused request and a message that
     /// names the rule: this is how the tests above would catch the two drifting apart.
     @Test func aMissingRuleIsRefusedAndNamed() async throws {
-        let documents = try DeployManifests.render("cronjob")
+        let documents = try await DeployManifests.render("cronjob")
         var grant = try DeployManifests.grant(documents)
         grant.rules.removeAll { $0.resources.contains("deployments/scale") }
         let sandbox = try await start(documents, grant: grant)
@@ -105,7 +105,7 @@ struct DeployManifestTests {
     /// the granted Lease, the journal ConfigMap, the kill switch on its own Deployment) acts on a
     /// sustained breach, verifies the change, releases its lead on SIGTERM, and was refused nothing.
     @Test func theDaemonActsWithOnlyTheEnforceOverlaysRules() async throws {
-        let documents = try DeployManifests.render("enforce")
+        let documents = try await DeployManifests.render("enforce")
         let arguments = try DeployManifests.arguments(of: "Deployment", in: documents)
         #expect(arguments.first == "run" && arguments.contains("--apply"))
         let access = (token: DeployManifests.token, grant: try DeployManifests.grant(documents))
@@ -138,7 +138,7 @@ struct DeployManifestTests {
     /// API server judges each change with dryRun=All, which RBAC authorizes like the change itself)
     /// and changes nothing.
     @Test func theNamespacedOverlayPlansInDryRunWithRolesOnly() async throws {
-        let documents = try DeployManifests.render("namespaced")
+        let documents = try await DeployManifests.render("namespaced")
         #expect(!documents.contains { $0["kind"]?.stringValue == "ClusterRole" || $0["kind"]?.stringValue == "ClusterRoleBinding" })
         let arguments = try DeployManifests.arguments(of: "Deployment", in: documents)
         #expect(arguments.contains("--dry-run") && arguments.contains("--namespace=shop"))

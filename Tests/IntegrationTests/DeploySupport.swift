@@ -16,8 +16,8 @@ enum DeployManifests {
     struct Failed: Error, CustomStringConvertible { var description: String }
 
     /// The documents of `deploy/kubernetes/overlays/<overlay>`.
-    static func render(_ overlay: String) throws -> [JSONValue] {
-        let (status, output) = try runTool("/usr/bin/kubectl", ["kustomize", root.appendingPathComponent("deploy/kubernetes/overlays/\(overlay)").path])
+    static func render(_ overlay: String) async throws -> [JSONValue] {
+        let (status, output) = try await runTool("/usr/bin/kubectl", ["kustomize", root.appendingPathComponent("deploy/kubernetes/overlays/\(overlay)").path])
         guard status == 0 else { throw Failed(description: "kubectl kustomize \(overlay) exited \(status): \(output)") }
         return try Yams.load_all(yaml: output).map { try json($0) }
     }
@@ -85,9 +85,9 @@ enum DeployManifests {
 }
 
 /// Runs a tool to the end in a directory of its own; everything it wrote, output and errors.
-func runTool(_ path: String, _ arguments: [String]) throws -> (Int32, String) {
+func runTool(_ path: String, _ arguments: [String]) async throws -> (Int32, String) {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tool-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
-    return try PrometheusSandbox.run(path, arguments, in: directory, keepingLast: .max)
+    return try await PrometheusSandbox.run(path, arguments, in: directory, keepingLast: .max)
 }
