@@ -284,7 +284,9 @@ public final class PrometheusClient: Sendable {
         switch (status, decoded?.envelope.errorType) {
         case (_, "timeout"):
             throw .timeout(server: server, query: query, seconds: timeout)
-        case (400, _), (_, "bad_data"):
+        // A 400 is Prometheus's verdict on the query only when it comes as Prometheus's own error:
+        // a proxy or an auth gateway in front (vmauth answers 400 to an unknown token) says 400 too.
+        case (400, _) where decoded != nil, (_, "bad_data"):
             throw .badQuery(server: server, query: query, message: message.isEmpty ? excerpt : message)
         case (422, _), (_, "execution"):
             throw .execution(server: server, query: query, message: message.isEmpty ? excerpt : message)

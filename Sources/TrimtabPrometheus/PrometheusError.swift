@@ -94,7 +94,10 @@ public enum PrometheusError: Error, Sendable, Equatable, CustomStringConvertible
         case .unavailable(let server, let query, let status, let message):
             return "Prometheus at \(server) answered \(status) (\(HTTPStatusText.reason(status)))\(message.isEmpty ? "" : ": \(message)") for query \(query); try again later"
         case .http(let server, let query, let status, let message):
-            let advice = status == 401 || status == 403 ? "; check --bearer-token-file or --basic-auth-user" : status == 404 ? "; check the --prometheus URL (it should be the server's base URL, without /api/v1)" : ""
+            let advice = status == 401 || status == 403 ? "; check --bearer-token-file or --basic-auth-user"
+                : status == 404 ? "; check the --prometheus URL (it should be the server's base URL, without /api/v1)"
+                : status == 400 ? "; the answer is not Prometheus API JSON, so something in front of it refused the request (a proxy, or an auth gateway such as vmauth, which answers 400 to an unknown token): check --bearer-token-file or --basic-auth-user and the --prometheus URL"
+                : ""
             return "Prometheus at \(server) answered \(status) (\(HTTPStatusText.reason(status)))\(message.isEmpty ? "" : ": \(message)") for query \(query)\(advice)"
         case .malformedResponse(let server, let query, let detail):
             return "Prometheus at \(server) sent an answer that is not Prometheus API JSON (\(detail)) for query \(query); is the URL a Prometheus-compatible server?"

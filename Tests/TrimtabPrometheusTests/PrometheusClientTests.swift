@@ -116,6 +116,9 @@ struct PrometheusClientTests {
                   expected: { .unavailable(server: $0, query: $1, status: 503, message: "<html><body>Service Unavailable</body></html>") }),
         ErrorCase(name: "500 internal", status: 500, body: #"{"status":"error","errorType":"internal","error":"boom"}"#,
                   expected: { .unavailable(server: $0, query: $1, status: 500, message: "boom") }),
+        // vmauth's answer to an unknown bearer token: a 400 in plain text is not a verdict on the query.
+        ErrorCase(name: "400 from an auth gateway", status: 400, body: #"cannot find the provided auth token "x" in config"#, contentType: "text/plain",
+                  expected: { .http(server: $0, query: $1, status: 400, message: #"cannot find the provided auth token "x" in config"#) }),
         ErrorCase(name: "401", status: 401, body: "Unauthorized", contentType: "text/plain",
                   expected: { .http(server: $0, query: $1, status: 401, message: "Unauthorized") }),
         ErrorCase(name: "404", status: 404, body: "404 page not found", contentType: "text/plain",
