@@ -151,8 +151,13 @@ public struct Cycle: Sendable {
         public var snapshot: Snapshot { read.snapshot }
     }
 
-    /// The evaluation time of a cycle started at wall-clock `now`: on the policy's step grid.
-    public func evaluationTime(_ now: Double) -> Double { EvaluationTime.onGrid(now, step: policy.evaluation.stepSeconds) }
+    /// The evaluation time of a cycle started at wall-clock `now` (or asked for at `now`): the
+    /// policies' longest `evaluation.delay` behind it, on the policy's step grid. The policies of one
+    /// cycle share a backend, so the longest delay is the one it needs.
+    public func evaluationTime(_ now: Double) -> Double {
+        let delay = policies.map(\.evaluation.delaySeconds).max() ?? policy.evaluation.delaySeconds
+        return EvaluationTime.onGrid(now - delay, step: policy.evaluation.stepSeconds)
+    }
 
     /// Runs one cycle at `time` (on the step grid), reading whole windows.
     public func run(at time: Double, progress: (@Sendable (String) -> Void)? = nil) async -> Result {

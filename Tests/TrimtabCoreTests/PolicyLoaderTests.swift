@@ -100,6 +100,8 @@ struct PolicyLoaderTests {
             message: "invalid YAML"),
         Bad(name: "a mapping where a list belongs", replace: "groupBy: [namespace, deployment]", with: "groupBy: {namespace: 1}", line: 7,
             pointsAt: "{namespace", message: "spec.targets.groupBy must be a list of strings, found a mapping"),
+        Bad(name: "an evaluation delay past an hour", replace: "    groupBy: [namespace, deployment]\n", with: "    groupBy: [namespace, deployment]\n  evaluation: {delay: 2h}\n",
+            line: 8, pointsAt: "2h}", message: "spec.evaluation.delay must be at most 1h"),
     ]
 
     @Test(arguments: bad)
@@ -113,6 +115,15 @@ struct PolicyLoaderTests {
         let lines = text.components(separatedBy: "\n")
         let line = try #require(first.location.line <= lines.count ? lines[first.location.line - 1] : nil)
         #expect(line.dropFirst(first.location.column - 1).hasPrefix(item.pointsAt), "\(first) points at: \(line.dropFirst(first.location.column - 1))")
+    }
+
+    /// `evaluation.delay` moves every evaluation time behind the one asked for, before the grid.
+    @Test func anEvaluationDelayIsRead() throws {
+        let policy = try PolicyLoader.load(text: basePolicy.replacingOccurrences(of: "    groupBy: [namespace, deployment]\n",
+                                                                                  with: "    groupBy: [namespace, deployment]\n  evaluation: {step: 30s, delay: 45s}\n"),
+                                           file: "p.yaml")
+        #expect(policy.evaluation.delaySeconds == 45)
+        #expect(try PolicyLoader.load(text: basePolicy, file: "p.yaml").evaluation.delaySeconds == 0)
     }
 
     @Test func suggestsTheClosestKey() throws {

@@ -270,6 +270,10 @@ public struct EvaluationSettings: Sendable, Equatable, Codable {
     public var regressionPercent: Double
     /// Seconds between the cycles of `trimtab run`.
     public var intervalSeconds: Double = 30
+    /// How far behind the time asked for (now, `--at`, a report's end) every evaluation is, before it
+    /// goes on the step grid: for a backend that does not yet answer for the last seconds
+    /// (VictoriaMetrics' `-search.latencyOffset`, 30 s by default; remote-write lag).
+    public var delaySeconds: Double = 0
 
     /// The seconds of history one evaluation reads: the longest `for` (overrides included) plus the
     /// lookback, in whole steps, and never more than Prometheus answers (11,000 points a series).
@@ -279,7 +283,8 @@ public struct EvaluationSettings: Sendable, Equatable, Codable {
     }
 
     public init(stepSeconds: Double = 30, lookbackSeconds: Double = 3600, minCoverage: Double = 0.5, regressionPercent: Double = 10,
-                intervalSeconds: Double = 30) {
+                intervalSeconds: Double = 30, delaySeconds: Double = 0) {
+        self.delaySeconds = delaySeconds
         self.stepSeconds = stepSeconds
         self.lookbackSeconds = lookbackSeconds
         self.minCoverage = minCoverage

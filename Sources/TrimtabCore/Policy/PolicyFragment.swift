@@ -89,6 +89,7 @@ struct PolicyFragment: Sendable {
     var groupBy: Located<[String]>?
     var stepSeconds: Double?
     var lookbackSeconds: Double?
+    var delaySeconds: Double?
     var intervalSeconds: Double?
     var minCoverage: Double?
     var regressionPercent: Double?

@@ -101,6 +101,7 @@ public enum PolicyLoader {
             result.groupBy = fragment.groupBy ?? result.groupBy
             result.stepSeconds = fragment.stepSeconds ?? result.stepSeconds
             result.lookbackSeconds = fragment.lookbackSeconds ?? result.lookbackSeconds
+            result.delaySeconds = fragment.delaySeconds ?? result.delaySeconds
             result.intervalSeconds = fragment.intervalSeconds ?? result.intervalSeconds
             result.minCoverage = fragment.minCoverage ?? result.minCoverage
             result.regressionPercent = fragment.regressionPercent ?? result.regressionPercent
@@ -307,7 +308,7 @@ public enum PolicyLoader {
         let evaluation = EvaluationSettings(stepSeconds: fragment.stepSeconds ?? 30, lookbackSeconds: fragment.lookbackSeconds ?? 3600,
                                             minCoverage: fragment.minCoverage ?? 0.5,
                                             regressionPercent: fragment.regressionPercent ?? 10,
-                                            intervalSeconds: fragment.intervalSeconds ?? 30)
+                                            intervalSeconds: fragment.intervalSeconds ?? 30, delaySeconds: fragment.delaySeconds ?? 0)
         let objectives = ObjectiveParser.validate(fragment.objectives, targets: targets, &diagnostics)
         let hasPoolAction = actions.contains { if case .poolSize = $0.action { return true } else { return false } }
         let databases = DatabaseParser.validate(fragment.databases, indicators: indicatorNames, hasPoolAction: hasPoolAction, &diagnostics)

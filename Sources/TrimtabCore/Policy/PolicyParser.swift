@@ -162,7 +162,7 @@ enum PolicyParser {
     }
 
     private static func readEvaluation(_ node: Node, into fragment: inout PolicyFragment, _ reader: inout NodeReader) {
-        guard let entries = reader.mapping(node, "spec.evaluation", allowed: ["step", "interval", "lookback", "minCoverage", "regression"]) else { return }
+        guard let entries = reader.mapping(node, "spec.evaluation", allowed: ["step", "interval", "lookback", "delay", "minCoverage", "regression"]) else { return }
         for item in entries {
             switch item.key {
             case "step":
@@ -174,6 +174,10 @@ enum PolicyParser {
                     if interval < 1 { reader.error(item.value, "spec.evaluation.interval must be at least 1s") } else { fragment.intervalSeconds = interval }
                 }
             case "lookback": fragment.lookbackSeconds = reader.duration(item.value, "spec.evaluation.lookback")
+            case "delay":
+                if let delay = reader.duration(item.value, "spec.evaluation.delay") {
+                    if delay > 3600 { reader.error(item.value, "spec.evaluation.delay must be at most 1h (it is how long the backend takes to answer for new samples), found \(PolicyDuration.format(delay))") } else { fragment.delaySeconds = delay }
+                }
             case "regression":
                 if let literal = threshold(item.value, "spec.evaluation.regression", &reader) {
                     if literal.value.form == .duration || literal.value.value <= 0 {
