@@ -59,7 +59,8 @@ let package = Package(
         // The shell: a local Prometheus with synthetic history, for the demo and the tests.
         .target(
             name: "TrimtabSandbox",
-            dependencies: ["TrimtabCore", "TrimtabPrometheus", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            dependencies: ["TrimtabCore", "TrimtabPrometheus", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
         // The shell: the Kubernetes API client, actuators, journal and execution of plans.

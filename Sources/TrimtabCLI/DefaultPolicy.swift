@@ -171,7 +171,9 @@ spec:
   # burns over 5m, 30m, 1h and 6h. `le` is matched as client_golang ("1") and the Python and Java
   # clients ("1.0") write it; the bound must be one of the histogram's buckets. Each pod is joined to
   # its workload by the owner series over the whole range (max_over_time), not only as it is now: a
-  # pod replaced by a rollout hours ago still counts.
+  # pod replaced by a rollout hours ago still counts. Counted with increase(), not rate(): the same
+  # ratio on Prometheus, and on VictoriaMetrics too, whose rate() of a pod that lived part of the range
+  # is taken over that part only.
   objectives:
     latency:
       kind: latency
@@ -180,12 +182,12 @@ spec:
       description: requests answered within 1 s
       good: |-
         sum by ($by) (
-          rate(http_request_duration_seconds_bucket{$namespaceSelector, le=~"1|1\\.0"}[$range])
+          increase(http_request_duration_seconds_bucket{$namespaceSelector, le=~"1|1\\.0"}[$range])
           * on (namespace, pod) group_left (workload) max_over_time(namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}[$range])
         )
       total: |-
         sum by ($by) (
-          rate(http_request_duration_seconds_count{$namespaceSelector}[$range])
+          increase(http_request_duration_seconds_count{$namespaceSelector}[$range])
           * on (namespace, pod) group_left (workload) max_over_time(namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}[$range])
         )
     availability:
@@ -195,12 +197,12 @@ spec:
       description: requests answered without a 5xx status
       good: |-
         sum by ($by) (
-          rate(http_requests_total{$namespaceSelector, code!~"5.."}[$range])
+          increase(http_requests_total{$namespaceSelector, code!~"5.."}[$range])
           * on (namespace, pod) group_left (workload) max_over_time(namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}[$range])
         )
       total: |-
         sum by ($by) (
-          rate(http_requests_total{$namespaceSelector}[$range])
+          increase(http_requests_total{$namespaceSelector}[$range])
           * on (namespace, pod) group_left (workload) max_over_time(namespace_workload_pod:kube_pod_owner:relabel{$selector, workload_type="$workloadType"}[$range])
         )
   # What a bottleneck allows, by its cause. Dry-run: the plan says what would change.

@@ -146,7 +146,7 @@ struct PolicyCommand: AsyncParsableCommand {
             abstract: "Write Prometheus recording rules for the policy's objectives, so reading them stays cheap.",
             discussion: """
             Each objective's good and total request rates over 5 minutes are recorded by target \
-            (trimtab_slo:good:rate5m, trimtab_slo:total:rate5m, labelled trimtab_policy, trimtab_objective and \
+            (trimtab_slo:good:increase5m, trimtab_slo:total:increase5m, labelled trimtab_policy, trimtab_objective and \
             trimtab_digest). Once Prometheus records them, every cycle reads each objective's ranges, its \
             28-day window included, from those few series instead of every pod's raw histogram; an objective \
             whose definition changed since (another digest) is read raw until the rules are written again. \

@@ -175,6 +175,11 @@ public final class PrometheusSandbox: @unchecked Sendable {
     static let readySeconds: Double = 150
 
     private func waitUntilReady(seconds: Double) async throws -> Bool {
+        try await Self.answersQueries(url, while: process, seconds: seconds)
+    }
+
+    /// Polls a trivial query at `url` until it is answered, `process` dies, or `seconds` pass.
+    static func answersQueries(_ url: String, while process: Process, seconds: Double) async throws -> Bool {
         let client = try PrometheusClient(PrometheusConfiguration(url: url, timeoutSeconds: 2))
         let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
         var ready = false

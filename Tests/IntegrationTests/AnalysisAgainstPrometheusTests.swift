@@ -51,10 +51,13 @@ func gaugeHistory(end: Double) -> String {
 
 @Suite("Analysis against a real Prometheus", .serialized)
 struct AnalysisAgainstPrometheusTests {
-    @Test func exactBottlenecksAndScores() async throws {
+    /// On Prometheus and on VictoriaMetrics alike: MetricsQL's differences (no lookback for a gap,
+    /// its own staleness) must not move a score.
+    @Test(arguments: MetricsBackend.allCases)
+    func exactBottlenecksAndScores(on backend: MetricsBackend) async throws {
         let end = alignedNow()
         let policy = try PolicyLoader.load(text: gaugePolicy, file: "gauges.yaml")
-        let assessment = try await withPrometheus(gaugeHistory(end: end)) { sandbox in
+        let assessment = try await withBackend(backend, gaugeHistory(end: end)) { sandbox in
             let client = try PrometheusClient(PrometheusConfiguration(url: sandbox.url))
             let counter = QueryCounter(client)
             let outcome = await AnalysisRun(policy: policy, source: counter, time: end).execute()
@@ -102,13 +105,16 @@ struct AnalysisAgainstPrometheusTests {
         #expect(steady.query == #"max by (namespace, deployment) (test_latency_seconds{namespace!="",deployment!="",namespace="shop"})"#)
     }
 
-    @Test func theDefaultPolicyFindsTheDemoBottlenecks() async throws {
+    /// The demo's verdicts, scores, plan and objectives, on Prometheus and on VictoriaMetrics alike.
+    @Test(arguments: MetricsBackend.allCases)
+    func theDefaultPolicyFindsTheDemoBottlenecks(on backend: MetricsBackend) async throws {
         let end = (Date().timeIntervalSince1970 / DemoScenario.scrapeInterval).rounded(.down) * DemoScenario.scrapeInterval
         let policy = try PolicySource.load(nil)
-        let report = try await withPrometheus(DemoScenario.openMetrics(end: end)) { sandbox in
+        let report = try await withBackend(backend, DemoScenario.openMetrics(end: end)) { sandbox in
             let client = try PrometheusClient(PrometheusConfiguration(url: sandbox.url))
             let outcome = await AnalysisRun(policy: policy, source: client, time: end).execute()
             await client.shutdown()
+            print("DEBUG2 \(backend) \(outcome.cycle.objectiveRead)")
             #expect(outcome.errors.isEmpty)
             // Six scored indicators, the request rate that latency and errors need as evidence, and three
             // that only the actions read (the TTL has none: it is read from the knob in the cluster); then
@@ -116,6 +122,7 @@ struct AnalysisAgainstPrometheusTests {
             #expect(outcome.report.context.queries == 10 + 1 + 2 * 5)
             return outcome.report
         }
+        print("DEBUG \(backend)", (report.objectives ?? []).map { "\($0)" }.joined(separator: "\n"))
         let assessment = report.assessment
         let found = Set(assessment.bottlenecks.map { "\($0.target.labelValues[1]) \($0.check) \($0.severity.rawValue)" })
         #expect(found == [

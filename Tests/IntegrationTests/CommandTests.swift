@@ -135,8 +135,8 @@ struct CommandTests {
             let group = try #require((root["groups"] as? [[String: Any]])?.first)
             #expect(group["interval"] as? String == "1m")
             let recorded = try #require(group["rules"] as? [[String: Any]])
-            #expect(recorded.compactMap { $0["record"] as? String } == ["trimtab_slo:good:rate5m", "trimtab_slo:total:rate5m",
-                                                                        "trimtab_slo:good:rate5m", "trimtab_slo:total:rate5m"])
+            #expect(recorded.compactMap { $0["record"] as? String } == ["trimtab_slo:good:increase5m", "trimtab_slo:total:increase5m",
+                                                                        "trimtab_slo:good:increase5m", "trimtab_slo:total:increase5m"])
             let labels = try #require(recorded.first?["labels"] as? [String: String])
             #expect(labels["trimtab_policy"] == #"team "a" \ shop"#)
             let policy = try PolicyLoader.load(text: renamed, file: policyFile)

@@ -28,12 +28,14 @@ struct ObjectivesAgainstPrometheusTests {
         ]
     }
 
-    @Test func errorRatiosBudgetsAndBurnRatesAreTheProfilesOwn() async throws {
+    /// On Prometheus and on VictoriaMetrics: the same compliance, budgets and burn rates.
+    @Test(arguments: MetricsBackend.allCases)
+    func errorRatiosBudgetsAndBurnRatesAreTheProfilesOwn(on backend: MetricsBackend) async throws {
         let end = (alignedNow() / Self.step).rounded(.down) * Self.step
         let policy = try PolicySource.load(nil)
         #expect(policy.objectives.map(\.name) == ["latency", "availability"])
         let series = RawMetrics.series(for: Self.profiles(), start: end - Self.history, end: end, step: Self.step)
-        let outcome = try await withPrometheus(OpenMetricsWriter.write(series, start: end - Self.history, end: end, step: Self.step)) { sandbox in
+        let outcome = try await withBackend(backend, OpenMetricsWriter.write(series, start: end - Self.history, end: end, step: Self.step)) { sandbox in
             let client = try PrometheusClient(PrometheusConfiguration(url: sandbox.url))
             let outcome = await AnalysisRun(policy: policy, source: client, time: end).execute()
             await client.shutdown()
@@ -126,8 +128,8 @@ struct ObjectivesAgainstPrometheusTests {
         func mean(_ rate: @escaping @Sendable (Double) -> Double) -> @Sendable (Double) -> Double? {
             { time in
                 guard time >= start + ObjectiveRecording.rateSeconds else { return nil }
-                // The mean over (t - 5m, t] at one-second resolution.
-                return stride(from: 0.5, to: ObjectiveRecording.rateSeconds, by: 1).reduce(0) { $0 + rate(end - (time - $1)) } / ObjectiveRecording.rateSeconds
+                // The requests over (t - 5m, t] at one-second resolution: the increase the rules record.
+                return stride(from: 0.5, to: ObjectiveRecording.rateSeconds, by: 1).reduce(0) { $0 + rate(end - (time - $1)) }
             }
         }
         let total: @Sendable (Double) -> Double = { ago in profile.requestsPerSecond(ago) }
@@ -153,7 +155,7 @@ struct ObjectivesAgainstPrometheusTests {
             series += Self.recorded(profile, objective: availability, policy: policy, goodShare: { 1 - errors($0) }, start: start, end: end)
         }
         // The same policy with the latency objective written another way: its rules no longer match.
-        let edited = DefaultPolicy.yaml.replacingOccurrences(of: "rate(http_request_duration_seconds_bucket{", with: "rate( http_request_duration_seconds_bucket{")
+        let edited = DefaultPolicy.yaml.replacingOccurrences(of: "increase(http_request_duration_seconds_bucket{", with: "increase( http_request_duration_seconds_bucket{")
         let changed = try PolicyLoader.load(text: edited, file: "edited.yaml")
         #expect(ObjectiveRecording.digest(try #require(changed.objectives.first), targets: changed.targets) != ObjectiveRecording.digest(latency, targets: policy.targets))
         let (current, stale) = try await withPrometheus(OpenMetricsWriter.write(series, start: start, end: end, step: Self.step)) { sandbox in
@@ -190,7 +192,7 @@ struct ObjectivesAgainstPrometheusTests {
         let rawSlow = try status("burning", "latency", in: rawStatuses)
         #expect(rawSlow.source == .raw && abs((rawSlow.compliance ?? 0) - (slow.compliance ?? 1)) <= 1e-6)
         let markdown = MarkdownReport.render(stale.report)
-        #expect(markdown.contains("Read over 6h and the window from the recording rules (`trimtab_slo:good:rate5m`, `trimtab_slo:total:rate5m`), over shorter ranges from the raw series: availability."))
+        #expect(markdown.contains("Read over 6h and the window from the recording rules (`trimtab_slo:good:increase5m`, `trimtab_slo:total:increase5m`), over shorter ranges from the raw series: availability."))
         #expect(markdown.contains("Read from the raw series over every range, the whole window included: latency."))
     }
 }

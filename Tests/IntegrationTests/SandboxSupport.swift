@@ -6,13 +6,26 @@ import TrimtabSandbox
 
 /// Starts a real Prometheus with `openMetrics` backfilled, runs `body`, and always stops it.
 func withPrometheus<T>(_ openMetrics: String, arguments: [String] = [], _ body: (PrometheusSandbox) async throws -> T) async throws -> T {
-    let sandbox = try await PrometheusSandbox.start(openMetrics: openMetrics, arguments: arguments)
+    try await stopping(try await PrometheusSandbox.start(openMetrics: openMetrics, arguments: arguments), body)
+}
+
+/// Starts `backend` with `openMetrics` loaded, runs `body`, and always stops it: the analysis tests
+/// run once on Prometheus and once on VictoriaMetrics, on the same history.
+func withBackend<T>(_ backend: MetricsBackend, _ openMetrics: String, _ body: (any MetricsServer) async throws -> T) async throws -> T {
+    switch backend {
+    case .prometheus: return try await stopping(try await PrometheusSandbox.start(openMetrics: openMetrics)) { try await body($0) }
+    case .victoriaMetrics: return try await stopping(try await VictoriaMetricsSandbox.start(openMetrics: openMetrics)) { try await body($0) }
+    }
+}
+
+/// Runs `body` with a started server, and always stops it.
+func stopping<Server: MetricsServer, T>(_ server: Server, _ body: (Server) async throws -> T) async throws -> T {
     do {
-        let result = try await body(sandbox)
-        sandbox.stop()
+        let result = try await body(server)
+        server.stop()
         return result
     } catch {
-        sandbox.stop()
+        server.stop()
         throw error
     }
 }

@@ -45,14 +45,16 @@ struct StockMetricsTests {
         snapshot.currentValue(indicator, for: TargetID(labelNames: ["namespace", "workload"], labelValues: [namespace, workload]))
     }
 
-    @Test func findsEveryDeploymentWithTheRightValuesAndIgnoresTheRest() async throws {
+    /// On Prometheus and on VictoriaMetrics, the same history: the same workloads and values.
+    @Test(arguments: MetricsBackend.allCases)
+    func findsEveryDeploymentWithTheRightValuesAndIgnoresTheRest(on backend: MetricsBackend) async throws {
         let end = (alignedNow() / Self.step).rounded(.down) * Self.step
         let policy = try PolicySource.load(nil)
         let statefulSets = try PolicyLoader.load(text: DefaultPolicy.yaml.replacingOccurrences(of: "kind: Deployment", with: "kind: StatefulSet")
             .replacingOccurrences(of: #"label_replace(kube_deployment_spec_replicas{$namespaceSelector}, "workload", "$1", "deployment", "(.+)")"#,
                                   with: #"label_replace(kube_statefulset_replicas{$namespaceSelector}, "workload", "$1", "statefulset", "(.+)")"#),
             file: "statefulsets.yaml")
-        let (deployments, ledger, ruleCheck) = try await withPrometheus(Self.history(end: end)) { prometheus in
+        let (deployments, ledger, ruleCheck) = try await withBackend(backend, Self.history(end: end)) { prometheus in
             let client = try PrometheusClient(PrometheusConfiguration(url: prometheus.url))
             let reader = SnapshotReader(source: client)
             let deployments = await reader.read(policy: policy, at: end)

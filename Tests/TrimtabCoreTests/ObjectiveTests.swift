@@ -167,14 +167,14 @@ struct ObjectiveTests {
         }
         #expect(ObjectiveRecording.query(objective, policy: policy, rangeSeconds: 28 * Self.day, recorded: true) == """
         1 - (
-        sum by (namespace, deployment) (sum_over_time(trimtab_slo:good:rate5m{trimtab_policy="shop", trimtab_objective="availability", trimtab_digest="\(digest)"}[28d]))
+        sum by (namespace, deployment) (sum_over_time(trimtab_slo:good:increase5m{trimtab_policy="shop", trimtab_objective="availability", trimtab_digest="\(digest)"}[28d]))
         ) / (
-        sum by (namespace, deployment) (sum_over_time(trimtab_slo:total:rate5m{trimtab_policy="shop", trimtab_objective="availability", trimtab_digest="\(digest)"}[28d]))
+        sum by (namespace, deployment) (sum_over_time(trimtab_slo:total:increase5m{trimtab_policy="shop", trimtab_objective="availability", trimtab_digest="\(digest)"}[28d]))
         )
         """)
-        #expect(ObjectiveRecording.presenceQuery(policy: policy) == #"group by (trimtab_objective, trimtab_digest) (trimtab_slo:total:rate5m{trimtab_policy="shop"})"#)
+        #expect(ObjectiveRecording.presenceQuery(policy: policy) == #"group by (trimtab_objective, trimtab_digest) (trimtab_slo:total:increase5m{trimtab_policy="shop"})"#)
         let rules = ObjectiveRecording.rules(for: policy, intervalSeconds: 60)
-        #expect(rules.contains("    interval: 1m\n    rules:\n      - record: trimtab_slo:good:rate5m\n        expr: |-\n          sum by (namespace, deployment) (rate(http_requests_total{namespace!=\"\",deployment!=\"\",namespace=\"shop\", code!~\"5..\"}[5m]))\n"), "\(rules)")
+        #expect(rules.contains("    interval: 1m\n    rules:\n      - record: trimtab_slo:good:increase5m\n        expr: |-\n          sum by (namespace, deployment) (rate(http_requests_total{namespace!=\"\",deployment!=\"\",namespace=\"shop\", code!~\"5..\"}[5m]))\n"), "\(rules)")
         #expect(rules.contains("          trimtab_digest: \"\(digest)\"\n"))
         // A policy without objectives has an empty group, which Prometheus accepts.
         let none = try PolicyLoader.load(text: basePolicy, file: "p.yaml")

@@ -1,5 +1,7 @@
 /// Recording rules for a policy's objectives, as Sloth and Pyrra generate them for theirs: Prometheus
-/// records each objective's good and total request rates over 5 minutes, by target, every interval;
+/// records each objective's good and total requests over 5 minutes (the increase the default policy's
+/// queries take; a policy that writes rate() records rates, and the ratio is the same), by target,
+/// every interval;
 /// Trimtab then reads the long ranges (6 hours and the 28-day window) from those few recorded series
 /// instead of the raw histograms and counters of every pod. The short ranges (5m, 30m, 1h) stay raw:
 /// they are cheap, and the recorded rates would smear their edges by the rate's 5 minutes, which over
@@ -9,9 +11,9 @@
 /// the rendered good and total queries): a policy whose objective changed no longer matches rules
 /// written for the old one, and is read from the raw series until the rules are regenerated.
 public enum ObjectiveRecording {
-    public static let goodRecord = "trimtab_slo:good:rate5m"
-    public static let totalRecord = "trimtab_slo:total:rate5m"
-    /// The range the rules' rates are taken over.
+    public static let goodRecord = "trimtab_slo:good:increase5m"
+    public static let totalRecord = "trimtab_slo:total:increase5m"
+    /// The range the rules count over (their increases, or rates).
     public static let rateSeconds = 300.0
     /// Ranges this long or longer are read from the recorded rates when they are present.
     public static let recordedFromSeconds = 6 * 3600.0
