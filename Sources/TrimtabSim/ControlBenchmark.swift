@@ -69,8 +69,11 @@ public enum ControlBenchmark {
         public var cluster: SimCluster
     }
 
-    public static func run(_ scenario: ControlScenario, controller: some SimController, policy: Policy, dt: Double = 5,
-                           start: Double = 1_800_000_000, slo: Double = 1) async -> Run {
+    /// - Parameter observe: called every `observeEvery` seconds of simulated time (and at the end) with
+    ///   the time elapsed, the cluster and the controller: the soak's figures.
+    public static func run<Controller: SimController>(_ scenario: ControlScenario, controller: Controller, policy: Policy, dt: Double = 5,
+                                                      start: Double = 1_800_000_000, slo: Double = 1, observeEvery: Double = .infinity,
+                                                      observe: ((Double, SimCluster, Controller) async -> Void)? = nil) async -> Run {
         var controller = controller
         let services = scenario.services.map { spec -> ServiceSpec in
             var spec = shifted(spec, by: start)
@@ -98,6 +101,9 @@ public enum ControlBenchmark {
                     ledger(&result, breachRun: &breachRuns[s], before: lastMinute[s], after: service.totals, service: service, time: time)
                 }
                 lastMinute = cluster.services.map(\.totals)
+            }
+            if let observe, index > 0, index == steps || elapsed.truncatingRemainder(dividingBy: observeEvery) < dt / 2 {
+                await observe(elapsed, cluster, controller)
             }
             if index < steps { cluster.step(dt) }
         }

@@ -107,11 +107,17 @@ public struct TrimtabController: SimController {
     /// What the daemon keeps between cycles: here, the forecasts' load history (read once a step).
     var windows: WindowCache? = WindowCache()
     let clock = ManualClock(start: 0)
+    /// Where the executor journals: in memory unless given (the soak gives a real `FileJournal`).
+    let journalStore: (any JournalStore)?
 
-    public init(policy: Policy, name: String = "Trimtab") {
+    public init(policy: Policy, name: String = "Trimtab", journal: (any JournalStore)? = nil) {
         self.policy = policy
         self.name = name
+        journalStore = journal
     }
+
+    /// The simulated cluster the executor writes to, once the first cycle has run.
+    public var simulatedCluster: SimulatedCluster? { cluster }
 
     /// The journal the executor kept, oldest first.
     public func journal() async -> [JournalEntry] { (try? await cluster?.journal.entries()) ?? [] }
@@ -121,7 +127,7 @@ public struct TrimtabController: SimController {
         if nextCycle == nil { nextCycle = time }
         guard time >= nextCycle! - 1e-9 else { return [] }
         nextCycle = time + policy.evaluation.intervalSeconds
-        let simulated = cluster ?? SimulatedCluster(model, policy: policy)
+        let simulated = cluster ?? journalStore.map { SimulatedCluster(model, policy: policy, journal: $0) } ?? SimulatedCluster(model, policy: policy)
         cluster = simulated
         simulated.replace(model)
         clock.set(time)

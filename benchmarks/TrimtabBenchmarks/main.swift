@@ -3,6 +3,7 @@
 //   swift run -c release trimtab-bench loop 1000 5000   # trimtab run's steady cycle, and memory
 //   swift run -c release trimtab-bench loop --serve 5000  # its Prometheus and policy, kept up for profiling
 //   swift run -c release trimtab-bench control          # control quality: fixed, HPA, Trimtab, HPA + Trimtab
+//   swift run -c release trimtab-bench soak --days 30   # a month of trimtab run in fast time: memory, fds, journal
 // Compare the ratios within one run; absolute times depend on the (shared, noisy) machine.
 import Foundation
 import TrimtabCLI
@@ -28,6 +29,13 @@ if CommandLine.arguments.dropFirst().first == "decode" {
 }
 if CommandLine.arguments.dropFirst().first == "control" {
     do { try await ControlQualityBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2))) } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        exit(2)
+    }
+    exit(0)
+}
+if CommandLine.arguments.dropFirst().first == "soak" {
+    do { try await SoakBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2))) } catch {
         FileHandle.standardError.write(Data("error: \(error)\n".utf8))
         exit(2)
     }
