@@ -114,7 +114,6 @@ struct AnalysisAgainstPrometheusTests {
             let client = try PrometheusClient(PrometheusConfiguration(url: sandbox.url))
             let outcome = await AnalysisRun(policy: policy, source: client, time: end).execute()
             await client.shutdown()
-            print("DEBUG2 \(backend) \(outcome.cycle.objectiveRead)")
             #expect(outcome.errors.isEmpty)
             // Six scored indicators, the request rate that latency and errors need as evidence, and three
             // that only the actions read (the TTL has none: it is read from the knob in the cluster); then
@@ -122,7 +121,6 @@ struct AnalysisAgainstPrometheusTests {
             #expect(outcome.report.context.queries == 10 + 1 + 2 * 5)
             return outcome.report
         }
-        print("DEBUG \(backend)", (report.objectives ?? []).map { "\($0)" }.joined(separator: "\n"))
         let assessment = report.assessment
         let found = Set(assessment.bottlenecks.map { "\($0.target.labelValues[1]) \($0.check) \($0.severity.rawValue)" })
         #expect(found == [
