@@ -72,6 +72,12 @@ extension Cycle {
                 report.journal += try await executor.keepLiveValues(time: time)
                 report.journal += try await executor.verify(assessment, objectives: objectives, autoscaled: Set(facts.autoscalers.keys), time: time)
                 report.journal += try await executor.settlePatches(time: time)
+                do {
+                    if let note = try await executor.prune(time: time) { report.notes.append(note) }
+                } catch {
+                    // Old entries left in place cost reads, not safety: the cycle goes on.
+                    report.notes.append("old journal entries could not be dropped this cycle: \(error)")
+                }
             }
             // Read after recovery and verification, which change entries.
             let entries = try await executor.journal.entries()

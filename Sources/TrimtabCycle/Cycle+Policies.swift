@@ -144,4 +144,5 @@ public struct PolicyJournal: JournalStore {
     public var location: String { base.location }
     public func entries() async throws(JournalError) -> [JournalEntry] { try await base.entries().filter(owns) }
     public func save(_ entry: JournalEntry) async throws(JournalError) { try await base.save(entry) }
+    public func remove(_ ids: [String]) async throws(JournalError) { try await base.remove(ids) }
 }

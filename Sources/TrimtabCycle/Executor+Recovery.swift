@@ -97,6 +97,18 @@ extension Executor {
         return [event(entry, "the object kept changing while recovery read it; settled on a later run")]
     }
 
+    // MARK: Retention
+
+    /// Drops the closed entries the policy's retention lets go (see `JournalRetention`): never one
+    /// the planner still reads. The note says how many went, nil when none did.
+    public func prune(time: Double) async throws(JournalError) -> String? {
+        let keep = max(policy.safety.journalRetentionSeconds, JournalRetention.plannerLookbackSeconds(policy.safety))
+        let expired = JournalRetention.expired(try await journal.entries(), at: time, keepSeconds: keep)
+        guard !expired.isEmpty else { return nil }
+        try await journal.remove(expired)
+        return "\(expired.count) closed journal entr\(expired.count == 1 ? "y" : "ies") last changed more than \(PolicyDuration.format(keep)) ago \(expired.count == 1 ? "was" : "were") dropped from the \(journal.location) (spec.safety.journalRetention)."
+    }
+
     // MARK: Values that live in the pods
 
     /// A value set at run time lives in each pod's process: a pod that started after the change (a

@@ -7,6 +7,10 @@ public protocol JournalStore: Sendable {
     var location: String { get }
     func entries() async throws(JournalError) -> [JournalEntry]
     func save(_ entry: JournalEntry) async throws(JournalError)
+    /// Drops the entries with these ids (those already gone are no error): all of them, or, on an
+    /// error, possibly some. Only closed entries are removed (see `JournalRetention`), so a partial
+    /// removal loses nothing a cycle needs.
+    func remove(_ ids: [String]) async throws(JournalError)
 }
 
 extension JournalStore {
@@ -60,6 +64,14 @@ public final class MemoryJournal: JournalStore, @unchecked Sendable {
         lock.lock()
         if saved[entry.id] == nil { order.append(entry.id) }
         saved[entry.id] = entry
+        lock.unlock()
+    }
+
+    public func remove(_ ids: [String]) throws(JournalError) {
+        lock.lock()
+        let gone = Set(ids)
+        for id in gone { saved[id] = nil }
+        order.removeAll { gone.contains($0) }
         lock.unlock()
     }
 }

@@ -7,7 +7,8 @@ import TrimtabCycle
 /// entries; on a 409 it reads again and retries, a bounded number of times.
 ///
 /// A ConfigMap holds at most 1 MiB: when a save would pass `maximumBytes`, the oldest closed entries
-/// (verified, rolled back, not applied, superseded) are dropped in the same patch; open ones never are.
+/// (verified, rolled back, not applied, superseded) are dropped in the same patch; open ones, those
+/// waiting in Git and the latest of each target and knob never are (see `JournalRetention`).
 public struct ConfigMapJournal: JournalStore {
     public let client: KubeClient
     public let namespace: String
@@ -58,6 +59,29 @@ public struct ConfigMapJournal: JournalStore {
         throw JournalError(description: "could not write the journal entry \(entry.id) to \(location): it kept changing under Trimtab (5 conflicts in a row)")
     }
 
+    public func remove(_ ids: [String]) async throws(JournalError) {
+        guard !ids.isEmpty else { return }
+        for _ in 1...5 {
+            do {
+                guard let (object, version) = try await read() else { return }
+                let present = ids.filter { object.data?[$0] != nil }
+                guard !present.isEmpty else { return }
+                var data: [String: Any] = [:]
+                for id in present { data[id] = NSNull() }
+                try await client.patch(.configMaps, namespace: namespace, name: name, .merge,
+                                       body: ["metadata": ["resourceVersion": version], "data": data], dryRun: false)
+                return
+            } catch let error as KubeError where error.kind == .conflict {
+                continue
+            } catch let error as JournalError {
+                throw error
+            } catch {
+                throw JournalError(description: "could not remove \(ids.count) journal entr\(ids.count == 1 ? "y" : "ies") from \(location): \(error)")
+            }
+        }
+        throw JournalError(description: "could not remove \(ids.count) journal entr\(ids.count == 1 ? "y" : "ies") from \(location): it kept changing under Trimtab (5 conflicts in a row)")
+    }
+
     /// The ConfigMap and its resourceVersion, or nil when it does not exist yet.
     func read() async throws(JournalError) -> (ConfigMapObject, String)? {
         do {
@@ -86,7 +110,9 @@ public struct ConfigMapJournal: JournalStore {
         merged[id] = text
         var size = merged.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
         guard size > maximumBytes else { return [] }
-        let closed = try Self.decode(merged, location: location).filter { !$0.state.isOpen && $0.id != id }
+        let all = try Self.decode(merged, location: location)
+        let latest = JournalRetention.latestIDs(all)
+        let closed = all.filter { !JournalRetention.mustKeep($0, latest: latest) && $0.id != id }
             .sorted { ($0.updatedAt, $0.id) < ($1.updatedAt, $1.id) }
         var dropped: [String] = []
         for entry in closed where size > maximumBytes {
@@ -94,7 +120,7 @@ public struct ConfigMapJournal: JournalStore {
             dropped.append(entry.id)
         }
         if size > maximumBytes {
-            throw JournalError(description: "the journal \(location) is full of open entries (\(size) bytes); resolve them before Trimtab changes more")
+            throw JournalError(description: "the journal \(location) is full of entries it must keep (\(size) bytes: open, waiting in Git, or the latest of their target and knob); resolve the open ones, or give it a larger maximum, before Trimtab changes more")
         }
         return dropped
     }

@@ -54,6 +54,17 @@ public struct FileJournal: JournalStore {
         }
     }
 
+    public func remove(_ ids: [String]) throws(JournalError) {
+        guard !ids.isEmpty else { return }
+        for id in ids {
+            let path = (directory as NSString).appendingPathComponent("\(id).json")
+            if unlink(path) != 0, errno != ENOENT {
+                throw JournalError(description: "could not remove the journal entry \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+        Self.syncDirectory(directory)
+    }
+
     /// Writes a temporary file, fsyncs it, renames it into place and fsyncs the directory.
     static func writeDurably(_ data: Data, to path: String) throws {
         let temporary = path + ".tmp-\(getpid())"
@@ -79,7 +90,12 @@ public struct FileJournal: JournalStore {
             unlink(temporary)
             throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
         }
-        let directory = open((path as NSString).deletingLastPathComponent, O_RDONLY)
+        syncDirectory((path as NSString).deletingLastPathComponent)
+    }
+
+    /// Flushes a directory's entries (names created, renamed or removed) to disk.
+    static func syncDirectory(_ path: String) {
+        let directory = open(path, O_RDONLY)
         if directory >= 0 {
             fsync(directory)
             close(directory)

@@ -8,10 +8,10 @@ import TrimtabKubeSandbox
 /// The journal kept in a ConfigMap, against the sandbox API server.
 @Suite("Journal in a ConfigMap")
 struct ConfigMapJournalTests {
-    static func entry(_ id: String, state: JournalState = .applied, updatedAt: Double = 1) -> JournalEntry {
+    static func entry(_ id: String, state: JournalState = .applied, updatedAt: Double = 1, knob: Knob = .replicas) -> JournalEntry {
         var entry = JournalEntry(id: id, actionID: "shop/api/replicas@\(id)", target: ClusterFixture.target,
                                  workload: WorkloadRef(kind: "Deployment", namespace: "shop", name: "api"), action: "scale",
-                                 knob: .replicas, before: "4", after: "7", reason: String(repeating: "r", count: 200), evidence: [],
+                                 knob: knob, before: "4", after: "7", reason: String(repeating: "r", count: 200), evidence: [],
                                  baseline: .of(nil, trigger: ""), state: state, createdAt: updatedAt,
                                  verifyAfterSeconds: 300, rollbackIfScoreDropsBy: 10)
         entry.updatedAt = updatedAt
@@ -70,6 +70,34 @@ struct ConfigMapJournalTests {
         #expect(keys(cluster) == ["c00000002", "c00000003", "c00000004"])
         journal.maximumBytes = size
         await #expect(throws: JournalError.self) { try await journal.save(Self.entry("c00000005", state: .begun, updatedAt: 40)) }
+        await cluster.stop()
+    }
+
+    @Test func theLatestEntryOfAKnobStaysHoweverOldItIs() async throws {
+        let cluster = try await ClusterFixture.start()
+        var journal = ConfigMapJournal(client: cluster.client, namespace: "trimtab", name: "journal")
+        let size = try ConfigMapJournal.encode(Self.entry("c00000001").stamped(wallClock: 1_795_000_000)).utf8.count + 9
+        journal.maximumBytes = size * 3 + 100
+        // The pool's only entry is the oldest: it says what the pool should hold, so it is not dropped for room.
+        try await journal.save(Self.entry("c00000001", state: .verified, updatedAt: 1, knob: .env(name: "DB_POOL_SIZE", container: nil)))
+        try await journal.save(Self.entry("c00000002", state: .verified, updatedAt: 10))
+        try await journal.save(Self.entry("c00000003", state: .awaitingGit, updatedAt: 20))
+        try await journal.save(Self.entry("c00000004", state: .verified, updatedAt: 30))
+        #expect(keys(cluster) == ["c00000001", "c00000003", "c00000004"])
+        await cluster.stop()
+    }
+
+    @Test func removesEntriesInOnePatchAndThoseAlreadyGoneAreNoError() async throws {
+        let cluster = try await ClusterFixture.start()
+        let journal = ConfigMapJournal(client: cluster.client, namespace: "trimtab", name: "journal")
+        try await journal.remove(["c00000001"])  // no ConfigMap yet
+        for id in ["c00000001", "c00000002", "c00000003"] { try await journal.save(Self.entry(id, state: .verified)) }
+        let before = cluster.sandbox.requests.filter { $0.method == "PATCH" }.count
+        try await journal.remove(["c00000001", "c00000003", "c0000000x"])
+        #expect(keys(cluster) == ["c00000002"])
+        #expect(cluster.sandbox.requests.filter { $0.method == "PATCH" }.count == before + 1)
+        try await journal.remove(["c00000001"])
+        #expect(cluster.sandbox.requests.filter { $0.method == "PATCH" }.count == before + 1)
         await cluster.stop()
     }
 

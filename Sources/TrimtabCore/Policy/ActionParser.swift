@@ -3,7 +3,7 @@ import Yams
 /// Reads `spec.actions` and `spec.safety`.
 enum ActionParser {
     static func readSafety(_ node: Node, into fragment: inout PolicyFragment, _ reader: inout NodeReader) {
-        let keys = ["cooldown", "maxChangesPerHour", "freeze", "verifyAfter", "rollbackIfScoreDropsBy", "minImprovement", "changeWindows", "gitOps"]
+        let keys = ["cooldown", "maxChangesPerHour", "freeze", "verifyAfter", "rollbackIfScoreDropsBy", "minImprovement", "changeWindows", "gitOps", "journalRetention"]
         guard let entries = reader.mapping(node, "spec.safety", allowed: keys) else { return }
         for item in entries {
             let path = "spec.safety.\(item.key)"
@@ -14,6 +14,14 @@ enum ActionParser {
             case "changeWindows": fragment.changeWindows = readChangeWindows(item.value, path, &reader)
             case "gitOps": fragment.gitOps = readGitOps(item.value, path, &reader)
             case "verifyAfter": fragment.verifyAfterSeconds = reader.duration(item.value, path)
+            case "journalRetention":
+                if let seconds = reader.duration(item.value, path) {
+                    if seconds < JournalRetention.minimumSeconds {
+                        reader.error(item.value, "\(path) is at least 1d (closed changes are kept at least a day), found \(PolicyDuration.format(seconds))")
+                    } else {
+                        fragment.journalRetentionSeconds = seconds
+                    }
+                }
             case "rollbackIfScoreDropsBy":
                 if let value = reader.positiveNumber(item.value, path) {
                     if value > 100 { reader.error(item.value, "\(path) is a score difference from 0 to 100, found \(value)") } else { fragment.rollbackIfScoreDropsBy = value }

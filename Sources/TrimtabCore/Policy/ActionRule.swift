@@ -421,10 +421,13 @@ public struct SafetySettings: Sendable, Equatable, Codable {
     public var changeWindows: ChangeWindows?
     /// How objects Argo CD or Flux manage are changed: through patches for Git.
     public var gitOps: GitOpsSettings
+    /// How long closed journal entries are kept after their last change (see `JournalRetention`).
+    public var journalRetentionSeconds: Double
 
     public init(cooldownSeconds: Double = 600, maxChangesPerHour: Int = 6, freeze: Bool = false,
                 verifyAfterSeconds: Double = 300, rollbackIfScoreDropsBy: Double = 10, minImprovement: Double = 0.05,
-                changeWindows: ChangeWindows? = nil, gitOps: GitOpsSettings = GitOpsSettings()) {
+                changeWindows: ChangeWindows? = nil, gitOps: GitOpsSettings = GitOpsSettings(),
+                journalRetentionSeconds: Double = JournalRetention.defaultSeconds) {
         self.cooldownSeconds = cooldownSeconds
         self.maxChangesPerHour = maxChangesPerHour
         self.freeze = freeze
@@ -433,5 +436,6 @@ public struct SafetySettings: Sendable, Equatable, Codable {
         self.minImprovement = minImprovement
         self.changeWindows = changeWindows
         self.gitOps = gitOps
+        self.journalRetentionSeconds = journalRetentionSeconds
     }
 }

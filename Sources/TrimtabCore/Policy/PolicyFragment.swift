@@ -103,6 +103,7 @@ struct PolicyFragment: Sendable {
     var changeWindows: ChangeWindows?
     var gitOps: GitOpsSettings?
     var verifyAfterSeconds: Double?
+    var journalRetentionSeconds: Double?
     var rollbackIfScoreDropsBy: Double?
     var minImprovement: Double?
     var notify: NotifySettings?

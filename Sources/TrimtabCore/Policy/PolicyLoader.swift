@@ -111,6 +111,7 @@ public enum PolicyLoader {
             result.changeWindows = fragment.changeWindows ?? result.changeWindows
             result.gitOps = fragment.gitOps ?? result.gitOps
             result.verifyAfterSeconds = fragment.verifyAfterSeconds ?? result.verifyAfterSeconds
+            result.journalRetentionSeconds = fragment.journalRetentionSeconds ?? result.journalRetentionSeconds
             result.rollbackIfScoreDropsBy = fragment.rollbackIfScoreDropsBy ?? result.rollbackIfScoreDropsBy
             result.minImprovement = fragment.minImprovement ?? result.minImprovement
             result.notify = fragment.notify ?? result.notify
@@ -303,7 +304,8 @@ public enum PolicyLoader {
                                     verifyAfterSeconds: fragment.verifyAfterSeconds ?? defaults.verifyAfterSeconds,
                                     rollbackIfScoreDropsBy: fragment.rollbackIfScoreDropsBy ?? defaults.rollbackIfScoreDropsBy,
                                     minImprovement: fragment.minImprovement ?? defaults.minImprovement,
-                                    changeWindows: fragment.changeWindows, gitOps: fragment.gitOps ?? GitOpsSettings())
+                                    changeWindows: fragment.changeWindows, gitOps: fragment.gitOps ?? GitOpsSettings(),
+                                    journalRetentionSeconds: fragment.journalRetentionSeconds ?? defaults.journalRetentionSeconds)
 
         let evaluation = EvaluationSettings(stepSeconds: fragment.stepSeconds ?? 30, lookbackSeconds: fragment.lookbackSeconds ?? 3600,
                                             minCoverage: fragment.minCoverage ?? 0.5,
