@@ -3,6 +3,11 @@ import PackageDescription
 
 let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
 
+// scripts/fuzz builds with TRIMTAB_FUZZING=1: the modules the fuzzers read through, and the fuzzer
+// itself, get libFuzzer's coverage instrumentation (their dependencies do not, so those stay as built).
+let fuzzing = Context.environment["TRIMTAB_FUZZING"] == "1"
+let fuzzed: [SwiftSetting] = strict + (fuzzing ? [.unsafeFlags(["-sanitize=fuzzer"]), .define("FUZZING")] : [])
+
 let package = Package(
     name: "trimtab",
     platforms: [.macOS(.v14)],
@@ -34,7 +39,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
-            swiftSettings: strict
+            swiftSettings: fuzzed
         ),
         // One cycle for every mode: the seams (snapshot source, cluster, actuators, journal, clock), the
         // executor, and the cycle that chains read, assessment, plan and execution. No I/O of its own.
@@ -54,7 +59,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTPCompression", package: "swift-nio-extras"),
             ],
-            swiftSettings: strict
+            swiftSettings: fuzzed
         ),
         // The shell: a local Prometheus with synthetic history, for the demo and the tests.
         .target(
@@ -77,7 +82,7 @@ let package = Package(
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            swiftSettings: strict
+            swiftSettings: fuzzed
         ),
         // The shell: one raw HTTP/1.1 server on loopback that can fail as servers do, for the sandbox and tests.
         .target(
@@ -98,7 +103,7 @@ let package = Package(
                 "TrimtabCycle", "TrimtabLoopbackServer",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
-            swiftSettings: strict
+            swiftSettings: fuzzed
         ),
         // The shell: notifications to Alertmanager and webhooks, delivered off the control loop's path.
         .target(
@@ -153,6 +158,21 @@ let package = Package(
             path: "benchmarks/TrimtabBenchmarks",
             swiftSettings: strict
         ),
+        // Fuzzing (scripts/fuzz): the targets, and an executable that is libFuzzer's when built with
+        // TRIMTAB_FUZZING=1 and otherwise replays inputs (the corpus in fuzz/corpus, a saved crash).
+        .target(
+            name: "TrimtabFuzz",
+            dependencies: ["TrimtabCore", "TrimtabPrometheus", "TrimtabKube", "TrimtabKubeSandbox"],
+            path: "fuzz/TrimtabFuzz",
+            swiftSettings: fuzzed
+        ),
+        .executableTarget(
+            name: "trimtab-fuzz",
+            dependencies: ["TrimtabFuzz"],
+            path: "fuzz/trimtab-fuzz",
+            swiftSettings: fuzzed,
+            linkerSettings: fuzzing ? [.unsafeFlags(["-sanitize=fuzzer", "-use-ld=lld"])] : []
+        ),
         // Helpers for tests only: a scripted HTTP server on loopback, comparison of judgements.
         .target(
             name: "TrimtabTestSupport",
@@ -185,6 +205,7 @@ let package = Package(
         ),
         .testTarget(name: "TrimtabCLITests", dependencies: ["TrimtabCLI"], swiftSettings: strict),
         .testTarget(name: "TrimtabKubeSandboxTests", dependencies: ["TrimtabKubeSandbox"], swiftSettings: strict),
+        .testTarget(name: "TrimtabFuzzTests", dependencies: ["TrimtabFuzz", "TrimtabPrometheus"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["TrimtabCLI", "TrimtabSandbox", "TrimtabPrometheus", "TrimtabCore", "TrimtabCycle", "TrimtabSim", "TrimtabKube", "TrimtabKubeSandbox",

@@ -221,16 +221,39 @@ private struct JSONReader {
         return code
     }
 
+    /// A number in JSON's grammar, `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`, that a double holds:
+    /// a leading zero ("012") or a number past a double's range ("1e400") is an error, as Go's
+    /// encoding/json (the API server's) makes it. Fuzzing found both read as numbers: the second became
+    /// infinity, which JSON cannot write back.
     mutating func readNumber() throws -> Double {
         let start = position
-        while position < bytes.count, "+-0123456789.eE".utf8.contains(bytes[position]) { position += 1 }
-        let text = String(decoding: bytes[start..<position], as: UTF8.self)
-        // Double(_:) accepts forms JSON does not ("+1", ".5", "inf"), so check the shape first.
-        guard let first = text.utf8.first, first == UInt8(ascii: "-") || (0x30...0x39).contains(first),
-              !text.hasPrefix("-."), text.last.map({ $0.isNumber }) == true, let value = Double(text) else {
-            position = start
-            throw error("invalid value")
+        func digits() -> Int {
+            let from = position
+            while position < bytes.count, (0x30...0x39).contains(bytes[position]) { position += 1 }
+            return position - from
         }
+        func fail(_ message: String) -> JSONValue.SyntaxError {
+            let failure = error(message)
+            position = start
+            return failure
+        }
+        if position < bytes.count, bytes[position] == UInt8(ascii: "-") { position += 1 }
+        let integerStart = position
+        let integer = digits()
+        guard integer > 0 else { throw fail("invalid value") }
+        if integer > 1, bytes[integerStart] == UInt8(ascii: "0") { throw fail("invalid number: a leading zero") }
+        if position < bytes.count, bytes[position] == UInt8(ascii: ".") {
+            position += 1
+            guard digits() > 0 else { throw fail("invalid number: no digit after the decimal point") }
+        }
+        if position < bytes.count, bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E") {
+            position += 1
+            if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") { position += 1 }
+            guard digits() > 0 else { throw fail("invalid number: no digit in the exponent") }
+        }
+        let text = String(decoding: bytes[start..<position], as: UTF8.self)
+        guard let value = Double(text) else { throw fail("invalid value") }
+        guard value.isFinite else { throw fail("number \(text) out of range") }
         return value
     }
 }

@@ -182,21 +182,27 @@ enum SeriesParser {
         var labels: [String: String] = [:]
         var samples: [Sample] = []
         samples.reserveCapacity(points)
+        // A key given twice counts once, the first time, as JSONDecoder reads a whole answer: the same
+        // answer then means the same series whichever way it was decoded (found by fuzzing).
+        var seen = (metric: false, values: false)
         try cursor.expect("{")
         while cursor.peek() != UInt8(ascii: "}") {
             let key = try cursor.string()
             try cursor.expect(":")
             switch key {
-            case "metric":
+            case "metric" where !seen.metric:
+                seen.metric = true
                 try cursor.expect("{")
                 while cursor.peek() != UInt8(ascii: "}") {
                     let name = try cursor.string()
                     try cursor.expect(":")
-                    labels[name] = try cursor.string()
+                    let value = try cursor.string()
+                    if labels[name] == nil { labels[name] = value }
                     if cursor.peek() == UInt8(ascii: ",") { cursor.index += 1 }
                 }
                 try cursor.expect("}")
-            case "values":
+            case "values" where !seen.values:
+                seen.values = true
                 try cursor.expect("[")
                 while cursor.peek() != UInt8(ascii: "]") {
                     try cursor.expect("[")

@@ -15,6 +15,8 @@ struct StreamingDecoderTests {
         #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"b"},"value":[1700000000,"5"]}]}}"#,
         #"{"status":"success","data":{"result":[{"metric":{"a":"b"},"values":[[1700000000,"6"]]}],"resultType":"matrix"}}"#,
         #"{"status":"error","errorType":"bad_data","error":"parse error at char 4"}"#,
+        // No server writes a key twice, but JSON allows it: the first counts, either way (found by fuzzing).
+        #"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"pod":"a","job":"x","pod":"b"},"values":[[1700000000,"1"]],"metric":{"pod":"c"},"values":[[1700000000,"2"]]}]}}"#,
     ]
 
     static func text(_ decoded: (envelope: APIEnvelope, response: QueryResponse?)) -> String {
