@@ -54,10 +54,13 @@ struct KubeOptions: ParsableArguments {
         }
     }
 
-    /// The journal: a directory, or a ConfigMap through `client`.
-    func journalStore(client: KubeClient) -> any JournalStore {
-        if let found = journalConfigMap { return ConfigMapJournal(client: client, namespace: found.namespace, name: found.name) }
-        return FileJournal(directory: journalLocation)
+    /// The journal: a directory, or a ConfigMap through `client`. A shard's is its own: the ConfigMap
+    /// NAME-SHARD, or the directory DIR/SHARD (and so its own Lease or lock).
+    func journalStore(client: KubeClient, shard: String? = nil) -> any JournalStore {
+        if let found = journalConfigMap {
+            return ConfigMapJournal(client: client, namespace: found.namespace, name: shard.map { "\(found.name)-\($0)" } ?? found.name)
+        }
+        return FileJournal(directory: shard.map { (journalLocation as NSString).appendingPathComponent($0) } ?? journalLocation)
     }
 
     func validate() throws {

@@ -32,6 +32,13 @@ struct RunCommand: AsyncParsableCommand {
         every action without stopping the assessment, set `spec.paused: true` in the policy, or annotate an \
         object named by --kill-switch: kubectl annotate deployment/trimtab -n trimtab trimtab.io/paused=true
 
+        Shards (--shard NAME=NS[,NS…], repeatable), for clusters too large for one process: each shard is a \
+        set of namespaces (no namespace in two) with a journal of its own (configmap:NS/NAME-SHARD, or \
+        DIR/SHARD) and the Lease beside it. A process takes one shard whose Lease is free and acts on its \
+        namespaces alone, every policy confined to them; a process that finds every shard held waits as a \
+        spare (not ready) and takes over a shard whose holder stops renewing, within a lease period. Run as \
+        many replicas as shards, and one or two more as spares.
+
         SIGTERM or SIGINT lets the cycle in progress finish (never a half-applied change), releases the \
         lead and exits 0.
 
@@ -42,6 +49,7 @@ struct RunCommand: AsyncParsableCommand {
           trimtab run --in-cluster --journal configmap:trimtab/trimtab-journal
           trimtab run --in-cluster --kill-switch deployment:trimtab/trimtab
           trimtab run --prometheus http://127.0.0.1:9090 --listen 127.0.0.1:8080
+          trimtab run --in-cluster --journal configmap:trimtab/journal --shard a=shop,cart --shard b=search
           curl -s 127.0.0.1:8080/api/v1/status | jq '.score, .lastCycle'
 
         Exit codes: 0 after SIGTERM, SIGINT or --max-cycles; 1 invalid policy or flags, or the endpoints \
@@ -87,14 +95,31 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Stop after this many cycles (for CI and demos); runs until a signal without it.", valueName: "count"))
     var maxCycles: Int?
 
+    @Option(help: ArgumentHelp("A shard: NAME=NAMESPACE[,NAMESPACE…] (repeatable). The process takes one free shard and acts on it alone.",
+                               valueName: "shard"))
+    var shard: [String] = []
+
     @Flag(help: .hidden)
     var noJitter = false
+
+    func shards() throws -> [Shard] {
+        do {
+            let shards = try shard.map(Shard.parse)
+            try Shard.validate(shards)
+            return shards
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
 
     func validate() throws {
         if let maxCycles, maxCycles < 1 { throw ValidationError("--max-cycles must be at least 1") }
         _ = try parsedListen()
         _ = try killSwitches()
         _ = try level()
+        if try !shards().isEmpty && !kube.given {
+            throw ValidationError("--shard acts on a cluster: give --kubeconfig or --in-cluster (each shard keeps its journal and Lease there)")
+        }
         for (flag, value) in [("--interval", interval), ("--cycle-timeout", cycleTimeout), ("--overlap", overlap)] {
             if let value { _ = try durationFlag(value, flag: flag) }
         }
@@ -162,10 +187,13 @@ struct RunCommand: AsyncParsableCommand {
         }
         let endpoints = HTTPEndpointClient()
         let cluster = kubeClient.map { KubeCluster(client: $0, http: endpoints, journal: kube.journalStore(client: $0)) }
+        let shardClusters = try kubeClient.map { client in
+            try shards().map { (shard: $0, cluster: KubeCluster(client: client, http: endpoints, journal: kube.journalStore(client: client, shard: $0.name))) }
+        } ?? []
         var failure: (any Error)?
         do {
-            try await Daemon.run(settings: settings, policies: policies, source: client, cluster: cluster, listen: try parsedListen(),
-                                 statusTokenFile: statusTokenFile, logger: logger)
+            try await Daemon.run(settings: settings, policies: policies, source: client, cluster: cluster, shards: shardClusters,
+                                 listen: try parsedListen(), statusTokenFile: statusTokenFile, logger: logger)
         } catch {
             failure = error
         }

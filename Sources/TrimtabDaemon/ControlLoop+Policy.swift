@@ -21,7 +21,11 @@ extension ControlLoop {
         guard fingerprint != state.fingerprint else { return }
         state.fingerprint = fingerprint
         do {
-            let policies = try PolicySourceFiles.policies(at: path, namespace: settings.namespaceOverride)
+            var policies = try PolicySourceFiles.policies(at: path, namespace: settings.namespaceOverride)
+            if let shard = settings.shard {
+                policies = try policies.confined(to: shard)
+                if policies.isEmpty { throw ShardError("no policy covers a namespace of shard '\(shard.name)' (\(shard.namespaces.joined(separator: ", ")))") }
+            }
             var teams: [Team] = []
             for policy in policies {
                 // A team whose receivers did not change keeps its notifier and what it has told them.

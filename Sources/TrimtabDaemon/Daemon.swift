@@ -23,11 +23,38 @@ public enum Daemon {
     public static func run(settings: DaemonSettings, policies: [Policy], source: any MetricsSource, cluster: KubeCluster?,
                            listen: (host: String, port: Int), statusTokenFile: String?, logger: Logger,
                            onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        let board = StatusBoard(identity: settings.identity, policies: policies, clusterConfigured: cluster != nil)
+        try await run(settings: settings, policies: policies, source: source, cluster: cluster, shards: [], listen: listen,
+                      statusTokenFile: statusTokenFile, logger: logger, onListening: onListening)
+    }
+
+    /// With `shards`, each a shard and its cluster (the journal of its own), the process takes one
+    /// shard and acts on it alone (see `ShardedLoop`); `cluster` is then unused.
+    public static func run(settings: DaemonSettings, policies: [Policy], source: any MetricsSource, cluster: KubeCluster?,
+                           shards: [(shard: Shard, cluster: KubeCluster)],
+                           listen: (host: String, port: Int), statusTokenFile: String?, logger: Logger,
+                           onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let board = StatusBoard(identity: settings.identity, policies: policies, clusterConfigured: cluster != nil || !shards.isEmpty)
         let metrics = DaemonMetrics()
-        var loop = ControlLoop(settings: settings, policies: policies, source: source, cluster: cluster, board: board, metrics: metrics, logger: logger)
         let (listening, started) = AsyncStream<Void>.makeStream()
-        loop.listening = listening
+        let service: any Service
+        if shards.isEmpty {
+            var loop = ControlLoop(settings: settings, policies: policies, source: source, cluster: cluster, board: board, metrics: metrics, logger: logger)
+            loop.listening = listening
+            service = loop
+        } else {
+            var members: [ShardedLoop.Member] = []
+            for (shard, cluster) in shards {
+                let confined = try policies.confined(to: shard)
+                guard !confined.isEmpty else {
+                    throw DaemonError(description: "no policy covers a namespace of shard '\(shard.name)' (\(shard.namespaces.joined(separator: ", "))): its holder would have nothing to do")
+                }
+                members.append(ShardedLoop.Member(shard: shard, cluster: cluster, policies: confined))
+            }
+            await board.setShards(shards.map { ShardHolder(name: $0.shard.name, namespaces: $0.shard.namespaces, holder: nil) }.sorted { $0.name < $1.name },
+                                  holding: nil)
+            service = ShardedLoop(members: members, settings: settings, source: source, board: board, metrics: metrics, logger: logger,
+                                  listening: listening)
+        }
         var serverLogger = logger
         serverLogger.logLevel = max(logger.logLevel, .notice)
         let server = StatusServer.application(board: board, metrics: metrics, host: listen.host, port: listen.port, tokenFile: statusTokenFile,
@@ -38,7 +65,7 @@ public enum Daemon {
         }
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: server),
-                       .init(service: loop, successTerminationBehavior: .gracefullyShutdownGroup)],
+                       .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: serverLogger))
         do {

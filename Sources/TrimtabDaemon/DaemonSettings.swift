@@ -34,6 +34,9 @@ public struct DaemonSettings: Sendable {
     public var notifyOptions = Notifier.Options()
     /// The clock of the schedule, the evaluation times and the wall-clock stamps (a manual one in tests).
     public var clock: any TimeSource = SystemClock()
+    /// The shard this loop acts on (`--shard`): every policy, reloads included, is confined to its
+    /// namespaces. Nil: the whole of what the policies cover.
+    public var shard: Shard?
 
     public init(identity: String) {
         self.identity = identity

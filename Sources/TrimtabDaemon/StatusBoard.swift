@@ -60,6 +60,10 @@ public struct StatusDocument: Sendable, Codable {
     public var leader: Bool
     /// Who leads, as last seen.
     public var leaderIdentity: String?
+    /// With `--shard`: the shard this process holds, nil while it waits for one.
+    public var shard: String?
+    /// With `--shard`: every shard, and who holds each as last seen.
+    public var shards: [ShardHolder]?
     public var paused: Bool
     /// What paused it: the policy's `spec.paused`, or an annotated object.
     public var pausedBy: [String]
@@ -82,6 +86,13 @@ public struct StatusDocument: Sendable, Codable {
     public var recentJournal: [JournalSummary]
 }
 
+/// A shard and who holds its Lease, as this process last saw it.
+public struct ShardHolder: Sendable, Codable, Equatable {
+    public var name: String
+    public var namespaces: [String]
+    public var holder: String?
+}
+
 /// What the daemon knows now, shared between the control loop (which writes it) and the endpoints
 /// (which read it).
 public actor StatusBoard {
@@ -95,6 +106,8 @@ public actor StatusBoard {
     var lastCycle: CycleSummary?
     var lastReport: AnalysisReport?
     var journal: [JournalEntry] = []
+    var shard: String?
+    var shards: [ShardHolder]?
     /// Whether the cluster side is configured (then readiness needs the API server too).
     let clusterConfigured: Bool
 
@@ -111,6 +124,11 @@ public actor StatusBoard {
     func setLeader(_ leading: Bool, holder: String?) {
         leader = leading
         leaderIdentity = holder
+    }
+
+    func setShards(_ shards: [ShardHolder], holding: String?) {
+        self.shards = shards
+        shard = holding
     }
 
     func setPolicies(_ policies: [Policy]) {
@@ -134,9 +152,12 @@ public actor StatusBoard {
         if let journal { self.journal = journal }
     }
 
-    /// Ready when a policy is loaded and the last cycle read Prometheus (and the API server, when the
+    /// A spare of a sharded run is ready while it waits. Otherwise ready when a policy is loaded and the last cycle read Prometheus (and the API server, when the
     /// daemon has a cluster). Not ready before the first cycle.
     public func readiness() -> (ready: Bool, problems: [String]) {
+        // A spare waiting for a shard is doing its job: ready, or a rollout of the Deployment would never
+        // finish (its new pods would never all be Ready). The status says it holds none.
+        if shards != nil, shard == nil { return (true, []) }
         guard let lastCycle else { return (false, ["no cycle has finished yet"]) }
         var problems: [String] = []
         if lastCycle.outcome == .metricsFailed {
@@ -159,7 +180,7 @@ public actor StatusBoard {
             JournalSummary(id: entry.id, target: entry.target.description, knob: entry.knob.description, state: entry.state.rawValue,
                            from: entry.before, to: entry.after, reason: entry.reason, updatedAt: entry.updatedAt)
         }
-        return StatusDocument(identity: identity, leader: leader, leaderIdentity: leaderIdentity, paused: paused, pausedBy: pausedBy,
+        return StatusDocument(identity: identity, leader: leader, leaderIdentity: leaderIdentity, shard: shard, shards: shards, paused: paused, pausedBy: pausedBy,
                               policy: policies.map(\.name).joined(separator: ", "), policyFiles: policies.sourceFiles, policyReloadError: policyReloadError, ready: ready,
                               readyProblems: problems, lastCycle: lastCycle, score: assessment?.score,
                               status: assessment?.status.rawValue ?? "unknown", targets: assessment?.targets ?? [],
