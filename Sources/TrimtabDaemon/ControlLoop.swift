@@ -86,6 +86,13 @@ public struct ControlLoop: Service {
     }
 
     public func run() async throws {
+        _ = try await runUntilStopped()
+    }
+
+    /// Runs until graceful shutdown, `--max-cycles`, or (a shard's loop) its shard taken by another
+    /// replica; says whether it was the last.
+    func runUntilStopped() async throws -> (lostShard: Bool, cycles: Int) {
+        var lostShard = false
         var state = State(teams: initialPolicies.map(team), fingerprint: settings.policyPath.flatMap { try? PolicyWatch.fingerprint($0) })
         let electing = election.map { election in
             Task { await Self.elect(election, board: board, metrics: metrics, logger: logger, retry: settings.election.retryPeriod, clock: settings.clock) }
@@ -98,7 +105,7 @@ public struct ControlLoop: Service {
             for await _ in listening { break }
             guard !Task.isCancelled else {
                 electing?.cancel()
-                return
+                return (false, 0)
             }
         }
         let clock = settings.clock
@@ -107,11 +114,24 @@ public struct ControlLoop: Service {
             try? await cancelWhenGracefulShutdown { try await clock.sleep(for: jitter) }
         }
         var next = clock.now()
+        var ledOnce = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let started = clock.now()
             let succeeded = await cycle(&state)
             state.cycles += 1
             if let maxCycles = settings.maxCycles, state.cycles >= maxCycles { break }
+            // A shard's loop that lost its Lease to another replica has nothing left to do here: the
+            // shard has a holder. It ends, and the process looks for a shard without one (ShardedLoop).
+            if let shard = settings.shard, let election {
+                let leading = await election.isLeading
+                ledOnce = ledOnce || leading
+                if ledOnce, !leading, let holder = await election.holder, holder != election.identity {
+                    logger.warning("lost shard \(shard.name) to \(holder): looking for a shard without a holder",
+                                   metadata: ["shard": "\(shard.name)", "holder": "\(holder)"])
+                    lostShard = true
+                    break
+                }
+            }
             let every = interval(state)
             if succeeded {
                 state.failures = 0
@@ -141,6 +161,7 @@ public struct ControlLoop: Service {
             metrics.leader.record(0)
             logger.info("leadership released", metadata: ["identity": "\(election.identity)"])
         }
+        return (lostShard, state.cycles)
     }
 
     func interval(_ policy: Policy) -> Double { settings.interval ?? policy.evaluation.intervalSeconds }

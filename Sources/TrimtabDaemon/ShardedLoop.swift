@@ -11,7 +11,9 @@ import TrimtabPrometheus
 /// a place its identity picks (so replicas started together spread), takes the first one free, and
 /// then runs the ordinary control loop for that shard alone: its policies confined to the shard's
 /// namespaces, its journal, its Lease. A replica that holds none (a spare) keeps trying every retry
-/// period, so a shard whose holder stops renewing is taken over once its Lease expires. Shards never
+/// period, so a shard whose holder stops renewing is taken over once its Lease expires; and a holder
+/// that lost its shard's Lease to another replica (it could not renew in time) looks again for a shard
+/// without a holder, rather than follow the one it lost. Shards never
 /// share a namespace and a Lease has one holder, so no workload is ever acted on by two replicas.
 struct ShardedLoop: Service {
     struct Member: Sendable {
@@ -37,6 +39,7 @@ struct ShardedLoop: Service {
         let start = Int(StableHash.of(settings.identity) % UInt64(max(1, members.count)))
         let order = members.indices.map { (start + $0) % members.count }
         var waitingSaid = false
+        var cycles = 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             var holders: [ShardHolder] = []
             var won: Int?
@@ -56,10 +59,14 @@ struct ShardedLoop: Service {
                 // The loop's own election takes over the Lease just won (same identity: a renewal).
                 var shardSettings = settings
                 shardSettings.shard = member.shard
+                shardSettings.maxCycles = settings.maxCycles.map { max(1, $0 - cycles) }
                 let loop = ControlLoop(settings: shardSettings, policies: member.policies, source: source, cluster: member.cluster,
                                        board: board, metrics: metrics, logger: logger)
-                try await loop.run()
-                return
+                let ended = try await loop.runUntilStopped()
+                cycles += ended.cycles
+                guard ended.lostShard else { return }
+                waitingSaid = false
+                continue
             }
             await board.setShards(holders, holding: nil)
             if !waitingSaid {

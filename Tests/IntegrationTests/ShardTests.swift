@@ -72,4 +72,35 @@ struct ShardTests {
             await holderOfB.stop()
         }
     }
+
+    @Test func aHolderThatLosesItsShardLooksForOneWithoutAHolder() async throws {
+        try await LoopWorld.with(recovers: false) { world in
+            try loopPolicy.replacingOccurrences(of: "targets: {namespace: shop,", with: "targets: {namespaces: [shop, search],")
+                .write(toFile: world.policyDirectory + "/loop.yaml", atomically: true, encoding: .utf8)
+            let shards = ["--shard", "a=shop", "--shard", "b=search"]
+            let journal = "configmap:shop/trimtab-journal"
+            let one = try await world.daemon(["--identity", "r1"] + shards, journal: journal, name: "r1")
+            let first = await one.waitFor(seconds: 30) { ($0["message"] as? String)?.hasPrefix("took shard ") == true }
+            let shard = try #require((first?["message"] as? String).map { String($0.dropFirst("took shard ".count).prefix { $0 != ":" }) })
+            #expect(await one.waitFor(seconds: 30) { $0["message"] as? String == "became the leader: this process now acts on the cluster" } != nil)
+            // Another replica takes the Lease (as one would after a renewal r1 could not make in time).
+            let client = try KubeClient(KubeConfiguration(server: world.cluster.url, token: KubeSandbox.adminToken))
+            let formatter = ISO8601DateFormatter.withFractions
+            try await client.patch(KubeResource(group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease"),
+                                   namespace: "shop", name: "trimtab-journal-\(shard)-lock", .merge,
+                                   body: ["spec": ["holderIdentity": "intruder", "renewTime": formatter.string(from: Date()), "leaseDurationSeconds": 15]],
+                                   dryRun: false)
+            await client.shutdown()
+            // r1 gives the shard up and takes the other, which nobody holds.
+            #expect(await one.waitFor(seconds: 30) { ($0["message"] as? String)?.hasPrefix("lost shard \(shard) to intruder") == true } != nil,
+                    "\(one.text.suffix(2000))")
+            let other = shard == "a" ? "b" : "a"
+            #expect(await one.waitFor(seconds: 30) { ($0["message"] as? String)?.hasPrefix("took shard \(other)") == true } != nil,
+                    "\(one.text.suffix(2000))")
+            let status = try JSONSerialization.jsonObject(with: Data(try await one.get("/api/v1/status").body.utf8)) as? [String: Any]
+            #expect(status?["shard"] as? String == other)
+            await one.stop()
+        }
+    }
 }
+
