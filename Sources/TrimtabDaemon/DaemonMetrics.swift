@@ -55,6 +55,13 @@ public final class DaemonMetrics: Sendable {
         scoreKnown.record(0)
     }
 
+    /// With `--shard`: 1 for the shard held, 0 for each other.
+    func shards(_ names: [String], holding: String?) {
+        for name in names {
+            Metrics.Gauge(label: "trimtab_shard_held", dimensions: [("shard", name)], factory: factory).record(name == holding ? 1 : 0)
+        }
+    }
+
     func cycle(outcome: String) {
         Metrics.Counter(label: "trimtab_cycles_total", dimensions: [("outcome", outcome)], factory: factory).increment()
     }

@@ -52,6 +52,7 @@ struct ShardedLoop: Service {
             if let won {
                 let member = members[won]
                 await board.setShards(holders, holding: member.shard.name)
+                metrics.shards(members.map(\.shard.name), holding: member.shard.name)
                 await board.setPolicies(member.policies)
                 logger.notice("took shard \(member.shard.name): acting on its namespaces alone", metadata: [
                     "shard": "\(member.shard.name)", "namespaces": "\(member.shard.namespaces.joined(separator: ","))",
@@ -69,6 +70,7 @@ struct ShardedLoop: Service {
                 continue
             }
             await board.setShards(holders, holding: nil)
+            metrics.shards(members.map(\.shard.name), holding: nil)
             if !waitingSaid {
                 logger.notice("every shard is held: waiting as a spare to take over one whose holder stops renewing", metadata: [
                     "shards": "\(holders.map { "\($0.name) (\($0.holder ?? "?"))" }.joined(separator: ", "))"])

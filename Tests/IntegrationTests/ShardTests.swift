@@ -99,6 +99,9 @@ struct ShardTests {
                     "\(one.text.suffix(2000))")
             let status = try JSONSerialization.jsonObject(with: Data(try await one.get("/api/v1/status").body.utf8)) as? [String: Any]
             #expect(status?["shard"] as? String == other)
+            let exposition = try await one.get("/metrics").body
+            #expect(metricValue(exposition, "trimtab_shard_held", labels: "shard=\"\(other)\"") == 1)
+            #expect(metricValue(exposition, "trimtab_shard_held", labels: "shard=\"\(shard)\"") == 0)
             await one.stop()
         }
     }
