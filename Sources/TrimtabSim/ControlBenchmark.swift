@@ -70,10 +70,10 @@ public enum ControlBenchmark {
     }
 
     /// - Parameter observe: called every `observeEvery` seconds of simulated time (and at the end) with
-    ///   the time elapsed, the cluster and the controller: the soak's figures.
+    ///   the time elapsed, the cluster, the controller and what the simulated Prometheus holds: the soak's figures.
     public static func run<Controller: SimController>(_ scenario: ControlScenario, controller: Controller, policy: Policy, dt: Double = 5,
                                                       start: Double = 1_800_000_000, slo: Double = 1, observeEvery: Double = .infinity,
-                                                      observe: ((Double, SimCluster, Controller) async -> Void)? = nil) async -> Run {
+                                                      observe: ((Double, SimCluster, Controller, FastIndicators) async -> Void)? = nil) async -> Run {
         var controller = controller
         let services = scenario.services.map { spec -> ServiceSpec in
             var spec = shifted(spec, by: start)
@@ -103,7 +103,7 @@ public enum ControlBenchmark {
                 lastMinute = cluster.services.map(\.totals)
             }
             if let observe, index > 0, index == steps || elapsed.truncatingRemainder(dividingBy: observeEvery) < dt / 2 {
-                await observe(elapsed, cluster, controller)
+                await observe(elapsed, cluster, controller, indicators)
             }
             if index < steps { cluster.step(dt) }
         }

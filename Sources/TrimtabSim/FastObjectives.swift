@@ -18,6 +18,11 @@ public struct ObjectiveLedger: Sendable {
 
     public init() {}
 
+    /// The bytes the marks fill: the simulation's stand-in for Prometheus's storage, which grows with
+    /// the simulated time (the soak tells it apart from Trimtab's memory). Pages of an array's spare
+    /// capacity are not touched, so not resident: the count, not the capacity.
+    public var bytesHeld: Int { marks.values.map { $0.count * MemoryLayout<Mark>.stride }.reduce(0, +) }
+
     mutating func record(_ cluster: SimCluster) {
         let index = QueueingModel.histogramBuckets.lastIndex { $0 <= cluster.slo + 1e-9 } ?? 0
         for service in cluster.services {

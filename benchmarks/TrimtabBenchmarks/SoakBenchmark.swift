@@ -9,7 +9,8 @@ import TrimtabSim
 /// in a temporary directory. Prints, each simulated day: the process's resident memory, its open file
 /// descriptors, the journal's entries and bytes, the wall time the day's cycles took, and whether the
 /// journal agrees with the cluster (each knob's latest settled entry against the value the cluster
-/// holds; no entry left open). The journal is bounded by the policy's `journalRetention` (14 days in
+/// holds; no entry left open). Beside the RSS, what the simulation's stand-in for Prometheus holds
+/// (its objective totals, a mark per scrape for the whole run), which is the harness's, not Trimtab's. The journal is bounded by the policy's `journalRetention` (14 days in
 /// the default policy): it grows for that long, then stays flat. Asserts nothing: a benchmark.
 enum SoakBenchmark {
     static let usage = """
@@ -39,17 +40,19 @@ enum SoakBenchmark {
                                        services: [ControlScenarios.webService("shop", load: .multiDay(name: "month", days: days, low: 40, high: 420, seed: 11))])
         print("soak: \(scenario.summary); one cycle every \(Int(policy.evaluation.intervalSeconds)) s of simulated time; journal \(directory.path), "
               + "closed entries kept \(PolicyDuration.format(policy.safety.journalRetentionSeconds))")
-        print("| day | RSS MiB | open fds | journal entries | journal KiB | wall s (day) | agrees with the cluster |")
-        print("| ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+        print("| day | RSS MiB | simulated Prometheus MiB | RSS less it | open fds | journal entries | journal KiB | wall s (day) | agrees with the cluster |")
+        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
         let clock = ContinuousClock()
         var dayStarted = clock.now
         let started = clock.now
         let run = await ControlBenchmark.run(scenario, controller: TrimtabController(policy: policy, name: "Trimtab", journal: journal), policy: policy,
-                                             observeEvery: 86_400) { elapsed, _, controller in
+                                             observeEvery: 86_400) { elapsed, _, controller, indicators in
             let entries = (try? journal.entries()) ?? []
             let agreement = await agreement(entries, controller.simulatedCluster)
             let day = Int((elapsed / 86_400).rounded())
-            print("| \(day) | \(String(format: "%.1f", residentMiB())) | \(openDescriptors()) | \(entries.count) | \(journalKiB(directory.path)) "
+            let simulated = Double(indicators.objectives.bytesHeld) / 1_048_576
+            let resident = residentMiB()
+            print("| \(day) | \(String(format: "%.1f", resident)) | \(String(format: "%.1f", simulated)) | \(String(format: "%.1f", resident - simulated)) | \(openDescriptors()) | \(entries.count) | \(journalKiB(directory.path)) "
                   + "| \(String(format: "%.1f", seconds(clock.now - dayStarted))) | \(agreement) |")
             dayStarted = clock.now
             fflush(nil)  // a line a day as it comes, also into a file or a pipe
