@@ -166,6 +166,12 @@ public struct ControlLoop: Service {
 
     func interval(_ policy: Policy) -> Double { settings.interval ?? policy.evaluation.intervalSeconds }
 
+    /// How long a cycle's read may take without --cycle-timeout: an interval, or ten when it reads the
+    /// windows whole (the first cycle, after a failure or a Prometheus restart). At 20,000 workloads a
+    /// whole read takes 50 s (benchmarks/README.md): cut at a 15 s interval it failed every cycle, and
+    /// the daemon, reading whole again after each failure, never reached its cheap steady cycles.
+    static func readDeadline(interval: Double, whole: Bool) -> Double { whole ? 10 * interval : interval }
+
     /// The loop's interval: --interval, or the shortest of its policies'.
     func interval(_ state: State) -> Double { state.policies.map(interval).min() ?? interval(state.policy) }
 
@@ -193,7 +199,7 @@ public struct ControlLoop: Service {
         if marker == nil { state.cache?.forgetAll() }  // cannot tell a restart: never trust what is kept
         state.restartMarker = marker ?? state.restartMarker
         var reader = SnapshotReader(source: source, maxConcurrentQueries: settings.maxConcurrentQueries)
-        reader.deadlineSeconds = settings.cycleTimeout ?? interval(state)
+        reader.deadlineSeconds = settings.cycleTimeout ?? Self.readDeadline(interval: interval(state), whole: (state.cache?.pointsKept ?? 0) == 0 || state.failures > 0)
         reader.overlapSeconds = settings.overlapSeconds
         var mode = PolicyMode.dryRun
         var pausedPolicies: Set<String> = []

@@ -17,6 +17,8 @@ public final class FaultProxy: Sendable {
         case dropBeforeForwarding
         /// Forward, then close the connection without answering: the work landed, the answer is lost.
         case dropAfterForwarding
+        /// Forward after this many seconds: a slow server (a large answer, a loaded Prometheus).
+        case delay(Double)
     }
 
     public struct Record: Sendable {
@@ -53,6 +55,7 @@ public final class FaultProxy: Sendable {
                 break
             }
             return .deferred {
+                if case .delay(let seconds)? = fault { try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000))) }
                 var forward = URLRequest(url: URL(string: upstream + request.uri)!)
                 forward.httpMethod = request.method
                 forward.timeoutInterval = 10

@@ -4,6 +4,7 @@ import TrimtabCore
 import TrimtabKube
 import TrimtabKubeSandbox
 import TrimtabSandbox
+import TrimtabTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -130,6 +131,24 @@ struct LoopWorld {
 
 @Suite("trimtab run: the loop against a real Prometheus and the sandbox API server")
 struct DaemonTests {
+    /// Found at 20,000 workloads (benchmarks/README.md): a whole read takes longer than the interval,
+    /// and cut at one interval it failed every cycle, each failure making the next read whole again.
+    @Test func aFirstReadSlowerThanTheIntervalStillCompletes() async throws {
+        try await LoopWorld.with(recovers: false) { world in
+            let proxy = try await FaultProxy(upstream: world.prometheus.url)
+            // Every query of the first cycle answers after 3 s; the interval is 2 s.
+            for _ in 0..<3 { proxy.inject(.delay(3), matching: "query=") }
+            var arguments = world.arguments(["--max-cycles", "2"])
+            arguments[arguments.firstIndex(of: world.prometheus.url)!] = proxy.url
+            let daemon = try await DaemonProcess.start(arguments, log: world.dir.appendingPathComponent("slow.log"))
+            #expect(await daemon.waitForExit(seconds: 60) == 0)
+            #expect(proxy.pendingFaults == 0)
+            #expect(daemon.cycles.first?["outcome"] as? String == "complete", "\(daemon.text.suffix(3000))")
+            #expect(daemon.cycles.count == 2)
+            await proxy.stop()
+        }
+    }
+
     @Test func aSustainedBreachIsActedOnAndVerifiedOnTime() async throws {
         try await LoopWorld.with(recovers: true) { world in
             let daemon = try await world.daemon(["--status-token-file", world.dir.appendingPathComponent("token").path])
