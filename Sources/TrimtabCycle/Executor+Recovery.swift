@@ -118,14 +118,9 @@ extension Executor {
     /// entry is superseded and the pods are left alone. A failing read or write is reported and tried
     /// again next cycle; it changes no entry.
     public func keepLiveValues(time: Double) async throws(JournalError) -> [JournalEvent] {
-        var latest: [String: JournalEntry] = [:]
-        for entry in try await journal.entries() where entry.knob.livesInPods {
-            let key = "\(entry.target)|\(entry.knob)"
-            if let seen = latest[key], seen.createdAt > entry.createdAt { continue }
-            latest[key] = entry
-        }
         var events: [JournalEvent] = []
-        for var entry in latest.values.sorted(by: { $0.id < $1.id }) where entry.state == .applied || entry.state == .verified {
+        for var entry in JournalRetention.latest(try await journal.entries().filter(\.knob.livesInPods))
+        where entry.state == .applied || entry.state == .verified {
             do {
                 let actuator = try actuator(for: entry)
                 let reading = try await actuator.read()

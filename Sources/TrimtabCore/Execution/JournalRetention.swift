@@ -35,13 +35,17 @@ public enum JournalRetention {
     }
 
     /// The id of the latest entry (by creation) of each target and knob.
-    public static func latestIDs(_ entries: [JournalEntry]) -> Set<String> {
+    public static func latestIDs(_ entries: [JournalEntry]) -> Set<String> { Set(latest(entries).map(\.id)) }
+
+    /// The latest entry (by creation, then id) of each target and knob, in the order of their ids:
+    /// what each knob should hold, as the journal last said.
+    public static func latest(_ entries: [JournalEntry]) -> [JournalEntry] {
         var latest: [String: JournalEntry] = [:]
         for entry in entries {
             let key = "\(entry.target)|\(entry.knob)"
             if let seen = latest[key], (seen.createdAt, seen.id) > (entry.createdAt, entry.id) { continue }
             latest[key] = entry
         }
-        return Set(latest.values.map(\.id))
+        return latest.values.sorted { $0.id < $1.id }
     }
 }
