@@ -35,51 +35,53 @@ public struct ConfigMapJournal: JournalStore {
 
     public func save(_ entry: JournalEntry) async throws(JournalError) {
         let text = try Self.encode(entry.stamped(wallClock: clock.now().rounded(.down)))
-        for _ in 1...5 {
-            do {
-                guard let (object, version) = try await read() else {
-                    try await create(entry.id, text)
-                    return
-                }
-                var data: [String: Any] = [entry.id: text]
-                for id in try prune(object.data ?? [:], adding: entry.id, text) { data[id] = NSNull() }
-                try await client.patch(.configMaps, namespace: namespace, name: name, .merge,
-                                       body: ["metadata": ["resourceVersion": version], "data": data], dryRun: false)
+        try await retryingConflicts("write the journal entry \(entry.id) to", ifKubeFails: "; no change is made without it") {
+            guard let (object, version) = try await read() else {
+                try await create(entry.id, text)
                 return
-            } catch let error as KubeError where error.kind == .conflict || error.kind == .alreadyExists {
-                continue
-            } catch let error as KubeError {
-                throw JournalError(description: "could not write the journal entry \(entry.id) to \(location): \(error); no change is made without it")
-            } catch let error as JournalError {
-                throw error
-            } catch {
-                throw JournalError(description: "could not write the journal entry \(entry.id) to \(location): \(error)")
             }
+            var data: [String: Any] = [entry.id: text]
+            for id in try prune(object.data ?? [:], adding: entry.id, text) { data[id] = NSNull() }
+            try await patch(data, version: version)
         }
-        throw JournalError(description: "could not write the journal entry \(entry.id) to \(location): it kept changing under Trimtab (5 conflicts in a row)")
     }
 
     public func remove(_ ids: [String]) async throws(JournalError) {
         guard !ids.isEmpty else { return }
+        try await retryingConflicts("remove \(ids.count) journal entr\(ids.count == 1 ? "y" : "ies") from") {
+            guard let (object, version) = try await read() else { return }
+            let present = ids.filter { object.data?[$0] != nil }
+            guard !present.isEmpty else { return }
+            var data: [String: Any] = [:]
+            for id in present { data[id] = NSNull() }
+            try await patch(data, version: version)
+        }
+    }
+
+    /// Runs `attempt` (which reads the ConfigMap afresh) until no other writer got in between: a
+    /// conflict on the write, or a create that lost to another's, is tried again, five times at most.
+    func retryingConflicts(_ doing: String, ifKubeFails consequence: String = "", _ attempt: () async throws -> Void) async throws(JournalError) {
         for _ in 1...5 {
             do {
-                guard let (object, version) = try await read() else { return }
-                let present = ids.filter { object.data?[$0] != nil }
-                guard !present.isEmpty else { return }
-                var data: [String: Any] = [:]
-                for id in present { data[id] = NSNull() }
-                try await client.patch(.configMaps, namespace: namespace, name: name, .merge,
-                                       body: ["metadata": ["resourceVersion": version], "data": data], dryRun: false)
+                try await attempt()
                 return
-            } catch let error as KubeError where error.kind == .conflict {
+            } catch let error as KubeError where error.kind == .conflict || error.kind == .alreadyExists {
                 continue
+            } catch let error as KubeError {
+                throw JournalError(description: "could not \(doing) \(location): \(error)\(consequence)")
             } catch let error as JournalError {
                 throw error
             } catch {
-                throw JournalError(description: "could not remove \(ids.count) journal entr\(ids.count == 1 ? "y" : "ies") from \(location): \(error)")
+                throw JournalError(description: "could not \(doing) \(location): \(error)")
             }
         }
-        throw JournalError(description: "could not remove \(ids.count) journal entr\(ids.count == 1 ? "y" : "ies") from \(location): it kept changing under Trimtab (5 conflicts in a row)")
+        throw JournalError(description: "could not \(doing) \(location): it kept changing under Trimtab (5 conflicts in a row)")
+    }
+
+    /// A merge patch of `data` (a key set to null is removed), conditional on `version`.
+    func patch(_ data: [String: Any], version: String) async throws(KubeError) {
+        try await client.patch(.configMaps, namespace: namespace, name: name, .merge,
+                               body: ["metadata": ["resourceVersion": version], "data": data], dryRun: false)
     }
 
     /// The ConfigMap and its resourceVersion, or nil when it does not exist yet.
