@@ -36,7 +36,7 @@ struct RunCommand: AsyncParsableCommand {
         set of namespaces (no namespace in two) with a journal of its own (configmap:NS/NAME-SHARD, or \
         DIR/SHARD) and the Lease beside it. A process takes one shard whose Lease is free and acts on its \
         namespaces alone, every policy confined to them; a process that finds every shard held waits as a \
-        spare (not ready) and takes over a shard whose holder stops renewing, within a lease period. Run as \
+        spare (ready, holding no shard) and takes over a shard whose holder stops renewing, within a lease period. Run as \
         many replicas as shards, and one or two more as spares.
 
         SIGTERM or SIGINT lets the cycle in progress finish (never a half-applied change), releases the \

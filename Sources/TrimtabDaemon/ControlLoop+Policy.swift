@@ -22,10 +22,7 @@ extension ControlLoop {
         state.fingerprint = fingerprint
         do {
             var policies = try PolicySourceFiles.policies(at: path, namespace: settings.namespaceOverride)
-            if let shard = settings.shard {
-                policies = try policies.confined(to: shard)
-                if policies.isEmpty { throw ShardError("no policy covers a namespace of shard '\(shard.name)' (\(shard.namespaces.joined(separator: ", ")))") }
-            }
+            if let shard = settings.shard { policies = try policies.confined(to: shard) }
             var teams: [Team] = []
             for policy in policies {
                 // A team whose receivers did not change keeps its notifier and what it has told them.

@@ -44,11 +44,7 @@ public enum Daemon {
         } else {
             var members: [ShardedLoop.Member] = []
             for (shard, cluster) in shards {
-                let confined = try policies.confined(to: shard)
-                guard !confined.isEmpty else {
-                    throw DaemonError(description: "no policy covers a namespace of shard '\(shard.name)' (\(shard.namespaces.joined(separator: ", "))): its holder would have nothing to do")
-                }
-                members.append(ShardedLoop.Member(shard: shard, cluster: cluster, policies: confined))
+                members.append(ShardedLoop.Member(shard: shard, cluster: cluster, policies: try policies.confined(to: shard)))
             }
             await board.setShards(shards.map { ShardHolder(name: $0.shard.name, namespaces: $0.shard.namespaces, holder: nil) }.sorted { $0.name < $1.name },
                                   holding: nil)

@@ -45,6 +45,9 @@ struct ShardParsingTests {
         #expect(confined.targets.namespace == "shop" && confined.targets.namespaces == nil)
         #expect(try policy(TargetSelector(namespace: "search")).confined(to: shard) == nil)
         #expect(try [policy(TargetSelector(namespace: "search")), policy(TargetSelector(namespace: "cart"))].confined(to: shard).map(\.targets.namespace) == ["cart"])
+        #expect(throws: ShardError("no policy covers a namespace of shard 'a' (shop, cart): its holder would have nothing to do")) {
+            try [policy(TargetSelector(namespace: "search"))].confined(to: shard)
+        }
         // By label: cannot be confined before its namespaces are found.
         var labelled = TargetSelector()
         labelled.namespaceLabels = ["team": "shop"]

@@ -87,11 +87,15 @@ extension Policy {
 }
 
 extension Array where Element == Policy {
-    /// Every policy confined to the shard (those that cover none of its namespaces left out).
+    /// Every policy confined to the shard (those that cover none of its namespaces left out); an
+    /// error when none is left, since the shard's holder would have nothing to do.
     public func confined(to shard: Shard) throws(ShardError) -> [Policy] {
         var result: [Policy] = []
         for policy in self {
             if let confined = try policy.confined(to: shard) { result.append(confined) }
+        }
+        guard !result.isEmpty else {
+            throw ShardError("no policy covers a namespace of shard '\(shard.name)' (\(shard.namespaces.joined(separator: ", "))): its holder would have nothing to do")
         }
         return result
     }
