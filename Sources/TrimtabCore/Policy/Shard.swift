@@ -1,7 +1,7 @@
 /// One shard of a cluster too large for one Trimtab: a set of namespaces, acted on by whichever
 /// replica holds the shard's Lease, with a journal of its own. Shards never share a namespace, so no
 /// workload is ever acted on by two replicas.
-public struct Shard: Sendable, Equatable, CustomStringConvertible {
+public struct Shard: Sendable, Equatable {
     public var name: String
     public var namespaces: [String]
 
@@ -9,8 +9,6 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
         self.name = name
         self.namespaces = namespaces
     }
-
-    public var description: String { "\(name)=\(namespaces.joined(separator: ","))" }
 
     /// `NAME=NAMESPACE[,NAMESPACE…]`, as `trimtab run --shard` takes it.
     public static func parse(_ text: String) throws(ShardError) -> Shard {
