@@ -5,8 +5,10 @@ import Glibc
 /// Parses one series object of a matrix: `{"metric":{…},"values":[[1700000000,"0.5"],…]}`; any other
 /// key (`histograms`) is skipped, as the whole-answer decoder skips it.
 enum SeriesParser {
+    /// Reads bytes in place (an unsafe buffer: the loop every byte of an answer goes through, with no
+    /// bounds check per byte in a release build); every read checks `index` against the end itself.
     struct Cursor {
-        let bytes: [UInt8]
+        let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
 
         @inline(__always)
@@ -46,7 +48,7 @@ enum SeriesParser {
             guard index < bytes.count else { throw SeriesParser.error("a string of a series does not end") }
             let end = index
             index += 1
-            if plain { return String(decoding: bytes[start..<end], as: UTF8.self) }
+            if plain { return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self) }
             // Escapes are rare in labels: let Foundation read them.
             let quoted = Data(bytes[(start - 1)...end])
             guard let text = try? JSONDecoder().decode(String.self, from: quoted) else { throw SeriesParser.error("an invalid string in a series") }
@@ -57,7 +59,7 @@ enum SeriesParser {
             skipSpace()
             let start = index
             while index < bytes.count, bytes[index] != UInt8(ascii: ","), bytes[index] != UInt8(ascii: "]"), !Self.isSpace(bytes[index]) { index += 1 }
-            guard let value = SeriesParser.double(bytes[start..<index]) else {
+            guard let value = SeriesParser.double(UnsafeBufferPointer(rebasing: bytes[start..<index])) else {
                 throw SeriesParser.error("a sample time is not a number")
             }
             return value
@@ -75,7 +77,7 @@ enum SeriesParser {
                 guard let value = APIPoint.parse(text) else { throw SeriesParser.error("'\(text)' is not a sample value") }
                 return value
             }
-            let slice = bytes[start..<index]
+            let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
             index += 1
             guard let value = SeriesParser.double(slice) else {
                 throw SeriesParser.error("'\(String(decoding: slice, as: UTF8.self))' is not a sample value")
@@ -112,6 +114,10 @@ enum SeriesParser {
     /// Reads a number from ASCII bytes without making a String: `strtod` on a copy with a terminator.
     /// The whole text must be the number, as `Double(String)` demands.
     static func double(_ bytes: ArraySlice<UInt8>) -> Double? {
+        bytes.withUnsafeBufferPointer { double($0) }
+    }
+
+    static func double(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
         if let exact = simpleDecimal(bytes) { return exact }
         return strtodNumber(bytes)
     }
@@ -120,10 +126,15 @@ enum SeriesParser {
 
     /// Clinger's fast path: a decimal whose digits make an integer of at most 2^53, with at most 22
     /// after the point, is an integer and a power of ten both exact in a Double, so one division rounds
-    /// correctly, as strtod would. That takes most 16-digit values too (`0.6900000000000001`), which
-    /// the shortest round-trip printing of rates and ratios writes often.
+    /// correctly, as strtod would. That takes most 16-digit values (`0.6900000000000001`).
+    ///
+    /// The 17-digit values that the shortest round-trip printing of rates and ratios writes as often
+    /// (`0.32999999999999996`) have more than 53 bits of digits; on x86-64 they are divided in the
+    /// 64-bit significand of `Float80`, where the digits and the power of ten are still exact, and
+    /// rounded to a Double from there, unless that one rounding could be wrong (see `roundedOnce`).
+    /// Anything else returns nil, for strtod.
     @inline(__always)
-    static func simpleDecimal(_ bytes: ArraySlice<UInt8>) -> Double? {
+    static func simpleDecimal(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
         var index = bytes.startIndex
         var negative = false
         if index < bytes.endIndex, bytes[index] == UInt8(ascii: "-") {
@@ -132,29 +143,60 @@ enum SeriesParser {
         }
         var mantissa: UInt64 = 0
         var digits = 0
+        // Digits from the first that is not zero: leading zeros (`0.000123`) add nothing to the integer.
+        var significant = 0
         var fraction = -1
         while index < bytes.endIndex {
             let byte = bytes[index]
             if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
-                // Past 19 digits the integer could overflow; strtod reads those.
-                guard digits < 19 else { return nil }
-                mantissa = mantissa * 10 + UInt64(byte - UInt8(ascii: "0"))
-                digits += 1
-                if fraction >= 0 { fraction += 1 }
+                if mantissa > 0 || byte != UInt8(ascii: "0") {
+                    // Past 19 digits the integer could overflow; strtod reads those.
+                    guard significant < 19 else { return nil }
+                    significant &+= 1
+                }
+                // At most 19 digits that count: no overflow, so no check for one on every digit.
+                mantissa = mantissa &* 10 &+ UInt64(byte &- UInt8(ascii: "0"))
+                digits &+= 1
+                if fraction >= 0 { fraction &+= 1 }
             } else if byte == UInt8(ascii: "."), fraction < 0 {
                 fraction = 0
             } else {
                 return nil
             }
-            index += 1
+            index &+= 1
         }
-        guard digits > 0, mantissa <= 1 << 53, fraction != 0, fraction <= 22 else { return nil }
-        var value = Double(mantissa)
-        if fraction > 0 { value /= powersOfTen[fraction] }
+        guard digits > 0, fraction != 0 else { return nil }
+        let scale = max(fraction, 0)
+        if mantissa <= 1 << 53, scale <= 22 {
+            var value = Double(mantissa)
+            if scale > 0 { value /= powersOfTen[scale] }
+            return negative ? -value : value
+        }
+        #if arch(x86_64)
+        guard scale < powersOfTen80.count, let value = roundedOnce(Float80(mantissa) / powersOfTen80[scale]) else { return nil }
         return negative ? -value : value
+        #else
+        return nil
+        #endif
     }
 
-    static func strtodNumber(_ bytes: ArraySlice<UInt8>) -> Double? {
+    #if arch(x86_64)
+    /// 10^0 … 10^27: 5^27 is below 2^64, so each is exact in Float80's 64-bit significand.
+    static let powersOfTen80: [Float80] = (0...27).map { exponent in (0..<exponent).reduce(Float80(1)) { value, _ in value * 10 } }
+
+    /// `value` (a quotient of exact operands, rounded once to 64 bits) rounded to a Double, or nil when
+    /// that second rounding could differ from rounding the exact quotient. The exact quotient is within
+    /// half a Float80 step of `value`, so the two round alike unless `value` sits exactly halfway
+    /// between two Doubles (the 11 bits below a Double's 52 are `10000000000`): then strtod decides.
+    @inline(__always)
+    static func roundedOnce(_ value: Float80) -> Double? {
+        guard value.isNormal else { return value == 0 ? 0 : nil }
+        guard value.significandBitPattern & 0x7FF != 0x400 else { return nil }
+        return Double(value)
+    }
+    #endif
+
+    static func strtodNumber(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
         guard !bytes.isEmpty, bytes.count < 64 else { return bytes.isEmpty ? nil : APIPoint.parse(String(decoding: bytes, as: UTF8.self)) }
         // strtod also reads hexadecimal and "infinity"; what Prometheus writes is decimal, NaN and ±Inf.
         return withUnsafeTemporaryAllocation(of: CChar.self, capacity: bytes.count + 1) { buffer -> Double? in
@@ -178,10 +220,19 @@ enum SeriesParser {
     /// `points` is how many points to make room for (the arrays of a window are kept for many cycles:
     /// no slack from growing them one point at a time).
     static func parse(_ bytes: [UInt8], points: Int = 0) throws -> RawSeries {
-        var cursor = Cursor(bytes: bytes)
+        var scratch: [Sample] = []
+        scratch.reserveCapacity(points)
+        return try bytes.withUnsafeBufferPointer { try parse($0, from: 0, scratch: &scratch).0 }
+    }
+
+    /// Parses the series object that starts at `start` in `buffer`, and returns it with the index just
+    /// past its closing brace. A series cut off by the end of the buffer throws, as a malformed one does:
+    /// a parse succeeds only on reading the object's own closing brace, so success means it was whole.
+    /// `scratch` holds the points while they are read, its room kept from one series to the next.
+    static func parse(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, scratch: inout [Sample]) throws -> (RawSeries, end: Int) {
+        var cursor = Cursor(bytes: buffer, index: start)
         var labels: [String: String] = [:]
-        var samples: [Sample] = []
-        samples.reserveCapacity(points)
+        scratch.removeAll(keepingCapacity: true)
         // A key given twice counts once, the first time, as JSONDecoder reads a whole answer: the same
         // answer then means the same series whichever way it was decoded (found by fuzzing).
         var seen = (metric: false, values: false)
@@ -208,7 +259,7 @@ enum SeriesParser {
                     try cursor.expect("[")
                     let time = try cursor.number()
                     try cursor.expect(",")
-                    samples.append(Sample(time: time, value: try cursor.value()))
+                    scratch.append(Sample(time: time, value: try cursor.value()))
                     try cursor.expect("]")
                     if cursor.peek() == UInt8(ascii: ",") { cursor.index += 1 }
                 }
@@ -219,7 +270,11 @@ enum SeriesParser {
             if cursor.peek() == UInt8(ascii: ",") { cursor.index += 1 }
         }
         try cursor.expect("}")
-        return RawSeries(labels: labels, samples: Samples(samples))
+        // On a grid the values are copied out at their exact count; off one, the points are copied so
+        // the kept array has no slack from the scratch room.
+        var samples = Samples(scratch)
+        if !samples.isOnGrid { samples = Samples(Array(scratch[...])) }
+        return (RawSeries(labels: labels, samples: samples), cursor.index)
     }
 }
 

@@ -34,7 +34,11 @@ struct StreamingDecoder {
     private var escaped = false
     /// Opening brackets in the series being read: one per point, so its array is made the right size.
     private var brackets = 0
+    /// The points of the series being parsed, its room kept from one series to the next.
+    private var scratch: [Sample] = []
     private(set) var series: [RawSeries] = []
+    /// How many of `series` were parsed where they lay in a chunk, without a copy.
+    private(set) var parsedInPlace = 0
     private(set) var bytes = 0
     /// Within the prefix: the last string token's text and whether it was a key, for finding the series.
     private var prefixScanner = PrefixScanner()
@@ -45,9 +49,9 @@ struct StreamingDecoder {
         try Array(chunk).withUnsafeBufferPointer { try feed(buffer: $0) }
     }
 
-    /// Reads a chunk. Within a series only the structure is tracked, byte by byte, and the bytes of the
-    /// series are copied out in one run each (not one append per byte): this is the loop every byte of
-    /// a 20 MB answer goes through.
+    /// Reads a chunk. A series that lies whole in the chunk is parsed where it lies, in one pass. Only
+    /// the series cut by the chunk's end is copied out: its structure is tracked byte by byte, in this
+    /// chunk and the next, until it closes, and then its bytes are parsed.
     private mutating func feed(buffer: UnsafeBufferPointer<UInt8>) throws {
         bytes += buffer.count
         var index = 0
@@ -66,6 +70,13 @@ struct StreamingDecoder {
                 case .more: break
                 }
             case .series where depth == 0:
+                if buffer[index] == UInt8(ascii: "{"), let (parsed, end) = try? SeriesParser.parse(buffer, from: index, scratch: &scratch) {
+                    series.append(parsed)
+                    parsedInPlace += 1
+                    index = end
+                    continue
+                }
+                // Not whole in this chunk (or not well formed: parsed again below, to say where).
                 try betweenSeries(buffer[index])
                 index += 1
             case .series:
