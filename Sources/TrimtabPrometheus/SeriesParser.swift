@@ -217,14 +217,6 @@ enum SeriesParser {
         DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: text))
     }
 
-    /// `points` is how many points to make room for (the arrays of a window are kept for many cycles:
-    /// no slack from growing them one point at a time).
-    static func parse(_ bytes: [UInt8], points: Int = 0) throws -> RawSeries {
-        var scratch: [Sample] = []
-        scratch.reserveCapacity(points)
-        return try bytes.withUnsafeBufferPointer { try parse($0, from: 0, scratch: &scratch).0 }
-    }
-
     /// Parses the series object that starts at `start` in `buffer`, and returns it with the index just
     /// past its closing brace. A series cut off by the end of the buffer throws, as a malformed one does:
     /// a parse succeeds only on reading the object's own closing brace, so success means it was whole.

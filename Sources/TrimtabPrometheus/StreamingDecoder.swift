@@ -32,8 +32,6 @@ struct StreamingDecoder {
     private var depth = 0
     private var inString = false
     private var escaped = false
-    /// Opening brackets in the series being read: one per point, so its array is made the right size.
-    private var brackets = 0
     /// The points of the series being parsed, its room kept from one series to the next.
     private var scratch: [Sample] = []
     private(set) var series: [RawSeries] = []
@@ -91,10 +89,7 @@ struct StreamingDecoder {
                     }
                     switch byte {
                     case UInt8(ascii: "\""): inString = true
-                    case UInt8(ascii: "["):
-                        depth += 1
-                        brackets += 1
-                    case UInt8(ascii: "{"): depth += 1
+                    case UInt8(ascii: "["), UInt8(ascii: "{"): depth += 1
                     case UInt8(ascii: "}"), UInt8(ascii: "]"):
                         depth -= 1
                         if depth == 0 {
@@ -105,7 +100,7 @@ struct StreamingDecoder {
                     }
                 }
                 current.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start..<index]))
-                if closed { series.append(try SeriesParser.parse(current, points: brackets)) }
+                if closed { series.append(try current.withUnsafeBufferPointer { try SeriesParser.parse($0, from: 0, scratch: &scratch).0 }) }
             }
         }
     }
@@ -115,7 +110,6 @@ struct StreamingDecoder {
         switch byte {
         case UInt8(ascii: "{"):
             depth = 1
-            brackets = 0
             current.removeAll(keepingCapacity: true)
             current.append(byte)
         case UInt8(ascii: "]"):
